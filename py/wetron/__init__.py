@@ -1,0 +1,41 @@
+"""Wetron's model core: model files -> one graph model -> a JSON document for the page.
+
+Standard library only, so the same code runs in CPython and in Pyodide.
+"""
+import os
+
+from .errors import ModelError
+from .model import Model
+from .source import BytesSource, FileSource, Source, sibling_resolver
+from . import detect
+from .formats import onnx
+
+__all__ = ["open", "ModelError", "Model", "Source", "FileSource", "BytesSource", "dumps"]
+__version__ = "0.1.0"
+
+
+def open(source, companions=None):
+    """Parse a model. `source`: a path or a Source. `companions(name) -> Source|None`
+    finds companion files such as ONNX external data (default: beside a path)."""
+    if isinstance(source, (str, os.PathLike)):
+        if companions is None:
+            companions = sibling_resolver(source)
+        source = FileSource(source)
+    if source.size == 0:
+        raise ModelError("file is empty", source.name)
+    head = source.read(0, min(64, source.size))
+    if onnx.looks_like(head):
+        try:
+            return onnx.parse(source, companions)
+        except RecursionError:
+            raise ModelError("nested too deeply", source.name, onnx.FORMAT) from None
+        except MemoryError:
+            raise ModelError("too large to parse in memory", source.name, onnx.FORMAT) from None
+    what = detect.not_a_model(head)
+    raise ModelError(what or "unrecognised file: not an ONNX model "
+                     "(no known format starts like this)", source.name)
+
+
+def dumps(model):
+    """The model's graph document as compact JSON text."""
+    return model.dumps()

@@ -1,0 +1,306 @@
+"""The graph model every format produces, and its JSON document (docs/graph-schema.md).
+
+Types are nested tuples (hashable, so the document can intern them):
+  ("tensor"|"sparse_tensor", dtype, dims|None, denotation)  dims: tuple of int|str|None
+  ("sequence"|"optional", elem_type, denotation)
+  ("map", key_dtype, value_type, denotation)
+  ("opaque", domain, name, denotation)     ("unknown", denotation)
+"""
+import json
+import math
+
+from .dtypes import json_number, storage_bytes
+from .errors import ModelError
+
+SCHEMA = "wetron-graph"
+VERSION = 1
+
+
+class Tensor:
+    """A weight or constant: metadata and where its bytes are, never the payload."""
+    __slots__ = ("index", "name", "dtype", "dims", "location", "ref", "data", "file",
+                 "sparse", "error", "doc", "decoder")
+
+    def __init__(self, name, dtype, dims):
+        self.name, self.dtype, self.dims = name, dtype, dims
+        self.location = "none"   # "inline" | "external" | "none"
+        self.ref = None          # (offset, length) of the tensor's record in the file
+        self.data = None         # (offset, length) of raw bytes (in `file` if external)
+        self.file = None
+        self.sparse = None       # (values Tensor, indices Tensor)
+        self.error = None
+        self.doc = ""
+        self.decoder = None      # format-specific: reads the values on request
+        self.index = -1
+
+    @property
+    def count(self):
+        return math.prod(self.dims)
+
+    @property
+    def size(self):
+        if self.data is not None:
+            return self.data[1]
+        if self.sparse is not None:
+            return sum(t.size for t in self.sparse)
+        return storage_bytes(self.dtype, self.count)
+
+
+class Attribute:
+    __slots__ = ("name", "type", "value", "ref", "doc")
+
+    def __init__(self, name, type, value, ref=None, doc=""):
+        self.name, self.type, self.value, self.ref, self.doc = name, type, value, ref, doc
+
+
+class Node:
+    __slots__ = ("op", "domain", "name", "inputs", "outputs", "attributes", "doc",
+                 "overload", "metadata")
+
+    def __init__(self, op, domain="", name="", inputs=(), outputs=(), attributes=()):
+        self.op, self.domain, self.name = op, domain, name
+        self.inputs, self.outputs = list(inputs), list(outputs)
+        self.attributes = list(attributes)
+        self.doc = self.overload = ""
+        self.metadata = []
+
+
+class Graph:
+    def __init__(self, name=""):
+        self.name = name
+        self.doc = ""
+        self.nodes = []
+        self.inputs = []          # value names
+        self.outputs = []
+        self.initializers = []    # Tensors (sparse ones too), named as their values
+        self.types = {}           # value name -> type
+        self.metadata = []
+        self.parent = None        # (graph, node index, attribute name)
+        self.index = -1
+
+
+class Function:
+    def __init__(self, name, domain, overload, inputs, outputs, attributes, graph, imports):
+        self.name, self.domain, self.overload = name, domain, overload
+        self.inputs, self.outputs, self.attributes = inputs, outputs, attributes
+        self.graph, self.imports = graph, imports
+        self.doc = ""
+
+
+class Model:
+    def __init__(self, file, size, format):
+        self.file, self.size, self.format = file, size, format
+        self.format_version = self.producer = self.domain = self.doc = ""
+        self.model_version = None
+        self.imports = []
+        self.metadata = []
+        self.graphs = []        # graphs[0] is the main graph
+        self.tensors = []
+        self.functions = []
+        self.training = []      # dicts: initialization, algorithm (Graphs), bindings
+        self.warnings = []
+
+    # --- building ------------------------------------------------------------
+    def add_graph(self, graph):
+        graph.index = len(self.graphs)
+        self.graphs.append(graph)
+        return graph
+
+    def add_tensor(self, tensor):
+        tensor.index = len(self.tensors)
+        self.tensors.append(tensor)
+        return tensor
+
+    # --- summaries -----------------------------------------------------------
+    def weights(self):
+        """Initializers of every graph (sparse by their dense dims)."""
+        for g in self.graphs:
+            yield from g.initializers
+
+    @property
+    def parameters(self):
+        return sum(t.count for t in self.weights())
+
+    @property
+    def weight_bytes(self):
+        return sum(t.size for t in self.weights())
+
+    # --- values on request ---------------------------------------------------
+    def tensor_values(self, index, limit=1000):
+        if not 0 <= index < len(self.tensors):
+            raise ModelError(f"no tensor {index}", self.file, self.format)
+        t = self.tensors[index]
+        count = t.count
+        n = count if limit is None else min(count, max(0, int(limit)))
+        if t.error:
+            raise ModelError(t.error, self.file, self.format)
+        values = t.decoder(t, n) if t.decoder else []
+        if len(values) < n:
+            raise ModelError(f"tensor '{t.name}' holds {len(values)} values, "
+                             f"its shape {list(t.dims)} needs {count}", self.file, self.format)
+        return {"dtype": t.dtype, "shape": list(t.dims), "count": count,
+                "values": [_json_value(v) for v in values[:n]], "truncated": n < count}
+
+    # --- the document --------------------------------------------------------
+    def to_dict(self):
+        types, type_index = [], {}
+
+        def type_ref(t):
+            if t is None:
+                return None
+            i = type_index.get(t)
+            if i is None:
+                d = _type_dict(t, type_ref)
+                i = type_index[t] = len(types)
+                types.append(d)
+            return i
+
+        doc = {
+            "schema": SCHEMA, "version": VERSION,
+            "model": {
+                "file": self.file, "size": self.size, "format": self.format,
+                "format_version": self.format_version, "producer": self.producer,
+                "domain": self.domain, "doc": self.doc, "model_version": self.model_version,
+                "imports": [list(i) for i in self.imports],
+                "metadata": [list(m) for m in self.metadata],
+                "parameters": self.parameters, "weight_bytes": self.weight_bytes,
+            },
+            "types": types,
+            "tensors": [],
+            "graphs": [_graph_dict(g, type_ref) for g in self.graphs],
+            "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
+                           "inputs": f.inputs, "outputs": f.outputs,
+                           "attributes": f.attributes, "graph": f.graph.index,
+                           "imports": [list(i) for i in f.imports], "doc": f.doc}
+                          for f in self.functions],
+            "training": [{"initialization": _graph_index(t["initialization"]),
+                          "algorithm": _graph_index(t["algorithm"]),
+                          "initialization_binding": t["initialization_binding"],
+                          "update_binding": t["update_binding"]} for t in self.training],
+        }
+        doc["tensors"] = [_tensor_dict(t) for t in self.tensors]
+        return doc
+
+    def dumps(self):
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+
+
+def _graph_index(g):
+    return None if g is None else g.index
+
+
+def _json_value(v):
+    if isinstance(v, list):
+        return [json_number(x) for x in v]
+    return json_number(v)
+
+
+def _type_dict(t, type_ref):
+    kind = t[0]
+    if kind in ("tensor", "sparse_tensor"):
+        d = {"kind": kind, "dtype": t[1], "shape": None if t[2] is None else list(t[2])}
+    elif kind in ("sequence", "optional"):
+        d = {"kind": kind, "elem": type_ref(t[1])}
+    elif kind == "map":
+        d = {"kind": kind, "key": t[1], "value": type_ref(t[2])}
+    elif kind == "opaque":
+        d = {"kind": kind, "domain": t[1], "name": t[2]}
+    else:
+        d = {"kind": "unknown"}
+    if t[-1]:
+        d["denotation"] = t[-1]
+    return d
+
+
+def _tensor_dict(t):
+    d = {"name": t.name, "dtype": t.dtype, "shape": list(t.dims), "size": t.size,
+         "location": t.location}
+    if t.ref is not None:
+        d["ref"] = list(t.ref)
+    if t.data is not None:
+        d["data"] = list(t.data)
+    if t.file is not None:
+        d["file"] = t.file
+    if t.sparse is not None:
+        d["sparse"] = {"values": t.sparse[0].index, "indices": t.sparse[1].index}
+    if t.error:
+        d["error"] = t.error
+    return d
+
+
+def _attr_value(a):
+    v = a.value
+    kind = a.type
+    if kind in ("tensor", "sparse_tensor"):
+        return v.index
+    if kind in ("tensors", "sparse_tensors"):
+        return [t.index for t in v]
+    if kind == "graph":
+        return v.index
+    if kind == "graphs":
+        return [g.index for g in v]
+    if kind == "float":
+        return json_number(v)
+    if kind == "floats":
+        return [json_number(x) for x in v]
+    return v
+
+
+def _graph_dict(g, type_ref):
+    values, index = [], {}
+    types = g.types
+    weights = {t.name: t.index for t in g.initializers}
+
+    def value(name):
+        if name == "":
+            return -1
+        i = index.get(name)
+        if i is None:
+            i = index[name] = len(values)
+            values.append([name, None, weights.get(name)])
+        return i
+
+    for n in g.inputs:
+        value(n)
+    for n in weights:
+        value(n)
+    nodes = []
+    for node in g.nodes:
+        d = {"op": node.op, "domain": node.domain, "name": node.name,
+             "in": [value(n) for n in node.inputs], "out": [value(n) for n in node.outputs],
+             "attrs": []}
+        for a in node.attributes:
+            ad = {"name": a.name, "type": a.type}
+            if a.ref is not None:
+                ad["ref"] = a.ref
+            elif a.type in ("type_proto",):
+                ad["value"] = type_ref(a.value)
+            elif a.type == "type_protos":
+                ad["value"] = [type_ref(t) for t in a.value]
+            else:
+                ad["value"] = _attr_value(a)
+            if a.doc:
+                ad["doc"] = a.doc
+            d["attrs"].append(ad)
+        if node.doc:
+            d["doc"] = node.doc
+        if node.overload:
+            d["overload"] = node.overload
+        if node.metadata:
+            d["metadata"] = node.metadata
+        nodes.append(d)
+    for n in g.outputs:
+        value(n)
+    for n in types:
+        value(n)
+    for v in values:
+        v[1] = type_ref(types.get(v[0]))
+    d = {"name": g.name, "doc": g.doc,
+         "parent": None if g.parent is None else [g.parent[0].index, g.parent[1], g.parent[2]],
+         "values": values, "inputs": [value(n) for n in g.inputs],
+         "outputs": [value(n) for n in g.outputs],
+         "initializers": [value(t.name) for t in g.initializers], "nodes": nodes}
+    if g.metadata:
+        d["metadata"] = g.metadata
+    return d

@@ -1,0 +1,150 @@
+"""Protocol-buffers wire format over a byte source, lazily.
+
+`Reader.fields(start, end)` walks one message. Small messages are parsed from one
+in-memory window; big ones (graphs, weight tensors) are walked header by header, so
+a length-delimited payload such as raw weights is skipped by offset and never read.
+"""
+from .errors import ModelError
+
+READAHEAD = 256 << 10   # bytes read per window: one JS read in the browser costs ~0.6 ms
+IN_MEMORY = 64 << 10    # messages up to this size are parsed from memory
+
+
+class Reader:
+    def __init__(self, source, format="ONNX"):
+        self.source = source
+        self.size = source.size
+        self.format = format
+        self.buf = b""
+        self.start = 0
+        if hasattr(source, "data"):  # in-memory source: one window holds everything
+            self.buf = source.data
+
+    def error(self, message, offset=None):
+        return ModelError(message, self.source.name, self.format, offset)
+
+    def view(self, offset, length):
+        """(buf, base) such that buf[offset-base:offset-base+length] are the bytes."""
+        s = self.start
+        if offset >= s and offset + length <= s + len(self.buf):
+            return self.buf, s
+        if offset + length > self.size:
+            raise self.error(f"truncated: {length} bytes needed at byte {offset}, "
+                             f"file has {self.size}", offset)
+        n = max(length, min(READAHEAD, self.size - offset))
+        self.buf = self.source.read(offset, n)
+        self.start = offset
+        return self.buf, offset
+
+    def bytes(self, offset, length):
+        buf, base = self.view(offset, length)
+        o = offset - base
+        return buf[o:o + length]
+
+    def string(self, offset, length):
+        return self.bytes(offset, length).decode("utf-8", "replace")
+
+    def fields(self, start, end):
+        """Yield (field, wire, a, b) for each field of the message in [start, end):
+        varint/fixed: a = value; length-delimited: a = absolute offset, b = length."""
+        if end - start <= IN_MEMORY:
+            buf, base = self.view(start, end - start)
+            return _memory_fields(self, buf, start - base, end - base, base)
+        return self._stream_fields(start, end)
+
+    def _stream_fields(self, pos, end):
+        while pos < end:
+            buf, base = self.view(pos, min(22, end - pos))
+            p = pos - base
+            limit = min(len(buf), end - base)
+            tag, p = varint(self, buf, p, limit, base)
+            wire = tag & 7
+            if wire == 2:
+                n, p = varint(self, buf, p, limit, base)
+                off = base + p
+                if off + n > end:
+                    raise self.error(f"truncated: field {tag >> 3} needs {n} bytes, "
+                                     f"{end - off} left", off)
+                yield tag >> 3, 2, off, n
+                pos = off + n
+            else:
+                value, p = _scalar(self, buf, p, limit, base, wire, tag)
+                yield tag >> 3, wire, value, 0
+                pos = base + p
+
+    # --- repeated scalars, packed or not -------------------------------------
+    def packed_varints(self, offset, length, limit=None):
+        buf, base = self.view(offset, length)
+        p, end = offset - base, offset - base + length
+        out = []
+        while p < end:
+            if limit is not None and len(out) >= limit:
+                break
+            v, p = varint(self, buf, p, end, base)
+            out.append(v)
+        return out
+
+
+def _memory_fields(r, buf, p, end, base):
+    while p < end:
+        tag = buf[p]
+        if tag < 0x80:
+            p += 1
+        else:
+            tag, p = varint(r, buf, p, end, base)
+        wire = tag & 7
+        if wire == 2:
+            n = buf[p] if p < end else 0x80
+            if n < 0x80:
+                p += 1
+            else:
+                n, p = varint(r, buf, p, end, base)
+            if p + n > end:
+                raise r.error(f"truncated: field {tag >> 3} needs {n} bytes, {end - p} left",
+                              base + p)
+            yield tag >> 3, 2, base + p, n
+            p += n
+        else:
+            value, p = _scalar(r, buf, p, end, base, wire, tag)
+            yield tag >> 3, wire, value, 0
+
+
+def varint(r, buf, p, end, base):
+    result = shift = 0
+    while True:
+        if p >= end:
+            raise r.error("truncated varint", base + p)
+        b = buf[p]
+        p += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, p
+        shift += 7
+        if shift >= 70:
+            raise r.error("malformed varint (more than 10 bytes)", base + p)
+
+
+def _scalar(r, buf, p, end, base, wire, tag):
+    if wire == 0:
+        return varint(r, buf, p, end, base)
+    if wire == 5:
+        if p + 4 > end:
+            raise r.error("truncated fixed32", base + p)
+        return int.from_bytes(buf[p:p + 4], "little"), p + 4
+    if wire == 1:
+        if p + 8 > end:
+            raise r.error("truncated fixed64", base + p)
+        return int.from_bytes(buf[p:p + 8], "little"), p + 8
+    raise r.error(f"invalid wire type {wire} for field {tag >> 3} "
+                  "(not a protobuf message, or corrupted)", base + p)
+
+
+def signed64(v):
+    """int64 varints are two's complement in 64 bits."""
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def signed32(v):
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v

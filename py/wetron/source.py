@@ -1,0 +1,75 @@
+"""Byte sources: where a parser's bytes come from (size; read(offset, length)).
+
+In CPython a file, in the browser a JS Blob read through FileReaderSync (web.py).
+Parsers never load a whole file: they read ranges and skip weights by offset.
+"""
+import os
+
+from .errors import ModelError
+
+
+class Source:
+    name = "<bytes>"
+    size = 0
+
+    def read(self, offset, length):
+        """Exactly `length` bytes at `offset`, or ModelError if the file is shorter."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise ModelError(f"unexpected end of file: {length} bytes wanted at byte {offset} "
+                             f"of {self.size}", self.name)
+        if length == 0:
+            return b""
+        data = self._read(offset, length)
+        if len(data) != length:
+            raise ModelError(f"file changed or could not be read at byte {offset}", self.name)
+        return data
+
+    def _read(self, offset, length):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+class BytesSource(Source):
+    def __init__(self, data, name="<bytes>"):
+        self.data = bytes(data)
+        self.size = len(self.data)
+        self.name = name
+
+    def _read(self, offset, length):
+        return self.data[offset:offset + length]
+
+
+class FileSource(Source):
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.name = os.path.basename(self.path)
+        try:
+            self._file = open(self.path, "rb")
+        except FileNotFoundError:
+            raise ModelError("file not found", self.path) from None
+        except IsADirectoryError:
+            raise ModelError("is a directory, not a model file", self.path) from None
+        except OSError as e:
+            raise ModelError(f"cannot open: {e.strerror}", self.path) from None
+        self.size = os.fstat(self._file.fileno()).st_size
+
+    def _read(self, offset, length):
+        self._file.seek(offset)
+        return self._file.read(length)
+
+    def close(self):
+        self._file.close()
+
+
+def sibling_resolver(path):
+    """Companion-file lookup beside a model on disk (external data and the like).
+    Names come from the untrusted file, so only plain relative paths inside the
+    model's folder are accepted."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+
+    def resolve(name):
+        full = os.path.join(folder, name)
+        return FileSource(full) if os.path.isfile(full) else None
+    return resolve
