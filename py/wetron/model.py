@@ -11,6 +11,7 @@ import math
 
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
+from . import hierarchy
 
 SCHEMA = "wetron-graph"
 VERSION = 1
@@ -303,4 +304,8 @@ def _graph_dict(g, type_ref):
          "initializers": [value(t.name) for t in g.initializers], "nodes": nodes}
     if g.metadata:
         d["metadata"] = g.metadata
+    groups, node_group = hierarchy.derive(g)
+    if groups:
+        d["groups"] = groups
+        d["node_group"] = node_group
     return d
