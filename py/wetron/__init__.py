@@ -8,7 +8,7 @@ from .errors import ModelError
 from .model import Model
 from .source import BytesSource, FileSource, Source, sibling_resolver
 from . import detect
-from .formats import onnx
+from .formats import REGISTRY
 
 __all__ = ["open", "ModelError", "Model", "Source", "FileSource", "BytesSource", "dumps"]
 __version__ = "0.1.0"
@@ -23,14 +23,15 @@ def open(source, companions=None):
         source = FileSource(source)
     if source.size == 0:
         raise ModelError("file is empty", source.name)
-    head = source.read(0, min(64, source.size))
-    if onnx.looks_like(head):
-        try:
-            return onnx.parse(source, companions)
-        except RecursionError:
-            raise ModelError("nested too deeply", source.name, onnx.FORMAT) from None
-        except MemoryError:
-            raise ModelError("too large to parse in memory", source.name, onnx.FORMAT) from None
+    head = source.read(0, min(4096, source.size))
+    for fmt in REGISTRY:
+        if fmt.looks_like(head, source.name):
+            try:
+                return fmt.parse(source, companions)
+            except RecursionError:
+                raise ModelError("nested too deeply", source.name, fmt.FORMAT) from None
+            except MemoryError:
+                raise ModelError("too large to parse in memory", source.name, fmt.FORMAT) from None
     what = detect.not_a_model(head)
     raise ModelError(what or "unrecognised file: not an ONNX model "
                      "(no known format starts like this)", source.name)

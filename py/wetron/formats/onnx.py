@@ -26,7 +26,7 @@ ATTR_TYPES = {1: "float", 2: "int", 3: "string", 4: "tensor", 5: "graph", 6: "fl
 _MODEL_WIRES = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
 
 
-def looks_like(head):
+def looks_like(head, name=""):
     """Cheap check of the first bytes: a ModelProto starts with a known field."""
     if not head:
         return False
