@@ -5,6 +5,6 @@
 `REGISTRY` is tried in order; put formats with strong magic numbers first and ONNX
 (which has none: protobuf) last.
 """
-from . import onnx
+from . import gguf, onnx, safetensors
 
-REGISTRY = [onnx]
+REGISTRY = [gguf, safetensors, onnx]

@@ -1,0 +1,308 @@
+"""Assemble the deployable site in dist/, and serve it locally.
+
+    python build.py                  build dist/
+    python build.py serve [--port N] build, then serve dist/ on http://127.0.0.1:N/
+
+dist/ is plain static files with relative URLs only, so any static host can serve it,
+under any sub-path (GitHub Pages' /repo/ included):
+
+    index.html, app/          the page and its JavaScript (copied as is)
+    wheels/wetron-*.whl       the Python package, installed into Pyodide by the worker
+    pyodide/                  the Pyodide runtime from node_modules/pyodide, plus
+                              snapshot.bin.gz: a memory image of Python with wetron imported
+    examples/                 small example models, and index.json listing them
+    manifest.json             where the worker finds the wheel and snapshot; content hashes
+    sw.js                     service worker precaching every file (offline after one visit)
+
+Standard library only; npm (for node_modules) and node (for the snapshot) run as
+subprocesses.
+"""
+import argparse
+import base64
+import gzip
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+DIST = os.path.join(ROOT, "dist")
+WHEELS = os.path.join(ROOT, "wheels")
+PACKAGE = os.path.join(ROOT, "py", "wetron")
+PYODIDE = os.path.join(ROOT, "node_modules", "pyodide")
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
+                 "python_stdlib.zip", "pyodide-lock.json"]
+SNAPSHOT = "pyodide/snapshot.bin.gz"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)   # fixed, so the same sources give the same wheel bytes
+
+MIME_TYPES = {".mjs": "application/javascript", ".js": "application/javascript",
+              ".wasm": "application/wasm", ".json": "application/json",
+              ".html": "text/html", ".css": "text/css", ".svg": "image/svg+xml",
+              ".png": "image/png", ".onnx": "application/octet-stream",
+              ".whl": "application/zip", ".zip": "application/zip",
+              ".gz": "application/gzip", ".bin": "application/octet-stream"}
+
+
+def log(message):
+    print(f"build: {message}", flush=True)
+
+
+# --- the wheel ------------------------------------------------------------------
+
+def project_metadata():
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    return project
+
+
+def _record_hash(data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode()
+
+
+def build_wheel(out_dir=WHEELS):
+    """A pure-Python wheel of py/wetron (package data included), written with zipfile.
+    Returns its path."""
+    project = project_metadata()
+    name, version = project["name"], project["version"]
+    dist_info = f"{name}-{version}.dist-info"
+    files = []   # (archive name, bytes)
+    for folder, dirs, names in os.walk(PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for fname in sorted(names):
+            if fname.endswith((".pyc", ".pyo")) or fname.startswith("."):
+                continue
+            path = os.path.join(folder, fname)
+            arcname = os.path.relpath(path, os.path.dirname(PACKAGE)).replace(os.sep, "/")
+            with open(path, "rb") as f:
+                files.append((arcname, f.read()))
+    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
+                f"Summary: {project.get('description', '')}",
+                f"Requires-Python: {project.get('requires-python', '>=3.11')}"]
+    files.append((f"{dist_info}/METADATA", ("\n".join(metadata) + "\n").encode()))
+    files.append((f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: wetron-build.py\n"
+                  b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
+    scripts = project.get("scripts", {})
+    if scripts:
+        lines = ["[console_scripts]"] + [f"{k} = {v}" for k, v in scripts.items()]
+        files.append((f"{dist_info}/entry_points.txt", ("\n".join(lines) + "\n").encode()))
+    files.append((f"{dist_info}/top_level.txt", f"{name}\n".encode()))
+    record = [f"{arc},{_record_hash(data)},{len(data)}" for arc, data in files]
+    record.append(f"{dist_info}/RECORD,,")
+    files.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
+
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}-{version}-py3-none-any.whl")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as whl:
+        for arcname, data in files:
+            info = zipfile.ZipInfo(arcname, ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            whl.writestr(info, data)
+    return path
+
+
+# --- node: npm packages and the memory snapshot ---------------------------------------
+
+def ensure_node_modules():
+    if os.path.exists(os.path.join(PYODIDE, "pyodide.mjs")):
+        return
+    lock = os.path.exists(os.path.join(ROOT, "package-lock.json"))
+    command = ["npm", "ci" if lock else "install", "--no-audit", "--no-fund"]
+    log(" ".join(command))
+    subprocess.run(command, cwd=ROOT, check=True)
+
+
+# Runs in node: start Python, install the wheel, import every wetron module, and save
+# the WebAssembly memory. The worker restores it instead of booting Python and
+# importing again (see app/parse-worker.js, which must do the same steps otherwise).
+SNAPSHOT_SCRIPT = r"""
+import { loadPyodide } from %(pyodide)s;
+import { readFileSync, writeFileSync } from "node:fs";
+const py = await loadPyodide({ indexURL: %(index)s, _makeSnapshot: true });
+py.unpackArchive(new Uint8Array(readFileSync(%(wheel)s)), "wheel");
+py.runPython(`
+import importlib, pkgutil, wetron
+importlib.invalidate_caches()
+for m in pkgutil.walk_packages(wetron.__path__, "wetron."):
+    if not m.name.endswith("__main__"):
+        importlib.import_module(m.name)
+import wetron.web
+`);
+writeFileSync(%(out)s, py.makeMemorySnapshot());
+"""
+
+
+def build_snapshot(wheel, out_path):
+    """Write the gzip-compressed memory snapshot (about 6 MB, 31 MB raw)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "snapshot.bin")
+        script = os.path.join(tmp, "snapshot.mjs")
+        index = os.path.join(PYODIDE, "")
+        with open(script, "w") as f:
+            f.write(SNAPSHOT_SCRIPT % {
+                "pyodide": json.dumps("file://" + os.path.join(PYODIDE, "pyodide.mjs")),
+                "index": json.dumps(index), "wheel": json.dumps(wheel),
+                "out": json.dumps(raw)})
+        run = subprocess.run(["node", script], cwd=tmp, capture_output=True, text=True)
+        if run.returncode != 0:
+            # node echoes the whole minified line of pyodide.asm.mjs; keep the end
+            raise SystemExit(f"build: snapshot failed:\n{run.stderr[-3000:]}")
+        with open(raw, "rb") as src, open(out_path, "wb") as dst:
+            # mtime=0: the same snapshot gives the same bytes (and content hash)
+            with gzip.GzipFile(fileobj=dst, mode="wb", compresslevel=6, mtime=0) as gz:
+                shutil.copyfileobj(src, gz)
+
+
+# --- the site ---------------------------------------------------------------------
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def copy_examples(dist):
+    """examples/*.onnx -> dist/examples/, listed in dist/examples/index.json with the
+    titles from examples/examples.json (written by examples/make_examples.py)."""
+    src = os.path.join(ROOT, "examples")
+    out = os.path.join(dist, "examples")
+    os.makedirs(out, exist_ok=True)
+    titles = {}
+    listing = os.path.join(src, "examples.json")
+    if os.path.exists(listing):
+        with open(listing) as f:
+            titles = {e["file"]: e for e in json.load(f)}
+    entries = []
+    for fname in sorted(os.listdir(src)) if os.path.isdir(src) else []:
+        if not fname.endswith(".onnx"):
+            continue
+        shutil.copy2(os.path.join(src, fname), os.path.join(out, fname))
+        info = titles.get(fname, {})
+        entries.append({"name": info.get("name", fname[:-5]), "file": fname,
+                        "url": f"examples/{fname}",
+                        "description": info.get("description", ""),
+                        "size": os.path.getsize(os.path.join(out, fname))})
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(entries, f, indent=1)
+    return entries
+
+
+def site_files(dist):
+    """Every file of the site, relative, '/'-separated, sorted."""
+    out = []
+    for folder, dirs, names in os.walk(dist):
+        dirs.sort()
+        for fname in sorted(names):
+            out.append(os.path.relpath(os.path.join(folder, fname), dist).replace(os.sep, "/"))
+    return out
+
+
+def write_service_worker(dist, files, hashes):
+    """dist/sw.js from app/sw.js: the precache list and a version that changes whenever
+    any file does, so a new deployment replaces the old cache."""
+    version = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+    with open(os.path.join(ROOT, "app", "sw.js")) as f:
+        template = f.read()
+    precache = (["./"] if "index.html" in files else []) + files
+    text = (template.replace('"__VERSION__"', json.dumps(version))
+                    .replace("[/*__FILES__*/]", json.dumps(precache, indent=1)))
+    with open(os.path.join(dist, "sw.js"), "w") as f:
+        f.write(text)
+    return version
+
+
+def build(dist=DIST, snapshot=True):
+    ensure_node_modules()
+    if os.path.isdir(dist):
+        shutil.rmtree(dist)
+    os.makedirs(dist)
+
+    index = os.path.join(ROOT, "index.html")
+    if os.path.exists(index):
+        shutil.copy2(index, os.path.join(dist, "index.html"))
+    else:
+        log("warning: index.html is missing; dist/ has no page")
+    shutil.copytree(os.path.join(ROOT, "app"), os.path.join(dist, "app"),
+                    ignore=shutil.ignore_patterns("sw.js", ".*", "*~"))
+
+    wheel = build_wheel()
+    os.makedirs(os.path.join(dist, "wheels"))
+    wheel_url = "wheels/" + os.path.basename(wheel)
+    shutil.copy2(wheel, os.path.join(dist, wheel_url))
+    log(f"wheel {wheel_url}")
+
+    os.makedirs(os.path.join(dist, "pyodide"))
+    for fname in PYODIDE_FILES:
+        shutil.copy2(os.path.join(PYODIDE, fname), os.path.join(dist, "pyodide", fname))
+    if snapshot:
+        build_snapshot(os.path.join(dist, wheel_url), os.path.join(dist, SNAPSHOT))
+        log(f"snapshot {SNAPSHOT} ({os.path.getsize(os.path.join(dist, SNAPSHOT)) >> 10} KiB)")
+
+    examples = copy_examples(dist)
+    log(f"{len(examples)} examples")
+
+    files = site_files(dist)
+    hashes = {p: sha256_file(os.path.join(dist, p)) for p in files}
+    with open(os.path.join(PYODIDE, "package.json")) as f:
+        pyodide_version = json.load(f)["version"]
+    manifest = {"name": "wetron", "version": project_metadata()["version"],
+                "pyodide": pyodide_version,
+                "wheel": wheel_url,
+                "snapshot": SNAPSHOT if snapshot else None,
+                "examples": "examples/index.json",
+                "files": hashes}
+    with open(os.path.join(dist, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    files.append("manifest.json")
+    hashes["manifest.json"] = sha256_file(os.path.join(dist, "manifest.json"))
+    version = write_service_worker(dist, files, hashes)
+    log(f"dist/ ready: {len(files) + 1} files, version {version}")
+    return dist
+
+
+# --- serve ------------------------------------------------------------------------
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+
+    def end_headers(self):
+        # revalidate every time: a rebuilt site shows up on reload (the service worker
+        # still serves its own precache until its version changes)
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+
+def serve(dist, port, host="127.0.0.1"):
+    handler = lambda *a, **k: SiteHandler(*a, directory=dist, **k)
+    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+        print(f"Serving {dist} at http://{host}:{server.server_address[1]}/  (Ctrl-C stops)",
+              flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Build (and serve) the Wetron site.")
+    parser.add_argument("command", nargs="?", choices=["build", "serve"], default="build")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-snapshot", action="store_true",
+                        help="skip the Python memory snapshot (the worker then cold-starts)")
+    args = parser.parse_args(argv)
+    build(snapshot=not args.no_snapshot)
+    if args.command == "serve":
+        serve(DIST, args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Graphs of weights-only files (state dicts, safetensors, GGUF): one node per module.
+
+A file of named tensors says nothing about dataflow, only about modules: the dotted
+prefix of "encoder.layer.0.attention.query.weight" is a module whose kind we guess
+from its tensors' names and shapes. Node names are module paths
+("encoder/layer.0/attention/query/Linear"), so hierarchy.py builds the module tree and
+marks repeated blocks. There are no edges: the page lays out edge-less nodes itself.
+"""
+import struct
+
+from . import dtypes
+from .errors import ModelError
+from .model import Graph, Node
+
+_EMBEDDING_HINTS = ("emb", "wte", "wpe", "embd", "tok_", "token")
+_NORM_HINTS = ("norm", "ln", "layernorm")
+
+
+def module_path(prefix):
+    """'encoder.layer.0.attention' -> ['encoder', 'layer.0', 'attention']: a numbered
+    part stays with its parent, as exporters write "layer.0" in node names."""
+    parts = []
+    for p in prefix.split("."):
+        if p.isdigit() and parts:
+            parts[-1] += "." + p
+        else:
+            parts.append(p.replace("/", "\\"))   # a '/' inside a key is not a level
+    return parts
+
+
+def guess_op(module, leaves):
+    """Kind of module from its tensors: leaves maps the last name part -> Tensor."""
+    last = module.rsplit(".", 1)[-1].lower()
+    keys = set(leaves)
+    if "in_proj_weight" in keys:
+        return "MultiheadAttention"
+    if "weight_ih_l0" in keys and "weight_hh_l0" in keys:
+        ih, hh = leaves["weight_ih_l0"].dims, leaves["weight_hh_l0"].dims
+        if len(ih) == 2 and len(hh) == 2 and hh[1]:
+            return {4: "LSTM", 3: "GRU", 1: "RNN"}.get(ih[0] // hh[1], "RNN")
+        return "RNN"
+    if "running_mean" in keys or "running_var" in keys:
+        return "BatchNorm"
+    w = leaves.get("weight")
+    if w is None:
+        return "Module"
+    rank = len(w.dims)
+    if rank == 2:
+        if "bias" not in keys and any(h in last for h in _EMBEDDING_HINTS):
+            return "Embedding"
+        return "Linear"
+    if rank in (3, 4, 5):
+        return f"Conv{rank - 2}d"
+    if rank == 1:
+        if any(h in last for h in _NORM_HINTS):
+            return "LayerNorm" if "bias" in keys else "RMSNorm"
+        return "Norm" if "bias" in keys else "Scale"
+    return "Module"
+
+
+def build_graph(model, tensors, name="", guess=guess_op):
+    """graphs[0] of a weights-only file: `tensors` (already added to the model, in
+    file order) become initializers, grouped into one node per module."""
+    g = model.add_graph(Graph(name))
+    modules = {}                 # prefix -> {leaf: Tensor}, in first-seen order
+    for t in tensors:
+        prefix, _, leaf = t.name.rpartition(".")
+        modules.setdefault(prefix, {})
+        leaves = modules[prefix]
+        if leaf in leaves:       # duplicate name: keep both, the second one renamed
+            leaf = f"{leaf}#{len(leaves)}"
+        leaves[leaf] = t
+        g.initializers.append(t)
+        g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
+    for prefix, leaves in modules.items():
+        if prefix == "":
+            # Tensors at the top level (no module): one node each.
+            for leaf, t in leaves.items():
+                g.nodes.append(Node("Parameter", name=t.name.replace("/", "\\"),
+                                    inputs=[t.name]))
+            continue
+        op = guess(prefix, leaves)
+        path = "/".join(module_path(prefix))
+        g.nodes.append(Node(op, name=f"{path}/{op}", inputs=[t.name for t in leaves.values()]))
+    return g
+
+
+def raw_decoder(source, format):
+    """A Tensor.decoder for tensors stored raw, little-endian, at Tensor.data in
+    `source` (contiguous, row-major)."""
+    def decode(t, n):
+        nbytes = min(dtypes.storage_bytes(t.dtype, n), t.data[1])
+        data = source.read(t.data[0], nbytes)
+        try:
+            return dtypes.decode_raw(t.dtype, data, n)
+        except (struct.error, ValueError) as e:
+            raise ModelError(f"tensor '{t.name}' ({t.dtype}): cannot decode its "
+                             f"{len(data)} bytes: {e}", source.name, format, t.data[0]) from None
+    return decode
