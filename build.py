@@ -2,6 +2,7 @@
 
     python build.py                  build dist/
     python build.py serve [--port N] build, then serve dist/ on http://127.0.0.1:N/
+                                     (--no-build: serve dist/ as it is; --port 0: any free port)
 
 dist/ is plain static files with relative URLs only, so any static host can serve it,
 under any sub-path (GitHub Pages' /repo/ included):
@@ -99,12 +100,14 @@ def build_wheel(out_dir=WHEELS):
 
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}-{version}-py3-none-any.whl")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as whl:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as whl:
         for arcname, data in files:
             info = zipfile.ZipInfo(arcname, ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             whl.writestr(info, data)
+    os.replace(tmp, path)   # whole or not at all: other builds may be reading it
     return path
 
 
@@ -182,9 +185,9 @@ def copy_examples(dist):
         with open(listing) as f:
             titles = {e["file"]: e for e in json.load(f)}
     entries = []
-    for fname in sorted(os.listdir(src)) if os.path.isdir(src) else []:
-        if not fname.endswith(".onnx"):
-            continue
+    found = sorted(f for f in os.listdir(src) if f.endswith(".onnx")) if os.path.isdir(src) else []
+    # in examples.json's order, then any others
+    for fname in sorted(found, key=lambda f: list(titles).index(f) if f in titles else len(titles)):
         shutil.copy2(os.path.join(src, fname), os.path.join(out, fname))
         info = titles.get(fname, {})
         entries.append({"name": info.get("name", fname[:-5]), "file": fname,
@@ -221,16 +224,31 @@ def write_service_worker(dist, files, hashes):
 
 
 def build(dist=DIST, snapshot=True):
+    """Build the site into a fresh folder, then swap it in place of `dist`, so a server
+    running meanwhile (another test session) never sees a half-built site."""
     ensure_node_modules()
-    if os.path.isdir(dist):
-        shutil.rmtree(dist)
-    os.makedirs(dist)
+    work = f"{dist}.tmp-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        version = _build_into(work, snapshot)
+        old = f"{dist}.old-{os.getpid()}"
+        if os.path.isdir(dist):
+            os.rename(dist, old)
+        os.rename(work, dist)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"{os.path.relpath(dist, ROOT)}/ ready, version {version}")
+    return dist
 
+
+def _build_into(dist, snapshot):
+    os.makedirs(dist)
     index = os.path.join(ROOT, "index.html")
     if os.path.exists(index):
         shutil.copy2(index, os.path.join(dist, "index.html"))
     else:
-        log("warning: index.html is missing; dist/ has no page")
+        log("warning: index.html is missing; the site has no page")
     shutil.copytree(os.path.join(ROOT, "app"), os.path.join(dist, "app"),
                     ignore=shutil.ignore_patterns("sw.js", ".*", "*~"))
 
@@ -264,9 +282,7 @@ def build(dist=DIST, snapshot=True):
         json.dump(manifest, f, indent=1)
     files.append("manifest.json")
     hashes["manifest.json"] = sha256_file(os.path.join(dist, "manifest.json"))
-    version = write_service_worker(dist, files, hashes)
-    log(f"dist/ ready: {len(files) + 1} files, version {version}")
-    return dist
+    return write_service_worker(dist, files, hashes)
 
 
 # --- serve ------------------------------------------------------------------------
@@ -298,8 +314,11 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="skip the Python memory snapshot (the worker then cold-starts)")
+    parser.add_argument("--no-build", action="store_true",
+                        help="serve: serve dist/ as it is, without building first")
     args = parser.parse_args(argv)
-    build(snapshot=not args.no_snapshot)
+    if not (args.command == "serve" and args.no_build):
+        build(snapshot=not args.no_snapshot)
     if args.command == "serve":
         serve(DIST, args.port)
 

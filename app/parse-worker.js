@@ -20,6 +20,8 @@ import { loadPyodide } from "../pyodide/pyodide.mjs";
 const started = performance.now();
 const SITE = new URL("../", import.meta.url);
 const PYODIDE = new URL("pyodide/", SITE).href;
+// parse-worker.js?snapshot=0 boots Python without the snapshot (for measuring)
+const USE_SNAPSHOT = new URL(import.meta.url).searchParams.get("snapshot") !== "0";
 
 async function fetchBytes(url) {
   const response = await fetch(url);
@@ -42,7 +44,7 @@ async function startPython() {
   const wheel = fetchBytes(new URL(manifest.wheel, SITE));
   const options = { indexURL: PYODIDE, stdout: (s) => console.log(s), stderr: (s) => console.warn(s) };
   let pyodide = null;
-  if (manifest.snapshot) {
+  if (manifest.snapshot && USE_SNAPSHOT) {
     try {
       const snapshot = await fetchGunzipped(new URL(manifest.snapshot, SITE));
       pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });

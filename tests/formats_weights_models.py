@@ -4,12 +4,8 @@ GGUF (gguf.GGUFWriter, quantized with gguf.quants), PyTorch (torch.save, torch.j
 torch.export.save)."""
 import os
 import pathlib
-import sys
 
 CACHE = pathlib.Path(__file__).parent / ".cache"
-_PY = str(pathlib.Path(__file__).resolve().parent.parent / "py")
-if _PY not in sys.path:   # the package is used from the source tree
-    sys.path.insert(0, _PY)
 
 
 def _cached(folder, name, write):
@@ -243,3 +239,79 @@ def mutate(data, change, focus=None):
     if cut is not None:
         out = out[:int(cut * len(out))]
     return bytes(out)
+
+
+# --- PyTorch ---------------------------------------------------------------------
+def strided_tensors(legacy=False):
+    """Views that share storages, with offsets and non-contiguous strides, and every
+    dtype (the legacy format predates float8: torch.load cannot read those back)."""
+    import torch
+    torch.manual_seed(3)
+    base = torch.randn(6, 5)
+    all_dtypes = {k: v for k, v in dtype_tensors().items()
+                  if not (legacy and k.startswith("f8"))}
+    return {"base": base, "t": base.t(), "row": base[2], "col": base[:, 3],
+            "slice": base[1:4, 1:3], "step": torch.arange(20)[3::4],
+            "expand": torch.randn(3, 1).expand(3, 4), "dtypes": all_dtypes}
+
+
+class Payload:
+    """Runs a shell command when unpickled by `pickle` (os.system via __reduce__)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def torch_files():
+    import torch
+
+    def save(obj_factory, **kw):
+        def write(path):
+            torch.save(obj_factory(), str(path), **kw)
+        return write
+
+    def state(factory):
+        return lambda: factory()[0].state_dict()
+
+    def checkpoint():
+        m, _ = cnn()
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        m(torch.randn(2, 3, 10, 10)).sum().backward()
+        opt.step()
+        return {"model": m.state_dict(), "optimizer": opt.state_dict(), "epoch": 7,
+                "arch": "cnn", "best_acc": 0.875}
+
+    def script(path):
+        m, _ = cnn()
+        torch.jit.save(torch.jit.script(m), str(path))
+
+    def trace(path):
+        m, args = bert_like()
+        with torch.no_grad():
+            torch.jit.save(torch.jit.trace(m, args, check_trace=False), str(path))
+
+    def export(factory):
+        def write(path):
+            m, args = factory()
+            torch.export.save(torch.export.export(m, args), str(path))
+        return write
+
+    return {
+        "bert_sd": _cached("pytorch", "bert_sd.pt", save(state(bert_like))),
+        "cnn_sd": _cached("pytorch", "cnn_sd.pth", save(state(cnn))),
+        "cnn_legacy": _cached("pytorch", "cnn_legacy.pt",
+                              save(state(cnn), _use_new_zipfile_serialization=False)),
+        "strided": _cached("pytorch", "strided.pt", save(strided_tensors)),
+        "strided_legacy": _cached("pytorch", "strided_legacy.pt",
+                                  save(lambda: strided_tensors(legacy=True),
+                                       _use_new_zipfile_serialization=False)),
+        "checkpoint": _cached("pytorch", "checkpoint.pt", save(checkpoint)),
+        "cnn_module": _cached("pytorch", "cnn_module.pt", save(lambda: cnn()[0])),
+        "cnn_script": _cached("pytorch", "cnn_script.pt", script),
+        "bert_trace": _cached("pytorch", "bert_trace.pt", trace),
+        "cnn_export": _cached("pytorch", "cnn.pt2", export(cnn)),
+        "bert_export": _cached("pytorch", "bert.pt2", export(bert_like)),
+    }

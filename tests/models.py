@@ -375,9 +375,11 @@ def _build_feature_models(folder):
     save("dtypes_raw.onnx", _dtypes_model(_raw_tensor))
     save("dtypes_typed.onnx", _dtypes_model(_typed_tensor))
     save("dtypes_external/model.onnx", _dtypes_model(_raw_tensor), save_as_external_data=True,
-         all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+         all_tensors_to_one_file=True, location="weights.bin", size_threshold=0,
+         convert_attribute=True)
     save("dtypes_external_per_tensor/model.onnx", _dtypes_model(_raw_tensor),
-         save_as_external_data=True, all_tensors_to_one_file=False, size_threshold=0)
+         save_as_external_data=True, all_tensors_to_one_file=False, size_threshold=0,
+         convert_attribute=True)
     save("structure.onnx", _structure_model())
     save("untyped_attributes.onnx", _untyped_attributes_model())
     return index
@@ -387,7 +389,7 @@ def feature_models():
     """(name, path) of models written with onnx.helper that use every element type
     (raw, typed fields, external data) and every structural feature of the format
     (types of all kinds, sparse tensors, all attribute types, functions, training)."""
-    folder, index = _cached_set(_onnx_key() + "-features-2", _build_feature_models)
+    folder, index = _cached_set(_onnx_key() + "-features-3", _build_feature_models)
     return [(name, os.path.join(folder, rel)) for name, rel in index.items()]
 
 

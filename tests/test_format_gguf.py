@@ -1,6 +1,5 @@
 """GGUF: files written by gguf.GGUFWriter (quantized with gguf.quants), checked against
 gguf.GGUFReader and gguf.quants.dequantize as the oracle."""
-import math
 import struct
 
 import numpy as np

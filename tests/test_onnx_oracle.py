@@ -615,6 +615,7 @@ def test_feature_models_hold_every_dtype():
                 assert not inits[code].HasField("raw_data")
             if name == "dtypes_external" and code != TensorProto.STRING:
                 assert inits[code].data_location == TensorProto.EXTERNAL
+                assert consts[code].data_location == TensorProto.EXTERNAL
             got = to_array(inits[code], base)
             assert got.dtype == arr.dtype, (name, code)
             if arr.dtype == object:

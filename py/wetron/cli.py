@@ -1,9 +1,11 @@
-"""Command line: `python -m wetron info MODEL [--json]`, `graph MODEL`, `tensor MODEL NAME`."""
+"""Command line: `python -m wetron info MODEL [--json]`, `graph MODEL`, `tensor MODEL NAME`,
+`cost MODEL [--csv|--md|--json]`."""
 import argparse
 import collections
 import json
 import sys
 
+from . import cost
 from . import open as open_model
 from .errors import ModelError
 
@@ -66,6 +68,7 @@ def main(argv=None):
     tensor.add_argument("model")
     tensor.add_argument("name")
     tensor.add_argument("--limit", type=int, default=100)
+    cost.add_arguments(sub.add_parser("cost", help="parameters, FLOPs, MACs, activations"))
     args = p.parse_args(argv)
     try:
         model = open_model(args.model)
@@ -78,6 +81,8 @@ def main(argv=None):
                 print_summary(s, sys.stdout)
         elif args.command == "graph":
             sys.stdout.write(model.dumps() + "\n")
+        elif args.command == "cost":
+            cost.run(model, args, sys.stdout)
         else:
             matches = [t for t in model.tensors if t.name == args.name]
             if not matches:

@@ -12,8 +12,6 @@ _NOT_MODELS = [
     (b"%PDF", "a PDF document, not a model"),
     (b"PK\x03\x04", "a zip archive that Wetron cannot read as a model yet"),
     (b"\x89HDF\r\n\x1a\n", "an HDF5 file (Keras .h5); this format is not supported yet"),
-    (b"GGUF", "a GGUF file; this format is not supported yet"),
-    (b"\x80\x02", "a Python pickle; this format is not supported yet"),
     (b"\x1f\x8b", "a gzip-compressed file; decompress it first"),
 ]
 

@@ -32,6 +32,7 @@ MAX_TREE_NODES = 1 << 20
 MAX_STRUCT_READ = 256 << 20     # one metadata structure (heap segment, collection)
 MAX_FILTERS = 32
 MAX_WALK_DEPTH = 64             # group nesting in walk()
+MAX_CHUNK_BYTES = 1 << 30       # one chunk, decoded
 
 # Classes of datatype (the low nibble of a datatype message's first byte).
 FIXED, FLOAT, TIME, STRING, BITFIELD, OPAQUE, COMPOUND, REFERENCE, ENUM, VLEN, ARRAY = range(11)
@@ -1168,6 +1169,9 @@ class File:
         strides = [math.prod(shape[i + 1:]) for i in range(rank)]
         out = bytearray(n * size)
         chunk_bytes = math.prod(chunk) * size
+        if chunk_bytes > MAX_CHUNK_BYTES:
+            raise self.error(f"dataset '{ds.path}': chunks of {chunk_bytes} bytes (at most "
+                             f"{MAX_CHUNK_BYTES})", self.base + ds.address)
         for offsets, address, stored, mask in self._chunk_index(ds, chunk, shape, n, strides):
             if address is None:
                 continue
@@ -1212,6 +1216,8 @@ class File:
         grid = [-(-d // c) for d, c in zip(shape, chunk)]
         nchunks = math.prod(grid)
         if index == "implicit":
+            if nchunks * chunk_bytes > self.source.size:
+                raise self.error(f"dataset '{ds.path}': {nchunks} chunks do not fit in the file")
             return [(_unravel(i, grid, chunk), address + i * chunk_bytes, chunk_bytes, 0)
                     for i in range(nchunks)]
         if index == "farray":

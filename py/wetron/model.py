@@ -11,7 +11,7 @@ import math
 
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
-from . import hierarchy
+from . import cost, hierarchy, shapes
 
 SCHEMA = "wetron-graph"
 VERSION = 1
@@ -295,8 +295,9 @@ def _graph_dict(g, type_ref):
         value(n)
     for n in types:
         value(n)
+    shaped = shapes.infer(g)   # the declared types, plus inferred ones for the rest
     for v in values:
-        v[1] = type_ref(types.get(v[0]))
+        v[1] = type_ref(shaped.types.get(v[0]))
     d = {"name": g.name, "doc": g.doc,
          "parent": None if g.parent is None else [g.parent[0].index, g.parent[1], g.parent[2]],
          "values": values, "inputs": [value(n) for n in g.inputs],
@@ -304,8 +305,11 @@ def _graph_dict(g, type_ref):
          "initializers": [value(t.name) for t in g.initializers], "nodes": nodes}
     if g.metadata:
         d["metadata"] = g.metadata
+    if shaped.inferred:
+        d["inferred"] = [index[n] for n in shaped.inferred]
     groups, node_group = hierarchy.derive(g)
     if groups:
         d["groups"] = groups
         d["node_group"] = node_group
+    d["cost"] = cost.document(g, shaped.types, groups, node_group)
     return d

@@ -58,13 +58,18 @@ def guess_op(module, leaves):
     return "Module"
 
 
-def build_graph(model, tensors, name="", guess=guess_op):
+def build_graph(model, tensors, name="", guess=guess_op, root_op=None):
     """graphs[0] of a weights-only file: `tensors` (already added to the model, in
-    file order) become initializers, grouped into one node per module."""
+    file order) become initializers, grouped into one node per module. `root_op`:
+    the kind of the top-level module, when the file names it (its own tensors then
+    form one node rather than one node each)."""
     g = model.add_graph(Graph(name))
     modules = {}                 # prefix -> {leaf: Tensor}, in first-seen order
     for t in tensors:
-        prefix, _, leaf = t.name.rpartition(".")
+        # "a.b.weight"; TensorFlow-style names ("dense/kernel:0") use '/' instead
+        sep = "." if "." in t.name or "/" not in t.name else "/"
+        prefix, _, leaf = t.name.rpartition(sep)
+        prefix = prefix.replace("/", ".") if sep == "/" else prefix
         modules.setdefault(prefix, {})
         leaves = modules[prefix]
         if leaf in leaves:       # duplicate name: keep both, the second one renamed
@@ -73,6 +78,9 @@ def build_graph(model, tensors, name="", guess=guess_op):
         g.initializers.append(t)
         g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
     for prefix, leaves in modules.items():
+        if prefix == "" and root_op:
+            g.nodes.append(Node(root_op, name=root_op, inputs=[t.name for t in leaves.values()]))
+            continue
         if prefix == "":
             # Tensors at the top level (no module): one node each.
             for leaf, t in leaves.items():

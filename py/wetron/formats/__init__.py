@@ -5,6 +5,6 @@
 `REGISTRY` is tried in order; put formats with strong magic numbers first and ONNX
 (which has none: protobuf) last.
 """
-from . import gguf, onnx, safetensors
+from . import gguf, keras, onnx, pytorch, safetensors, tflite
 
-REGISTRY = [gguf, safetensors, onnx]
+REGISTRY = [tflite, gguf, safetensors, keras, pytorch, onnx]

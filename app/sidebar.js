@@ -1,0 +1,188 @@
+// The properties sidebar: a selected node (op, attributes, inputs/outputs, weights
+// with their values on request), a graph input/output, or the model as a whole.
+// Built with DOM nodes and textContent only: strings come from untrusted files.
+
+import { CATEGORIES, dtypeName, inputName, opCategory, typeText } from './graph-view.js';
+
+export function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null && c !== false) e.append(c);
+  return e;
+}
+
+export const formatCount = (n) => Number(n).toLocaleString('en-US');
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n, i = -1;
+  do { v /= 1024; i++; } while (v >= 1024 && i < units.length - 1);
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
+}
+function humanCount(n) {
+  for (const [unit, k] of [['G', 1e9], ['M', 1e6], ['K', 1e3]]) if (n >= k) return `${(n / k).toPrecision(3)}${unit}`;
+  return String(n);
+}
+const dims = (shape) => (shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '[?]');
+
+function formatAttribute(attr, doc) {
+  if (attr.ref) return `→ ${attr.ref}`;
+  const v = attr.value;
+  const tensor = (i) => { const t = doc.tensors[i]; return t ? `${t.dtype} ${dims(t.shape)}${t.name ? ` “${t.name}”` : ''}` : `tensor ${i}`; };
+  const graph = (i) => { const g = doc.graphs[i]; return g ? `graph “${g.name}” (${g.nodes.length} nodes)` : `graph ${i}`; };
+  switch (attr.type) {
+    case 'tensor': case 'sparse_tensor': return tensor(v);
+    case 'tensors': case 'sparse_tensors': return v.map(tensor).join('; ');
+    case 'graph': return graph(v);
+    case 'graphs': return v.map(graph).join('; ');
+    case 'type_proto': return typeText(doc.types, v);
+    case 'type_protos': return v.map((t) => typeText(doc.types, t)).join('; ');
+  }
+  if (attr.name === 'to' && attr.type === 'int') return `${v} (${dtypeName(v)})`;
+  if (Array.isArray(v)) {
+    const shown = v.slice(0, 64).map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x)));
+    return `[${shown.join(', ')}${v.length > 64 ? `, … ${v.length - 64} more` : ''}]`;
+  }
+  return typeof v === 'string' && attr.type === 'strings' ? JSON.stringify(v) : String(v);
+}
+
+export class Sidebar {
+  constructor(root, { onTensor, onSelectValue }) {
+    this.root = root;
+    this.onTensor = onTensor;           // (tensor index) -> Promise<JSON text>
+    this.onSelectValue = onSelectValue; // (value index) -> select its producer
+  }
+
+  clear() { this.root.replaceChildren(); }
+
+  section(title, ...rows) {
+    return el('section', { class: 'sb-section' }, el('h3', { text: title }), ...rows);
+  }
+
+  row(key, value, extra) {
+    return el('div', { class: 'sb-row' }, el('div', { class: 'sb-key', text: key }),
+      el('div', { class: 'sb-value' }, value instanceof Node ? value : el('span', { text: value }), extra));
+  }
+
+  header(title, subtitle, category) {
+    const chip = el('span', { class: `sb-chip cat-${CATEGORIES[category] || 'other'}` });
+    return el('header', { class: 'sb-header' }, chip,
+      el('div', {}, el('h2', { text: title }), subtitle ? el('div', { class: 'sb-subtitle', text: subtitle }) : null));
+  }
+
+  valueLink(doc, graph, v) {
+    const [name] = graph.values[v];
+    return el('a', { href: '#', class: 'sb-link', text: name || '(unnamed)', title: 'Select the node that produces it',
+      onclick: (e) => { e.preventDefault(); this.onSelectValue(v); } });
+  }
+
+  weightCard(doc, tensorIndex) {
+    const t = doc.tensors[tensorIndex];
+    const box = el('div', { class: 'sb-weight' });
+    if (!t) return box;
+    box.append(
+      el('div', { class: 'sb-mono', text: `${t.dtype} ${dims(t.shape)}` }),
+      el('div', { class: 'sb-muted', text: `${formatBytes(t.size || 0)} · ${t.location}${t.file ? ` (${t.file})` : ''}` }));
+    if (t.error) box.append(el('div', { class: 'sb-error', text: t.error }));
+    const out = el('pre', { class: 'sb-values', hidden: '' });
+    const button = el('button', { class: 'btn small', type: 'button', text: 'Show values',
+      onclick: async () => {
+        button.disabled = true; button.textContent = 'Reading…';
+        out.hidden = false; out.textContent = '';
+        try {
+          const r = JSON.parse(await this.onTensor(tensorIndex));
+          if (r.error) { out.textContent = r.error; out.classList.add('sb-error'); }
+          else {
+            const fmt = (x) => (Array.isArray(x) ? `${fmt(x[0])}${x[1] < 0 ? '' : '+'}${fmt(x[1])}j` : typeof x === 'number' && !Number.isInteger(x) ? +x.toPrecision(6) : typeof x === 'string' && r.dtype === 'string' ? JSON.stringify(x) : x);
+            out.textContent = `${formatCount(r.count)} values${r.truncated ? `, first ${r.values.length}` : ''}:\n` + r.values.map(fmt).join(', ') + (r.truncated ? ', …' : '');
+          }
+        } catch (error) { out.textContent = error.message; out.classList.add('sb-error'); }
+        button.remove();
+      } });
+    if (t.location !== 'none' && !t.error) box.append(button);
+    box.append(out);
+    return box;
+  }
+
+  showNode(doc, graphIndex, nodeIndex, groupPath) {
+    const g = doc.graphs[graphIndex], node = g.nodes[nodeIndex];
+    const parts = [this.header(node.op, node.domain && node.domain !== 'ai.onnx' ? node.domain : 'ai.onnx', opCategory(node.op))];
+    const props = [this.row('name', node.name || '(unnamed)'), this.row('domain', node.domain || 'ai.onnx (default)')];
+    if (groupPath) props.push(this.row('module', groupPath));
+    parts.push(this.section('Node', ...props));
+    if (node.attrs && node.attrs.length) {
+      parts.push(this.section('Attributes', ...node.attrs.map((a) =>
+        this.row(a.name, el('span', { class: 'sb-mono', text: formatAttribute(a, doc) }), el('span', { class: 'sb-type', text: a.type })))));
+    }
+    const valueRow = (slotName, v, isInput) => {
+      if (v < 0) return this.row(slotName, el('span', { class: 'sb-muted', text: '(omitted)' }));
+      const [name, type, tensor] = g.values[v];
+      if (tensor != null) {
+        return this.row(slotName, el('div', {}, el('div', { class: 'sb-mono sb-name', text: name }), this.weightCard(doc, tensor)));
+      }
+      const label = isInput ? this.valueLink(doc, g, v) : el('span', { class: 'sb-mono sb-name', text: name });
+      return this.row(slotName, el('div', {}, label, el('div', { class: 'sb-mono sb-muted', text: typeText(doc.types, type) })));
+    };
+    if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(node.op, i), v, true))));
+    if (node.out.length) parts.push(this.section('Outputs', ...node.out.map((v, i) => valueRow(node.out.length > 1 ? `out${i}` : 'Y', v, false))));
+    if (node.doc) parts.push(this.section('Documentation', el('p', { class: 'sb-doc', text: node.doc })));
+    this.root.replaceChildren(...parts);
+  }
+
+  showGraphValue(doc, graphIndex, valueIndex, isInput) {
+    const g = doc.graphs[graphIndex];
+    const [name, type] = g.values[valueIndex];
+    let consumers = 0;
+    for (const n of g.nodes) for (const v of n.in) if (v === valueIndex) consumers++;
+    this.root.replaceChildren(
+      this.header(name || '(unnamed)', isInput ? 'Graph input' : 'Graph output', CATEGORIES.indexOf('io')),
+      this.section(isInput ? 'Input' : 'Output',
+        this.row('name', el('span', { class: 'sb-mono', text: name })),
+        this.row('type', el('span', { class: 'sb-mono', text: typeText(doc.types, type) })),
+        isInput ? this.row('consumers', String(consumers)) : null));
+  }
+
+  showModel(doc, graphIndex = 0) {
+    const m = doc.model, g = doc.graphs[graphIndex];
+    const weights = new Set(g.initializers || []);
+    const ops = new Map();
+    for (const n of g.nodes) ops.set(n.op, (ops.get(n.op) || 0) + 1);
+    const io = (list) => list.filter((v) => !weights.has(v)).map((v) =>
+      this.row(g.values[v][0] || '(unnamed)', el('span', { class: 'sb-mono', text: typeText(doc.types, g.values[v][1]) })));
+    const parts = [
+      this.header(m.file || 'Model', `${m.format} ${m.format_version || ''}`.trim(), CATEGORIES.indexOf('io')),
+      this.section('Model',
+        this.row('format', `${m.format}${m.format_version ? ` (${m.format_version})` : ''}`),
+        this.row('producer', m.producer || 'unknown'),
+        m.domain ? this.row('domain', m.domain) : null,
+        m.model_version != null ? this.row('version', String(m.model_version)) : null,
+        this.row('file size', formatBytes(m.size || 0)),
+        this.row('parameters', `${formatCount(m.parameters || 0)} (${humanCount(m.parameters || 0)})`),
+        this.row('weights', formatBytes(m.weight_bytes || 0)),
+        this.row('graph', `${g.name || '(unnamed)'} · ${formatCount(g.nodes.length)} nodes`),
+        doc.graphs.length > 1 ? this.row('subgraphs', String(doc.graphs.length - 1 - (doc.functions || []).length)) : null,
+        (doc.functions || []).length ? this.row('functions', String(doc.functions.length)) : null),
+    ];
+    if (m.doc) parts.push(this.section('Description', el('p', { class: 'sb-doc', text: m.doc })));
+    if (m.imports && m.imports.length) {
+      parts.push(this.section('Imports', ...m.imports.map(([d, v]) => this.row(d || 'ai.onnx', String(v)))));
+    }
+    const inputs = io(g.inputs), outputs = io(g.outputs);
+    if (inputs.length) parts.push(this.section('Inputs', ...inputs));
+    if (outputs.length) parts.push(this.section('Outputs', ...outputs));
+    if (m.metadata && m.metadata.length) {
+      parts.push(this.section('Metadata', ...m.metadata.map(([k, v]) => this.row(k, el('span', { class: 'sb-mono sb-wrap', text: v })))));
+    }
+    if (ops.size) {
+      const sorted = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      parts.push(this.section('Operators', ...sorted.slice(0, 40).map(([op, n]) =>
+        this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opCategory(op)]}` })))));
+    }
+    this.root.replaceChildren(...parts);
+  }
+}

@@ -1,0 +1,159 @@
+// Glyph atlas: each glyph drawn once with canvas 2D at a large size, turned into a
+// signed-distance field (Felzenszwalb & Huttenlocher's exact Euclidean distance
+// transform), packed into one single-channel texture. Text then stays crisp at any
+// zoom with one texture and plain quads. Runs in the layout worker (OffscreenCanvas).
+
+export const FONT_FAMILY = 'system-ui, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif';
+export const REGULAR = 0, BOLD = 1;
+const RENDER_SIZE = 32;     // px glyphs are rasterised at
+const BUFFER = 5;           // px of distance field around each glyph
+const RADIUS = 8;           // px the distance field spans
+const CUTOFF = 0.25;        // edge at 1 - CUTOFF of the range: the shader's threshold
+export const SDF_EDGE = 1 - CUTOFF;
+const ATLAS_WIDTH = 1024;
+const MAX_GLYPHS = 4000;    // characters past this many distinct ones are drawn as '?'
+const INF = 1e20;
+
+export class GlyphAtlas {
+  constructor(makeCanvas) {
+    this.makeCanvas = makeCanvas;   // (w, h) => OffscreenCanvas or HTMLCanvasElement
+    const canvas = makeCanvas(RENDER_SIZE * 3, RENDER_SIZE * 3);
+    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
+    this.glyphs = [new Map(), new Map()];   // per weight: code point -> glyph
+    this.count = 0;
+  }
+
+  font(weight) { return `${weight === BOLD ? '600 ' : ''}${RENDER_SIZE}px ${FONT_FAMILY}`; }
+
+  // Width of `text` in world units at font `size`.
+  measure(text, weight, size) {
+    let w = 0;
+    for (const ch of text) w += this.glyph(ch, weight).advance;
+    return w * size / RENDER_SIZE;
+  }
+
+  glyph(ch, weight) {
+    const map = this.glyphs[weight];
+    let g = map.get(ch);
+    if (g) return g;
+    if (this.count >= MAX_GLYPHS) return this.glyph('?', weight);
+    this.ctx.font = this.font(weight);
+    const m = this.ctx.measureText(ch);
+    const left = Math.ceil(m.actualBoundingBoxLeft || 0), right = Math.ceil(m.actualBoundingBoxRight || 0);
+    const ascent = Math.ceil(m.actualBoundingBoxAscent || 0), descent = Math.ceil(m.actualBoundingBoxDescent || 0);
+    const empty = left + right <= 0 || ascent + descent <= 0;
+    g = {
+      advance: m.width, empty,
+      // quad relative to the pen on the baseline, in render px (y down)
+      x: -left - BUFFER, y: -ascent - BUFFER,
+      w: left + right + 2 * BUFFER, h: ascent + descent + 2 * BUFFER,
+      u: 0, v: 0, ch, weight,
+    };
+    map.set(ch, g);
+    this.count++;
+    return g;
+  }
+
+  // Rasterise every glyph asked for so far into the atlas; returns {width, height, data}.
+  build() {
+    const all = [];
+    for (const map of this.glyphs) for (const g of map.values()) if (!g.empty) all.push(g);
+    all.sort((a, b) => b.h - a.h);
+    let x = 0, y = 0, rowH = 0;
+    for (const g of all) {    // shelf packing
+      if (x + g.w > ATLAS_WIDTH) { x = 0; y += rowH + 1; rowH = 0; }
+      g.u = x; g.v = y;
+      x += g.w + 1; rowH = Math.max(rowH, g.h);
+    }
+    const width = ATLAS_WIDTH, height = Math.max(1, y + rowH);
+    const data = new Uint8Array(width * height);
+    const maxW = all.reduce((a, g) => Math.max(a, g.w), 1), maxH = all.reduce((a, g) => Math.max(a, g.h), 1);
+    const canvas = this.makeCanvas(maxW, maxH);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.textBaseline = 'alphabetic';
+    ctx.fillStyle = 'black';
+    const sdf = new DistanceField(Math.max(maxW, maxH));
+    for (const g of all) {
+      ctx.clearRect(0, 0, g.w, g.h);
+      ctx.font = this.font(g.weight);
+      ctx.fillText(g.ch, -g.x, -g.y);
+      const pixels = ctx.getImageData(0, 0, g.w, g.h).data;
+      sdf.compute(pixels, g.w, g.h, data, width, g.u, g.v);
+    }
+    this.width = width; this.height = height;
+    return { width, height, data };
+  }
+
+  // Glyph quads of `text`, pen starting at (x, baseline) in world units, font `size`:
+  // calls quad(x0, y0, x1, y1, u0, v0, u1, v1) with texture coordinates in atlas pixels.
+  layout(text, weight, size, x, baseline, quad) {
+    const k = size / RENDER_SIZE;
+    for (const ch of text) {
+      const g = this.glyph(ch, weight);
+      if (!g.empty) {
+        const x0 = x + g.x * k, y0 = baseline + g.y * k;
+        quad(x0, y0, x0 + g.w * k, y0 + g.h * k, g.u, g.v, g.u + g.w, g.v + g.h);
+      }
+      x += g.advance * k;
+    }
+  }
+}
+
+// Distance field of one glyph's alpha, written into the atlas at (ox, oy).
+class DistanceField {
+  constructor(size) {
+    const n = size * size;
+    this.outer = new Float64Array(n); this.inner = new Float64Array(n);
+    this.f = new Float64Array(size); this.z = new Float64Array(size + 1); this.v = new Uint16Array(size);
+  }
+
+  compute(rgba, w, h, atlas, atlasWidth, ox, oy) {
+    const { outer, inner } = this;
+    for (let i = 0; i < w * h; i++) {
+      const a = rgba[i * 4 + 3] / 255;
+      if (a === 0) { outer[i] = INF; inner[i] = 0; }
+      else if (a === 1) { outer[i] = 0; inner[i] = INF; }
+      else {   // anti-aliased edge pixel: the edge lies inside it
+        const d = 0.5 - a;
+        outer[i] = d > 0 ? d * d : 0; inner[i] = d < 0 ? d * d : 0;
+      }
+    }
+    this.transform(outer, w, h);
+    this.transform(inner, w, h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        const d = Math.sqrt(outer[i]) - Math.sqrt(inner[i]);
+        const value = Math.round(255 - 255 * (d / RADIUS + CUTOFF));
+        atlas[(oy + y) * atlasWidth + ox + x] = value < 0 ? 0 : value > 255 ? 255 : value;
+      }
+    }
+  }
+
+  transform(grid, w, h) {
+    for (let x = 0; x < w; x++) this.line(grid, x, w, h);
+    for (let y = 0; y < h; y++) this.line(grid, y * w, 1, w);
+  }
+
+  // 1-D squared distance transform (lower envelope of parabolas), in place.
+  line(grid, offset, stride, length) {
+    const { f, z, v } = this;
+    v[0] = 0; z[0] = -INF; z[1] = INF; f[0] = grid[offset];
+    for (let q = 1, k = 0; q < length; q++) {
+      f[q] = grid[offset + q * stride];
+      const q2 = q * q;
+      let s;
+      do {
+        const r = v[k];
+        s = (f[q] - f[r] + q2 - r * r) / (q - r) / 2;
+      } while (s <= z[k] && --k > -1);
+      k++;
+      v[k] = q; z[k] = s; z[k + 1] = INF;
+    }
+    for (let q = 0, k = 0; q < length; q++) {
+      while (z[k + 1] < q) k++;
+      const r = v[k], d = q - r;
+      grid[offset + q * stride] = f[r] + d * d;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+"""The built site (build.py's dist/): its manifest, wheel, service worker and server,
+and the whole thing working from a sub-path and offline in Chromium."""
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+import zipfile
+
+import pytest
+
+from harness import PREFIX, REPO, ParseWorker
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def site_files(dist):
+    out = set()
+    for folder, _dirs, names in os.walk(dist):
+        for name in names:
+            out.add(os.path.relpath(os.path.join(folder, name), dist).replace(os.sep, "/"))
+    return out
+
+
+def test_manifest_hashes_every_file(site):
+    with open(os.path.join(site.dist, "manifest.json")) as f:
+        manifest = json.load(f)
+    assert set(manifest["files"]) == site_files(site.dist) - {"manifest.json", "sw.js"}
+    for path, digest in manifest["files"].items():
+        with open(os.path.join(site.dist, path), "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == digest, path
+    for key in ("wheel", "snapshot", "examples"):
+        assert manifest[key] in manifest["files"], key
+        assert not manifest[key].startswith("/") and "://" not in manifest[key]
+    for name in ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json"]:
+        assert f"pyodide/{name}" in manifest["files"]
+
+
+def test_wheel_holds_the_whole_package_with_a_valid_record(site):
+    with open(os.path.join(site.dist, "manifest.json")) as f:
+        wheel = os.path.join(site.dist, json.load(f)["wheel"])
+    package = os.path.join(REPO, "py", "wetron")
+    wanted = {os.path.relpath(os.path.join(folder, n), os.path.dirname(package)).replace(os.sep, "/")
+              for folder, _d, names in os.walk(package) if "__pycache__" not in folder
+              for n in names if not n.endswith(".pyc")}
+    with zipfile.ZipFile(wheel) as whl:
+        names = set(whl.namelist())
+        assert wanted <= names, f"missing from the wheel: {sorted(wanted - names)}"
+        record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
+        record = [line.split(",") for line in whl.read(record_name).decode().splitlines()]
+        assert {r[0] for r in record} == names
+        for name, digest, size in record:
+            if name == record_name:
+                continue
+            data = whl.read(name)
+            b64 = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert digest == "sha256=" + b64 and int(size) == len(data), name
+        wheel_meta = whl.read(record_name.replace("RECORD", "WHEEL")).decode()
+        assert "Root-Is-Purelib: true" in wheel_meta and "Tag: py3-none-any" in wheel_meta
+    assert "wetron/graph-schema.json" in names, "the wheel must carry the JSON schema"
+
+
+def test_service_worker_precaches_every_file(site):
+    with open(os.path.join(site.dist, "sw.js")) as f:
+        text = f.read()
+    assert "__VERSION__" not in text and "__FILES__" not in text
+    files = json.loads(re.search(r"const FILES = (\[.*?\]);", text, re.S).group(1))
+    assert set(files) - {"./"} == site_files(site.dist) - {"sw.js"}
+    assert not any(f.startswith("/") or "://" in f for f in files)
+
+
+def test_build_py_serve_uses_the_right_mime_types(site):
+    server = subprocess.Popen([sys.executable, os.path.join(REPO, "build.py"), "serve",
+                               "--no-build", "--port", "0"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        base = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        want = {"pyodide/pyodide.mjs": "application/javascript",
+                "app/parse-worker.js": "application/javascript",
+                "pyodide/pyodide.asm.wasm": "application/wasm",
+                "manifest.json": "application/json"}
+        for path, mime in want.items():
+            with urllib.request.urlopen(base + path) as response:
+                assert response.headers["Content-Type"].split(";")[0] == mime, path
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_every_request_stays_under_the_sites_sub_path(parse_worker, site):
+    ParseWorker.document(parse_worker.open_url(site.url + "examples/" + sorted(
+        f for f in os.listdir(os.path.join(site.dist, "examples")) if f.endswith(".onnx"))[0]))
+    outside = [p for p in site.requests if not p.startswith(PREFIX)]
+    assert not outside, f"requests outside {PREFIX}: {outside}"
+
+
+def test_site_works_offline_after_the_first_visit(page, site, context):
+    page.goto(site.blank_url)
+    page.set_default_timeout(120_000)
+    page.evaluate("""async (url) => {
+      await navigator.serviceWorker.register(url);
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r));
+      }
+    }""", site.url + "sw.js")
+    served_before = len(site.requests)
+    context.set_offline(True)
+    try:
+        worker = ParseWorker(page, site)
+        ready = worker.ready()
+        assert ready["type"] == "ready" and ready["snapshot"] is True, ready
+        with open(os.path.join(site.dist, "examples", "index.json")) as f:
+            example = json.load(f)[0]
+        doc = ParseWorker.document(worker.open_url(site.url + example["url"]))
+        assert doc["model"]["file"] == example["file"]
+        if os.path.exists(os.path.join(site.dist, "index.html")):
+            response = page.goto(site.url)
+            assert response is not None and response.ok
+    finally:
+        context.set_offline(False)
+    reached = [p for p in site.requests[served_before:] if not p.startswith(PREFIX + "_test/")]
+    assert not reached, f"offline, yet the server was asked for {reached}"
