@@ -27,6 +27,7 @@ export function installApi(viewer, { openFiles }) {
       return true;
     },
     highlighted: () => viewer.highlighted(),
+    async openGraph(index) { await viewer.openGraph(index); return api.state(); },
     // Centre of a node in CSS pixels of the page (for clicking it), or null.
     nodeScreenPosition(name) {
       const i = viewer.findBox(String(name));
@@ -43,6 +44,8 @@ export function installApi(viewer, { openFiles }) {
       return names;
     },
     fit: () => viewer.renderer.fit(false),
+    // Benchmarks: ms of `count` full redraws at the current view, each waited for.
+    frameTimes: (count = 10) => viewer.renderer.frameTimes(count),
     cancel: () => viewer.cancel(),
   };
   window.wetron = api;

@@ -56,9 +56,14 @@ const INPUT_NAMES = {
   Einsum: [], Sum: [], Max: [], Min: [], Mean: [],
 };
 
-export function inputName(op, slot) {
+// `valueName`: for ops not in the table, a dotted weight name gives its last part
+// ("blk.0.attn_q.weight" -> "weight"), as module paths from PyTorch, GGUF, … do.
+export function inputName(op, slot, valueName = '') {
   const names = INPUT_NAMES[op];
-  return (names && names[slot]) || (slot === 0 ? 'X' : `in${slot}`);
+  if (names && names[slot]) return names[slot];
+  const dot = valueName.lastIndexOf('.');
+  if (!names && dot > 0 && dot < valueName.length - 1) return valueName.slice(dot + 1);
+  return slot === 0 ? 'X' : `in${slot}`;
 }
 
 // ONNX TensorProto.DataType codes, for the Cast "to" attribute.
@@ -147,6 +152,13 @@ function attributeLines(node, doc) {
       return lines;
     }
   }
+  // Subgraphs by name (they open from the sidebar).
+  for (const attr of node.attrs || []) {
+    if (attr.type !== 'graph' || lines.length >= 3) continue;
+    const g = doc.graphs[attr.value];
+    lines.push(clip(`${attr.name} ▸ ${g && g.name ? g.name : `graph ${attr.value}`}`, 32));
+  }
+  if (lines.length) return lines;
   // Otherwise: the first two small scalar or short list attributes.
   for (const attr of node.attrs || []) {
     if (lines.length >= 2) break;
@@ -190,7 +202,7 @@ export function buildView(doc, graphIndex = 0) {
       if (v < 0 || !isWeight(v) || producer[v] >= 0) return;
       if (weights++ >= MAX_WEIGHT_LINES) return;
       const t = tensors[values[v][2]];
-      lines.push(`${inputName(node.op, slot)} ⟨${t && t.shape ? (t.shape.length ? dimsText(t.shape) : 'scalar') : '?'}⟩`);
+      lines.push(`${clip(inputName(node.op, slot, values[v][0]), 16)} ⟨${t && t.shape ? (t.shape.length ? dimsText(t.shape) : 'scalar') : '?'}⟩`);
     });
     if (weights > MAX_WEIGHT_LINES) lines.push(`+${weights - MAX_WEIGHT_LINES} more`);
     for (const v of node.out) if (v >= 0) producer[v] = firstOp + i;

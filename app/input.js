@@ -56,7 +56,8 @@ export function attachNavigation(canvas, renderer, { onClick, onEscape }) {
     const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1;
     const dx = e.deltaX * unit, dy = e.deltaY * unit;
     // Trackpad pinch arrives as ctrl+wheel; a plain wheel zooms too (it is a graph).
-    if (e.ctrlKey || !e.shiftKey) renderer.zoomAt(Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)), p.x, p.y);
+    // Mouse wheel notches (large steps) are animated, trackpad streams applied as they come.
+    if (e.ctrlKey || !e.shiftKey) renderer.zoomAt(Math.exp(-dy * (e.ctrlKey ? 0.01 : 0.0015)), p.x, p.y, Math.abs(dy) >= 50);
     else renderer.panBy(-dy, -dx);
   }, { passive: false });
 

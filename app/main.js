@@ -5,6 +5,7 @@ import { installApi } from './api.js';
 import { CATEGORIES } from './graph-view.js';
 import { attachNavigation } from './input.js';
 import { PALETTES, Renderer } from './renderer.js';
+import { attachSearch } from './search.js';
 import { el, formatBytes, Sidebar } from './sidebar.js';
 import { Viewer } from './viewer.js';
 
@@ -13,7 +14,7 @@ const ui = {
   canvas: $('graph'), start: $('start'), sidebar: $('sidebar'), sidebarBody: $('sidebar-body'),
   fileInput: $('file-input'), banner: $('banner'), bannerText: $('banner-text'),
   progress: $('progress'), progressText: $('progress-text'), drop: $('drop-overlay'),
-  modelName: $('model-name'), examples: $('examples'), python: $('python-status'), legend: $('legend'),
+  modelName: $('model-name'), graphPath: $('graph-path'), examples: $('examples'), python: $('python-status'), legend: $('legend'),
 };
 
 let renderer;
@@ -27,8 +28,15 @@ try {
 const sidebar = new Sidebar(ui.sidebarBody, {
   onTensor: (index) => viewer.parse.tensor(index, 256),
   onSelectValue: (v) => viewer.selectValueProducer(v),
+  onOpenGraph: (i) => quietly(viewer.openGraph(i)),
 });
-const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress });
+// The canvas size once a model is open (the sidebar may not be showing yet).
+function viewportSize() {
+  const stage = $('stage').getBoundingClientRect();
+  const sidebarComing = !document.body.classList.contains('has-model') && !document.body.classList.contains('sidebar-hidden');
+  return { width: Math.max(200, stage.width - (sidebarComing ? 340 : 0)), height: Math.max(200, stage.height) };
+}
+const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress, viewportSize });
 
 // --- theme ---
 const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
@@ -55,6 +63,13 @@ function showStatus() {
   ui.banner.hidden = status !== 'error';
   ui.bannerText.textContent = error || '';
   ui.modelName.textContent = doc ? doc.model.file || '' : '';
+  // Inside a subgraph: where it hangs, and a way back up.
+  const path = doc && viewer.graph !== 0 ? viewer.graphPath() : [];
+  ui.graphPath.hidden = !path.length;
+  ui.graphPath.replaceChildren(...path.flatMap((p) => [el('span', { class: 'sep', text: '›' }),
+    el('a', { href: '#', text: p.name, onclick: (e) => { e.preventDefault(); quietly(viewer.openGraph(p.index)); } })]),
+  el('button', { class: 'btn small', type: 'button', text: 'Up', title: 'Back to the enclosing graph',
+    onclick: () => quietly(viewer.openParent()) }));
   ui.modelName.title = doc ? `${doc.model.format} · ${formatBytes(doc.model.size || 0)}` : '';
 }
 function showProgress(message) {
@@ -142,6 +157,7 @@ $('sidebar-toggle').addEventListener('click', () => {
 ui.legend.replaceChildren(...CATEGORIES.filter((c) => c !== 'other').map((c) =>
   el('span', { class: 'legend-item' }, el('i', { class: `sb-chip small cat-${c}` }), c)));
 
+attachSearch($('search'), $('search-results'), viewer);
 installApi(viewer, { openFiles });
 showStatus();
 

@@ -45,8 +45,10 @@ async function startPython() {
   const options = { indexURL: PYODIDE, stdout: (s) => console.log(s), stderr: (s) => console.warn(s) };
   let pyodide = null;
   if (manifest.snapshot && USE_SNAPSHOT) {
+    // a promise: Pyodide fetches its runtime while the snapshot downloads and unzips
+    const snapshot = fetchGunzipped(new URL(manifest.snapshot, SITE));
+    snapshot.catch(() => {});   // a failure is handled below, once loadPyodide awaits it
     try {
-      const snapshot = await fetchGunzipped(new URL(manifest.snapshot, SITE));
       pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
     } catch (e) {
       console.warn("wetron: memory snapshot failed, starting Python cold:", e);

@@ -179,9 +179,8 @@ export class Renderer {
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, this.canvas.clientWidth), h = Math.max(1, this.canvas.clientHeight);
     this.canvas.width = Math.round(w * dpr); this.canvas.height = Math.round(h * dpr);
-    const first = this.size.w <= 1;
     this.size = { w, h, dpr };
-    if (first && this.scene) this.fit(false);
+    if (this.fitted && this.scene) this.fit(false);   // still as fitted: keep it fitted
     this.requestDraw();
   }
 
@@ -190,12 +189,12 @@ export class Renderer {
     const gl = this.gl;
     this.releaseScene();
     const buffers = [];
-    const vao = (prog, vertices, indices, stride, attrs) => {
+    const vao = (prog, mesh, stride, attrs) => {
       const v = gl.createVertexArray();
       gl.bindVertexArray(v);
       const vb = gl.createBuffer(); buffers.push(vb);
       gl.bindBuffer(gl.ARRAY_BUFFER, vb);
-      gl.bufferData(gl.ARRAY_BUFFER, vertices, gl.STATIC_DRAW);
+      gl.bufferData(gl.ARRAY_BUFFER, mesh.vertices, gl.STATIC_DRAW);
       let offset = 0;
       for (const [name, size] of attrs) {
         const loc = gl.getAttribLocation(prog, name);
@@ -207,16 +206,16 @@ export class Renderer {
       }
       const ib = gl.createBuffer(); buffers.push(ib);
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, ib);
-      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, indices, gl.STATIC_DRAW);
+      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, mesh.indices, gl.STATIC_DRAW);
       gl.bindVertexArray(null);
-      return { vao: v, count: indices.length };
+      return { vao: v, count: mesh.indices.length, tiles: mesh.tiles, ranges: mesh.ranges };
     };
-    const P = this.programs;
+    const P = this.programs, M = scene.meshes;
     this.gpu = {
       buffers,
-      nodes: vao(P.node, scene.nodeVertices, scene.nodeIndices, NODE_STRIDE, [['a_pos', 2], ['a_local', 2], ['a_size', 2], ['a_info', 4]]),
-      edges: vao(P.edge, scene.edgeVertices, scene.edgeIndices, EDGE_STRIDE, [['a_pos', 2], ['a_normal', 2], ['a_id', 1], ['a_side', 1]]),
-      text: vao(P.text, scene.textVertices, scene.textIndices, TEXT_STRIDE, [['a_pos', 2], ['a_uv', 2], ['a_size', 1], ['a_id', 1], ['a_style', 1]]),
+      nodes: vao(P.node, M.nodes, NODE_STRIDE, [['a_pos', 2], ['a_local', 2], ['a_size', 2], ['a_info', 4]]),
+      edges: vao(P.edge, M.edges, EDGE_STRIDE, [['a_pos', 2], ['a_normal', 2], ['a_id', 1], ['a_side', 1]]),
+      text: vao(P.text, M.text, TEXT_STRIDE, [['a_pos', 2], ['a_uv', 2], ['a_size', 1], ['a_id', 1], ['a_style', 1]]),
     };
     this.drawn = countDrawn(scene);
     // Glyph atlas (single channel distance field). No mipmaps: averaging distances
@@ -241,7 +240,7 @@ export class Renderer {
     this.scene = scene;
     this.setStates(null);
     // The UI thread keeps what picking and navigation need; vertex arrays are dropped.
-    for (const key of ['nodeVertices', 'nodeIndices', 'edgeVertices', 'edgeIndices', 'textVertices', 'textIndices']) scene[key] = null;
+    for (const mesh of Object.values(scene.meshes)) { mesh.vertices = null; mesh.indices = null; }
     scene.atlas.data = null;
     this.fit(false);
   }
@@ -278,42 +277,56 @@ export class Renderer {
 
   fitCamera() {
     const [x0, y0, x1, y1] = this.scene ? this.scene.bounds : [0, 0, 1, 1];
-    const { w, h } = this.size, margin = 32;
-    const z = Math.min(1.5, Math.max(1e-4, Math.min((w - 2 * margin) / Math.max(1, x1 - x0), (h - 2 * margin) / Math.max(1, y1 - y0))));
-    return { x: (x0 + x1) / 2 - w / 2 / z, y: (y0 + y1) / 2 - h / 2 / z, z };
+    const { w, h } = this.size, margin = 32, bottom = 56;   // the legend sits at the bottom
+    const z = Math.min(1.5, Math.max(1e-4, Math.min((w - 2 * margin) / Math.max(1, x1 - x0), (h - margin - bottom) / Math.max(1, y1 - y0))));
+    return { x: (x0 + x1) / 2 - w / 2 / z, y: (y0 + y1) / 2 - (h - bottom + margin) / 2 / z, z };
   }
 
-  fit(animate = true) { this.animateTo(this.fitCamera(), animate ? 220 : 0); }
+  fit(animate = true) { this.animateTo(this.fitCamera(), animate ? 220 : 0); this.fitted = true; }
 
+  // Zoom by `factor` keeping the world point under canvas pixel (sx, sy) in place.
+  // Successive animated steps compound on where the previous one was heading.
   zoomAt(factor, sx, sy, animate = false) {
-    const z = Math.min(8, Math.max(1e-4, this.cam.z * factor));
+    this.fitted = false;
+    const base = this.tweenTarget || this.cam;
+    const z = Math.min(8, Math.max(1e-4, base.z * factor));
     const w = this.screenToWorld(sx, sy);
-    this.animateTo({ x: w.x - sx / z, y: w.y - sy / z, z }, animate ? 160 : 0);
+    this.animateTo({ x: w.x - sx / z, y: w.y - sy / z, z }, animate ? 160 : 0, { sx, sy, wx: w.x, wy: w.y });
   }
 
   panBy(dx, dy, animate = false) {
+    this.fitted = false;
     this.animateTo({ x: this.cam.x - dx / this.cam.z, y: this.cam.y - dy / this.cam.z, z: this.cam.z }, animate ? 160 : 0);
   }
 
-  centerOn(x, y, animate = true) {
-    const { w, h } = this.size, z = this.cam.z;
+  // Bring world point (x, y) to the centre, zooming in to at least minZoom.
+  centerOn(x, y, animate = true, minZoom = 0) {
+    this.fitted = false;
+    const { w, h } = this.size, z = Math.max(this.cam.z, minZoom);
     this.animateTo({ x: x - w / 2 / z, y: y - h / 2 / z, z }, animate ? 260 : 0);
   }
 
-  animateTo(target, ms) {
+  // anchor {sx, sy, wx, wy}: keep world point (wx, wy) at canvas pixel (sx, sy) throughout.
+  animateTo(target, ms, anchor = null) {
     cancelAnimationFrame(this.tween);
+    this.tweenTarget = null;
     if (!ms) { this.setCamera(target); return; }
     const from = { ...this.cam }, t0 = performance.now();
+    this.tweenTarget = target;
     // Interpolate zoom in log space so it feels even.
     const step = () => {
       const t = Math.min(1, (performance.now() - t0) / ms), e = 1 - (1 - t) ** 3;
       const z = Math.exp(Math.log(from.z) + (Math.log(target.z) - Math.log(from.z)) * e);
-      // keep the screen centre's world point moving linearly
-      const { w, h } = this.size;
-      const cx = from.x + w / 2 / from.z + ((target.x + w / 2 / target.z) - (from.x + w / 2 / from.z)) * e;
-      const cy = from.y + h / 2 / from.z + ((target.y + h / 2 / target.z) - (from.y + h / 2 / from.z)) * e;
-      this.setCamera({ x: cx - w / 2 / z, y: cy - h / 2 / z, z });
+      if (anchor) {
+        this.setCamera({ x: anchor.wx - anchor.sx / z, y: anchor.wy - anchor.sy / z, z });
+      } else {   // the screen centre's world point moves linearly
+        const { w, h } = this.size;
+        const cx = from.x + w / 2 / from.z + ((target.x + w / 2 / target.z) - (from.x + w / 2 / from.z)) * e;
+        const cy = from.y + h / 2 / from.z + ((target.y + h / 2 / target.z) - (from.y + h / 2 / from.z)) * e;
+        this.setCamera({ x: cx - w / 2 / z, y: cy - h / 2 / z, z });
+      }
       if (t < 1) this.tween = requestAnimationFrame(step);
+      else this.tweenTarget = null;
     };
     step();
   }
@@ -347,50 +360,75 @@ export class Renderer {
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
     const common = (prog) => {
       gl.useProgram(prog);
-      gl.uniform3f(gl.getUniformLocation(prog, 'u_cam'), this.cam.x, this.cam.y, this.cam.z);
-      gl.uniform2f(gl.getUniformLocation(prog, 'u_size'), w, h);
-      gl.uniform1f(gl.getUniformLocation(prog, 'u_dpr'), dpr);
+      gl.uniform3f(loc(prog, 'u_cam'), this.cam.x, this.cam.y, this.cam.z);
+      gl.uniform2f(loc(prog, 'u_size'), w, h);
+      gl.uniform1f(loc(prog, 'u_dpr'), dpr);
       gl.activeTexture(gl.TEXTURE0);
       gl.bindTexture(gl.TEXTURE_2D, this.gpu.state);
-      gl.uniform1i(gl.getUniformLocation(prog, 'u_state'), 0);
+      gl.uniform1i(loc(prog, 'u_state'), 0);
     };
-    const u3 = (prog, name, v) => gl.uniform3fv(gl.getUniformLocation(prog, name), v);
+    const loc = (prog, name) => prog.locations[name] ??= gl.getUniformLocation(prog, name);
+    const u3 = (prog, name, v) => gl.uniform3fv(loc(prog, name), v);
     const { node, edge, text } = this.programs;
 
     common(edge);
     u3(edge, 'u_edge', c.edge); u3(edge, 'u_bg', c.bg); u3(edge, 'u_accent', c.accent);
-    gl.uniform1f(gl.getUniformLocation(edge, 'u_halfWidth'), 0.55);
+    gl.uniform1f(loc(edge, 'u_halfWidth'), 0.55);
     this.drawElements(this.gpu.edges);
 
     common(node);
     u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
-    gl.uniform1f(gl.getUniformLocation(node, 'u_px'), 1 / (this.cam.z * dpr));
+    gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
     this.drawElements(this.gpu.nodes);
 
     if (11 * this.cam.z >= 3.5) {   // below that no label is legible: skip the pass
       common(text);
       gl.activeTexture(gl.TEXTURE1);
       gl.bindTexture(gl.TEXTURE_2D, this.gpu.atlas);
-      gl.uniform1i(gl.getUniformLocation(text, 'u_atlas'), 1);
-      gl.uniform2f(gl.getUniformLocation(text, 'u_atlasSize'), ...this.gpu.atlasSize);
+      gl.uniform1i(loc(text, 'u_atlas'), 1);
+      gl.uniform2f(loc(text, 'u_atlasSize'), ...this.gpu.atlasSize);
       u3(text, 'u_onHeader', c.onHeader); u3(text, 'u_text', c.text); u3(text, 'u_label', c.label);
       this.drawElements(this.gpu.text);
     }
     gl.bindVertexArray(null);
   }
 
+  // Milliseconds of `count` full redraws, each waited for (a 1-pixel readback).
+  frameTimes(count = 10) {
+    const gl = this.gl, pixel = new Uint8Array(4), times = [];
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      this.draw();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
+      times.push(performance.now() - t0);
+    }
+    return times;
+  }
+
+  // Draws the tiles of `part` that overlap the view (adjacent ones in one call).
   drawElements(part) {
     if (!part.count) return;
-    const gl = this.gl;
+    const gl = this.gl, { tiles, ranges } = part;
+    const margin = 16 / this.cam.z;   // lines widen to a pixel or more when zoomed out
+    const x0 = this.cam.x - margin, y0 = this.cam.y - margin;
+    const x1 = this.cam.x + this.size.w / this.cam.z + margin, y1 = this.cam.y + this.size.h / this.cam.z + margin;
     gl.bindVertexArray(part.vao);
-    gl.drawElements(gl.TRIANGLES, part.count, gl.UNSIGNED_INT, 0);
+    let start = -1, end = -1;
+    for (let t = 0; t < ranges.length / 2; t++) {
+      if (tiles[4 * t] > x1 || tiles[4 * t + 2] < x0 || tiles[4 * t + 1] > y1 || tiles[4 * t + 3] < y0) continue;
+      const a = ranges[2 * t], n = ranges[2 * t + 1];
+      if (a === end) { end += n; continue; }
+      if (end > start) gl.drawElements(gl.TRIANGLES, end - start, gl.UNSIGNED_INT, start * 4);
+      start = a; end = a + n;
+    }
+    if (end > start) gl.drawElements(gl.TRIANGLES, end - start, gl.UNSIGNED_INT, start * 4);
   }
 }
 
 // What the vertex buffers actually hold: box quads by kind, and one arrowhead per edge.
 function countDrawn(scene) {
   const out = { nodes: 0, inputs: 0, outputs: 0, ghosts: 0, edges: 0 };
-  const nv = scene.nodeVertices;
+  const nv = scene.meshes.nodes.vertices;
   for (let q = 0; q < nv.length; q += 4 * NODE_STRIDE) {
     const kind = nv[q + 9];
     if (kind === KIND_OP) out.nodes++;
@@ -398,7 +436,7 @@ function countDrawn(scene) {
     else if (kind === KIND_OUTPUT) out.outputs++;
     else if (kind === KIND_GHOST) out.ghosts++;
   }
-  const ev = scene.edgeVertices;
+  const ev = scene.meshes.edges.vertices;
   let arrowVertices = 0;
   for (let v = 0; v < ev.length; v += EDGE_STRIDE) if (ev[v + 5] === 0) arrowVertices++;
   out.edges = arrowVertices / 3;
@@ -418,5 +456,6 @@ function program(gl, vs, fs) {
   gl.attachShader(p, compile(gl.FRAGMENT_SHADER, fs));
   gl.linkProgram(p);
   if (!gl.getProgramParameter(p, gl.LINK_STATUS)) throw new Error(`program: ${gl.getProgramInfoLog(p)}`);
+  p.locations = {};   // uniform locations, looked up once
   return p;
 }

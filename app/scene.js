@@ -16,29 +16,86 @@ const TITLE_SIZE = 11, BODY_SIZE = 9.5, LABEL_SIZE = 8, GHOST_SIZE = 9;
 const PAD_X = 8, HEADER_H = 21, LINE_H = 13, PLAIN_H = 24, GHOST_H = 18, MIN_W = 44;
 const ARROW_LEN = 6.5, ARROW_HALF = 3.2;
 
-class Floats {   // growable Float32Array
-  constructor(size = 1024) { this.a = new Float32Array(size); this.n = 0; }
-  reserve(k) {
-    if (this.n + k <= this.a.length) return;
-    const b = new Float32Array(Math.max(this.a.length * 2, this.n + k));
-    b.set(this.a.subarray(0, this.n)); this.a = b;
+// Growable vertex and index arrays of one kind of primitive (a box, a glyph, an edge
+// segment or arrowhead: its own vertices, a few triangles). finish() groups the
+// primitives into spatial tiles so the renderer can skip the ones out of view.
+class Mesh {
+  constructor(stride) {
+    this.stride = stride;
+    this.a = new Float32Array(stride * 4096); this.nv = 0;
+    this.idx = new Uint32Array(6 * 1024); this.ni = 0;
+    this.firstIndex = new Uint32Array(1024); this.np = 0;   // per primitive
   }
-  done() { return this.a.slice(0, this.n); }
-}
+  // Makes room for `vertices` more vertices, appends `pattern` (indices relative to the
+  // first of them) to the index list, and returns that first vertex's float offset.
+  add(vertices, pattern) {
+    const need = (this.nv + vertices) * this.stride;
+    if (need > this.a.length) this.a = grow(this.a, need);
+    if (this.ni + pattern.length > this.idx.length) this.idx = grow(this.idx, this.ni + pattern.length);
+    if (this.np + 2 > this.firstIndex.length) this.firstIndex = grow(this.firstIndex, this.np + 2);
+    this.firstIndex[this.np++] = this.ni;
+    for (let k = 0; k < pattern.length; k++) this.idx[this.ni++] = this.nv + pattern[k];
+    const at = this.nv * this.stride;
+    this.nv += vertices;
+    return at;
+  }
 
-class Quads {   // vertices plus a triangle index list
-  constructor(stride) { this.v = new Floats(4096 * stride); this.stride = stride; this.count = 0; this.idx = new Uint32Array(4096); this.ni = 0; }
-  index(list) {
-    if (this.ni + list.length > this.idx.length) {
-      const b = new Uint32Array(Math.max(this.idx.length * 2, this.ni + list.length)); b.set(this.idx); this.idx = b;
+  // {vertices, indices (reordered by tile), tiles: Float32Array of x0,y0,x1,y1 per tile,
+  //  ranges: Uint32Array of first index, index count per tile}
+  finish() {
+    const { a, idx, stride, np } = this;
+    const first = this.firstIndex;
+    first[np] = this.ni;
+    // Each primitive's box (vertex positions are the first two floats).
+    const box = new Float32Array(np * 4);
+    let gx0 = Infinity, gy0 = Infinity, gx1 = -Infinity, gy1 = -Infinity;
+    for (let p = 0; p < np; p++) {
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (let k = first[p]; k < first[p + 1]; k++) {
+        const o = idx[k] * stride, x = a[o], y = a[o + 1];
+        if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+      }
+      box[4 * p] = x0; box[4 * p + 1] = y0; box[4 * p + 2] = x1; box[4 * p + 3] = y1;
+      if (x0 < gx0) gx0 = x0; if (y0 < gy0) gy0 = y0; if (x1 > gx1) gx1 = x1; if (y1 > gy1) gy1 = y1;
     }
-    for (const k of list) this.idx[this.ni++] = this.count + k;
+    const size = Math.max(256, Math.sqrt(((gx1 - gx0) * (gy1 - gy0)) / 2048) || 0);
+    const nx = Math.floor((gx1 - gx0) / size) + 1, ny = Math.floor((gy1 - gy0) / size) + 1;
+    const key = new Int32Array(np), count = new Int32Array(np ? nx * ny + 1 : 1);
+    for (let p = 0; p < np; p++) {
+      const cx = (box[4 * p] + box[4 * p + 2]) / 2, cy = (box[4 * p + 1] + box[4 * p + 3]) / 2;
+      key[p] = Math.floor((cy - gy0) / size) * nx + Math.floor((cx - gx0) / size);
+      count[key[p] + 1] += first[p + 1] - first[p];
+    }
+    for (let k = 1; k < count.length; k++) count[k] += count[k - 1];
+    const indices = new Uint32Array(this.ni), fill = count.slice();
+    const tileBox = new Float32Array(count.length * 4);
+    for (let t = 0; t < count.length; t++) { tileBox[4 * t] = Infinity; tileBox[4 * t + 1] = Infinity; tileBox[4 * t + 2] = -Infinity; tileBox[4 * t + 3] = -Infinity; }
+    for (let p = 0; p < np; p++) {
+      const t = key[p];
+      for (let k = first[p]; k < first[p + 1]; k++) indices[fill[t]++] = idx[k];
+      tileBox[4 * t] = Math.min(tileBox[4 * t], box[4 * p]); tileBox[4 * t + 1] = Math.min(tileBox[4 * t + 1], box[4 * p + 1]);
+      tileBox[4 * t + 2] = Math.max(tileBox[4 * t + 2], box[4 * p + 2]); tileBox[4 * t + 3] = Math.max(tileBox[4 * t + 3], box[4 * p + 3]);
+    }
+    const tiles = [], ranges = [];
+    for (let t = 0; t + 1 < count.length; t++) {
+      if (count[t + 1] === count[t]) continue;
+      tiles.push(tileBox[4 * t], tileBox[4 * t + 1], tileBox[4 * t + 2], tileBox[4 * t + 3]);
+      ranges.push(count[t], count[t + 1] - count[t]);
+    }
+    return { vertices: a.slice(0, this.nv * stride), indices, tiles: Float32Array.from(tiles), ranges: Uint32Array.from(ranges) };
   }
-  vertex(...f) { const v = this.v; v.reserve(f.length); for (const x of f) v.a[v.n++] = x; }
-  finish() { return { vertices: this.v.done(), indices: this.idx.slice(0, this.ni) }; }
 }
 
-export function buildScene(doc, atlas, graphIndex = 0) {
+function grow(array, need) {
+  const b = new array.constructor(Math.max(array.length * 2, need));
+  b.set(array);
+  return b;
+}
+
+const QUAD = [0, 1, 2, 0, 2, 3], SEGMENT = [0, 1, 2, 1, 3, 2], TRIANGLE = [0, 1, 2];
+
+// options: passed on to layoutGraph (viewport).
+export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
   const t0 = performance.now();
   const view = buildView(doc, graphIndex);
   const { boxes } = view;
@@ -58,29 +115,32 @@ export function buildScene(doc, atlas, graphIndex = 0) {
   const t1 = performance.now();
 
   const lay = layoutGraph({ n: B, width, height, ghostWidth, ghostHeight: GHOST_H,
-    src: view.edgeSrc, dst: view.edgeDst, value: view.edgeValue });
+    src: view.edgeSrc, dst: view.edgeDst, value: view.edgeValue }, options);
   const t2 = performance.now();
   const G = lay.ghostSource.length;
   const atlasImage = atlas.build();
 
   // --- boxes and their text ---
-  const nodes = new Quads(NODE_STRIDE), text = new Quads(TEXT_STRIDE);
+  const nodes = new Mesh(NODE_STRIDE), text = new Mesh(TEXT_STRIDE);
+  const bounds = lay.bounds.slice();
   const glyphs = (str, weight, size, x, baseline, id, style) => {
     atlas.layout(str, weight, size, x, baseline, (x0, y0, x1, y1, u0, v0, u1, v1) => {
-      text.index([0, 1, 2, 0, 2, 3]);
-      text.vertex(x0, y0, u0, v0, size, id, style, x1, y0, u1, v0, size, id, style,
-        x1, y1, u1, v1, size, id, style, x0, y1, u0, v1, size, id, style);
-      text.count += 4;
+      if (x1 > bounds[2]) bounds[2] = x1;
+      if (x0 < bounds[0]) bounds[0] = x0;
+      const o = text.add(4, QUAD), a = text.a;
+      glyphVertex(a, o, x0, y0, u0, v0, size, id, style);
+      glyphVertex(a, o + TEXT_STRIDE, x1, y0, u1, v0, size, id, style);
+      glyphVertex(a, o + 2 * TEXT_STRIDE, x1, y1, u1, v1, size, id, style);
+      glyphVertex(a, o + 3 * TEXT_STRIDE, x0, y1, u0, v1, size, id, style);
     });
   };
   const box = (id, cx, cy, w, h, category, headerH, kind) => {
     const x0 = cx - w / 2, y0 = cy - h / 2;
-    nodes.index([0, 1, 2, 0, 2, 3]);
-    nodes.vertex(x0, y0, 0, 0, w, h, category, headerH, id, kind,
-      x0 + w, y0, w, 0, w, h, category, headerH, id, kind,
-      x0 + w, y0 + h, w, h, w, h, category, headerH, id, kind,
-      x0, y0 + h, 0, h, w, h, category, headerH, id, kind);
-    nodes.count += 4;
+    const o = nodes.add(4, QUAD), a = nodes.a;
+    boxVertex(a, o, x0, y0, 0, 0, w, h, category, headerH, id, kind);
+    boxVertex(a, o + NODE_STRIDE, x0 + w, y0, w, 0, w, h, category, headerH, id, kind);
+    boxVertex(a, o + 2 * NODE_STRIDE, x0 + w, y0 + h, w, h, w, h, category, headerH, id, kind);
+    boxVertex(a, o + 3 * NODE_STRIDE, x0, y0 + h, 0, h, w, h, category, headerH, id, kind);
   };
   const baselineIn = (top, lineH, size) => top + lineH / 2 + size * 0.36;
   for (let i = 0; i < B; i++) {
@@ -106,29 +166,33 @@ export function buildScene(doc, atlas, graphIndex = 0) {
   }
 
   // --- edges: curves between ranks, straight through dummies, arrowheads ---
-  const edges = new Quads(EDGE_STRIDE);
+  const edges = new Mesh(EDGE_STRIDE);
   const labelled = new Set();
   const sx = [], sy = [];
+  const sample = (x, y) => {   // extends a straight vertical run instead of adding to it
+    const k = sx.length;
+    if (k >= 2 && sx[k - 1] === x && sx[k - 2] === x) { sy[k - 1] = y; return; }
+    sx.push(x); sy.push(y);
+  };
   const P = lay.points;
   for (let e = 0; e < E; e++) {
     const a = lay.pointStart[e], b = lay.pointStart[e + 1];
     if (b - a < 2) continue;
     const id = B + G + e;
     sx.length = 0; sy.length = 0;
-    sx.push(P[2 * a]); sy.push(P[2 * a + 1]);
+    sample(P[2 * a], P[2 * a + 1]);
     for (let i = a; i + 1 < b; i++) {
       const x0 = P[2 * i], y0 = P[2 * i + 1], x1 = P[2 * i + 2], y1 = P[2 * i + 3];
       const gap = (i - a) % 2 === 0;
       if (gap && Math.abs(x1 - x0) > 0.5) {   // cubic Bézier with vertical tangents
-        const steps = Math.min(16, Math.max(4, Math.ceil(Math.abs(x1 - x0) / 8)));
+        const steps = Math.min(16, Math.max(2, Math.ceil(Math.sqrt(Math.abs(x1 - x0)) * 1.2)));
         const my = (y0 + y1) / 2;
         for (let s = 1; s <= steps; s++) {
           const t = s / steps, u = 1 - t;
           const c0 = u * u * u, c1 = 3 * u * u * t, c2 = 3 * u * t * t, c3 = t * t * t;
-          sx.push(c0 * x0 + c1 * x0 + c2 * x1 + c3 * x1);
-          sy.push(c0 * y0 + c1 * my + c2 * my + c3 * y1);
+          sample(c0 * x0 + c1 * x0 + c2 * x1 + c3 * x1, c0 * y0 + c1 * my + c2 * my + c3 * y1);
         }
-      } else { sx.push(x1); sy.push(y1); }
+      } else sample(x1, y1);
     }
     // Arrowhead at the end; the line stops at its base.
     const k = sx.length - 1;
@@ -143,21 +207,27 @@ export function buildScene(doc, atlas, graphIndex = 0) {
       const l = Math.hypot(nx, ny);
       if (l === 0) continue;
       nx /= l; ny /= l;
-      edges.index([0, 1, 2, 1, 3, 2]);
-      edges.vertex(sx[i], sy[i], nx, ny, id, 1, sx[i], sy[i], -nx, -ny, id, -1,
-        sx[i + 1], sy[i + 1], nx, ny, id, 1, sx[i + 1], sy[i + 1], -nx, -ny, id, -1);
-      edges.count += 4;
+      const o = edges.add(4, SEGMENT), f = edges.a;
+      edgeVertex(f, o, sx[i], sy[i], nx, ny, id, 1);
+      edgeVertex(f, o + EDGE_STRIDE, sx[i], sy[i], -nx, -ny, id, -1);
+      edgeVertex(f, o + 2 * EDGE_STRIDE, sx[i + 1], sy[i + 1], nx, ny, id, 1);
+      edgeVertex(f, o + 3 * EDGE_STRIDE, sx[i + 1], sy[i + 1], -nx, -ny, id, -1);
     }
-    edges.index([0, 1, 2]);
-    edges.vertex(tipX, tipY, 0, 0, id, 0, baseX - dy * ARROW_HALF, baseY + dx * ARROW_HALF, 0, 0, id, 0,
-      baseX + dy * ARROW_HALF, baseY - dx * ARROW_HALF, 0, 0, id, 0);
-    edges.count += 3;
-    // Shape label once per value, beside where its edges leave the producer.
+    const o = edges.add(3, TRIANGLE), f = edges.a;
+    edgeVertex(f, o, tipX, tipY, 0, 0, id, 0);
+    edgeVertex(f, o + EDGE_STRIDE, baseX - dy * ARROW_HALF, baseY + dx * ARROW_HALF, 0, 0, id, 0);
+    edgeVertex(f, o + 2 * EDGE_STRIDE, baseX + dy * ARROW_HALF, baseY - dx * ARROW_HALF, 0, 0, id, 0);
+    // Shape label once per value, just below where its edges leave the producer: on
+    // the outer side of an exit point off the centre (several outputs), else on the
+    // side its first edge does not bend to (so converging edges keep them apart).
     const v = view.edgeValue[e];
     const label = view.valueLabel.get(v);
     if (label && !labelled.has(v) && lay.edgeGhost[e] < 0) {
       labelled.add(v);
-      glyphs(label, REGULAR, LABEL_SIZE, P[2 * a] + 4, P[2 * a + 1] + LABEL_SIZE + 2, id, STYLE_LABEL);
+      const x0 = P[2 * a], y0 = P[2 * a + 1], off = x0 - lay.x[view.edgeSrc[e]];
+      const left = Math.abs(off) > 0.5 ? off < 0 : P[2 * a + 2] - x0 > 1;
+      const x = left ? x0 - 4 - atlas.measure(label, REGULAR, LABEL_SIZE) : x0 + 4;
+      glyphs(label, REGULAR, LABEL_SIZE, x, y0 + LABEL_SIZE + 2, id, STYLE_LABEL);
     }
   }
   const t3 = performance.now();
@@ -169,17 +239,30 @@ export function buildScene(doc, atlas, graphIndex = 0) {
     x: lay.x, y: lay.y, w: lay.w, h: lay.h,
     ghostSource: lay.ghostSource, edgeGhost: lay.edgeGhost,
     edgeSrc: view.edgeSrc, edgeDst: view.edgeDst, edgeValue: view.edgeValue,
-    bounds: lay.bounds,
-    nodeVertices: nodeBuf.vertices, nodeIndices: nodeBuf.indices,
-    edgeVertices: edgeBuf.vertices, edgeIndices: edgeBuf.indices,
-    textVertices: textBuf.vertices, textIndices: textBuf.indices,
+    bounds,
+    meshes: { nodes: nodeBuf, edges: edgeBuf, text: textBuf },
     atlas: atlasImage,
     stats: { ranks: lay.ranks, dummies: lay.dummies, crossings: lay.crossings,
       measureMs: t1 - t0, layoutMs: lay.ms, buildMs: t3 - t2, totalMs: t3 - t0 },
   };
   const transfer = [scene.kinds, scene.refs, scene.x, scene.y, scene.w, scene.h, scene.ghostSource,
-    scene.edgeGhost, scene.edgeSrc, scene.edgeDst, scene.edgeValue, scene.nodeVertices, scene.nodeIndices,
-    scene.edgeVertices, scene.edgeIndices, scene.textVertices, scene.textIndices, scene.atlas.data].map((a) => a.buffer);
+    scene.edgeGhost, scene.edgeSrc, scene.edgeDst, scene.edgeValue, scene.atlas.data].map((a) => a.buffer);
+  for (const mesh of Object.values(scene.meshes)) {
+    transfer.push(mesh.vertices.buffer, mesh.indices.buffer, mesh.tiles.buffer, mesh.ranges.buffer);
+  }
   return { scene, transfer };
 }
 
+
+function boxVertex(a, o, x, y, lx, ly, w, h, category, headerH, id, kind) {
+  a[o] = x; a[o + 1] = y; a[o + 2] = lx; a[o + 3] = ly; a[o + 4] = w; a[o + 5] = h;
+  a[o + 6] = category; a[o + 7] = headerH; a[o + 8] = id; a[o + 9] = kind;
+}
+
+function edgeVertex(a, o, x, y, nx, ny, id, side) {
+  a[o] = x; a[o + 1] = y; a[o + 2] = nx; a[o + 3] = ny; a[o + 4] = id; a[o + 5] = side;
+}
+
+function glyphVertex(a, o, x, y, u, v, size, id, style) {
+  a[o] = x; a[o + 1] = y; a[o + 2] = u; a[o + 3] = v; a[o + 4] = size; a[o + 5] = id; a[o + 6] = style;
+}

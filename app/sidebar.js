@@ -52,8 +52,9 @@ function formatAttribute(attr, doc) {
 }
 
 export class Sidebar {
-  constructor(root, { onTensor, onSelectValue }) {
+  constructor(root, { onTensor, onSelectValue, onOpenGraph }) {
     this.root = root;
+    this.onOpenGraph = onOpenGraph;     // (graph index) -> show that (sub)graph
     this.onTensor = onTensor;           // (tensor index) -> Promise<JSON text>
     this.onSelectValue = onSelectValue; // (value index) -> select its producer
   }
@@ -79,6 +80,13 @@ export class Sidebar {
     const [name] = graph.values[v];
     return el('a', { href: '#', class: 'sb-link', text: name || '(unnamed)', title: 'Select the node that produces it',
       onclick: (e) => { e.preventDefault(); this.onSelectValue(v); } });
+  }
+
+  graphLink(doc, i) {
+    const g = doc.graphs[i];
+    const text = g ? `${g.name || `graph ${i}`} (${g.nodes.length} nodes)` : `graph ${i}`;
+    return el('div', {}, el('a', { href: '#', class: 'sb-link', text, title: 'Show this graph',
+      onclick: (e) => { e.preventDefault(); this.onOpenGraph(i); } }));
   }
 
   weightCard(doc, tensorIndex) {
@@ -116,8 +124,14 @@ export class Sidebar {
     if (groupPath) props.push(this.row('module', groupPath));
     parts.push(this.section('Node', ...props));
     if (node.attrs && node.attrs.length) {
+      const value = (a) => {
+        if (a.type !== 'graph' && a.type !== 'graphs') return el('span', { class: 'sb-mono', text: formatAttribute(a, doc) });
+        const list = el('div', {});
+        for (const i of Array.isArray(a.value) ? a.value : [a.value]) list.append(this.graphLink(doc, i));
+        return list;
+      };
       parts.push(this.section('Attributes', ...node.attrs.map((a) =>
-        this.row(a.name, el('span', { class: 'sb-mono', text: formatAttribute(a, doc) }), el('span', { class: 'sb-type', text: a.type })))));
+        this.row(a.name, value(a), el('span', { class: 'sb-type', text: a.type })))));
     }
     const valueRow = (slotName, v, isInput) => {
       if (v < 0) return this.row(slotName, el('span', { class: 'sb-muted', text: '(omitted)' }));
@@ -128,7 +142,7 @@ export class Sidebar {
       const label = isInput ? this.valueLink(doc, g, v) : el('span', { class: 'sb-mono sb-name', text: name });
       return this.row(slotName, el('div', {}, label, el('div', { class: 'sb-mono sb-muted', text: typeText(doc.types, type) })));
     };
-    if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(node.op, i), v, true))));
+    if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(node.op, i, v >= 0 ? g.values[v][0] : ''), v, true))));
     if (node.out.length) parts.push(this.section('Outputs', ...node.out.map((v, i) => valueRow(node.out.length > 1 ? `out${i}` : 'Y', v, false))));
     if (node.doc) parts.push(this.section('Documentation', el('p', { class: 'sb-doc', text: node.doc })));
     this.root.replaceChildren(...parts);
@@ -177,6 +191,10 @@ export class Sidebar {
     if (outputs.length) parts.push(this.section('Outputs', ...outputs));
     if (m.metadata && m.metadata.length) {
       parts.push(this.section('Metadata', ...m.metadata.map(([k, v]) => this.row(k, el('span', { class: 'sb-mono sb-wrap', text: v })))));
+    }
+    if ((doc.functions || []).length) {
+      parts.push(this.section('Functions', ...doc.functions.map((f) =>
+        this.row(f.domain || 'ai.onnx', this.graphLink(doc, f.graph)))));
     }
     if (ops.size) {
       const sorted = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));

@@ -10,7 +10,8 @@ import { STATE_DIM, STATE_PATH, STATE_SELECTED } from './renderer.js';
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 export class Viewer {
-  constructor({ renderer, sidebar, onStatus, onProgress }) {
+  constructor({ renderer, sidebar, onStatus, onProgress, viewportSize }) {
+    this.viewportSize = viewportSize;   // () => {width, height}: the canvas as it will be with a model open
     this.renderer = renderer;
     this.sidebar = sidebar;
     this.onStatus = onStatus;       // () => void, whenever status/error/model changes
@@ -20,9 +21,11 @@ export class Viewer {
     this.status = 'idle';
     this.error = null;
     this.doc = null;
+    this.json = null;
+    this.graph = 0;          // index in doc.graphs of the graph on screen
     this.scene = null;
     this.selected = -1;      // box index
-    this.highlight = null;   // {boxes: Uint8Array, edges: count}
+    this.highlight = null;   // {states: Uint8Array per item, boxes: count lit, edges: count lit}
     this.timings = null;
     this.openCount = 0;
   }
@@ -58,14 +61,8 @@ export class Viewer {
       if (stale()) throw cancelled();
       const t1 = performance.now();
       const doc = this.acceptDocument(json);
-      this.onProgress('Laying out…');
-      const scene = await this.layout.layout(json);
-      if (stale()) throw cancelled();
-      const t2 = performance.now();
-      this.onProgress('Drawing…');
-      await this.show(doc, scene);
-      if (stale()) throw cancelled();
-      const t3 = performance.now();
+      const scene = await this.present(json, doc, 0, token);
+      const t3 = performance.now(), t2 = t3 - scene.drawMs;
       this.timings = { parse: t1 - t0, layout: t2 - t1, draw: t3 - t2, total: t3 - t0, worker: scene.stats };
       this.onProgress(null);
       this.setStatus('ready');
@@ -78,16 +75,41 @@ export class Viewer {
   }
 
   // A graph document produced elsewhere (JSON text): skips the parse worker.
-  async openDocument(json) {
+  openDocument(json) { return this.relayout(() => [json, this.acceptDocument(json), 0]); }
+
+  // Show graphs[index] of the open model (a subgraph: If/Loop/Scan bodies, functions).
+  async openGraph(index, selectNode = -1) {
+    if (!this.doc || !this.doc.graphs[index]) return;
+    await this.relayout(() => [this.json, this.doc, index]);
+    if (selectNode >= 0) this.selectBox(this.boxOfNode(selectNode), { center: true });
+  }
+
+  // The graph holding the one on screen, with the node it hangs from selected.
+  async openParent() {
+    const parent = this.doc && this.doc.graphs[this.graph].parent;
+    if (parent) await this.openGraph(parent[0], parent[1]);
+    else if (this.graph !== 0) await this.openGraph(0);   // a function body
+  }
+
+  // [{index, name}] from the main graph down to the one on screen.
+  graphPath() {
+    const path = [];
+    for (let i = this.graph, guard = 0; i != null && guard < 64; guard++) {
+      const g = this.doc.graphs[i];
+      path.unshift({ index: i, name: g.name || `graph ${i}` });
+      i = g.parent ? g.parent[0] : null;
+    }
+    return path;
+  }
+
+  // Lays out and shows what() -> [json, doc, graph], as one cancellable step.
+  async relayout(what) {
     const token = ++this.openCount;
     this.layout.cancel();
     this.setStatus('loading');
     try {
-      const doc = this.acceptDocument(json);
-      this.onProgress('Laying out…');
-      const scene = await this.layout.layout(json);
-      if (token !== this.openCount) throw cancelled();
-      await this.show(doc, scene);
+      const [json, doc, graph] = what();
+      await this.present(json, doc, graph, token);
       this.onProgress(null);
       this.setStatus('ready');
     } catch (error) {
@@ -110,6 +132,24 @@ export class Viewer {
     if (this.status === 'error') this.setStatus(this.doc ? 'ready' : 'idle');
   }
 
+  // Tall graphs are wrapped into columns to fit the canvas as it is now.
+  layoutOptions() {
+    return { viewport: this.viewportSize() };
+  }
+
+  // Lays out graphs[graph] of the document (in the worker) and shows it.
+  async present(json, doc, graph, token) {
+    this.onProgress('Laying out…');
+    const scene = await this.layout.layout(json, this.layoutOptions(), graph);
+    if (token !== this.openCount) throw cancelled();
+    this.onProgress('Drawing…');
+    const t0 = performance.now();
+    await this.show(json, doc, scene, graph);
+    if (token !== this.openCount) throw cancelled();
+    scene.drawMs = performance.now() - t0;
+    return scene;
+  }
+
   acceptDocument(json) {
     const doc = JSON.parse(json);
     if (doc.error) throw new Error(doc.error);
@@ -119,17 +159,20 @@ export class Viewer {
     return doc;
   }
 
-  async show(doc, scene) {
-    this.renderer.setScene(scene);
+  async show(json, doc, scene, graph) {
+    this.json = json;   // kept to lay out subgraphs later
     this.doc = doc;
+    this.graph = graph;
+    this.onStatus();           // the page shows its model layout (sidebar) ...
+    this.renderer.resize();    // ... so the canvas has its final size before fitting
+    this.renderer.setScene(scene);
     this.scene = scene;
     this.indexScene();
     this.selected = -1;
     this.highlight = null;
-    this.sidebar.showModel(doc);
+    this.sidebar.showModel(doc, graph);
     this.renderer.requestDraw();
-    await nextFrame();
-    await nextFrame();   // the frame with the new scene has been drawn
+    await nextFrame();   // runs after the renderer's callback: the new scene is drawn
   }
 
   // Adjacency and name lookup for the boxes of the scene.
@@ -145,7 +188,7 @@ export class Viewer {
     };
     this.outEdges = count(s.edgeSrc);
     this.inEdges = count(s.edgeDst);
-    const g = this.doc.graphs[0];
+    const g = this.doc.graphs[this.graph];
     this.byName = new Map();
     for (let i = 0; i < B; i++) {
       if (s.kinds[i] !== KIND_OP) continue;
@@ -159,13 +202,26 @@ export class Viewer {
     }
   }
 
+  // A node's name, or "#<node index>" for a node without one; a graph input's or
+  // output's value name.
   boxName(i) {
-    const s = this.scene, g = this.doc.graphs[0];
+    const s = this.scene, g = this.doc.graphs[this.graph];
     if (i < 0 || !s) return null;
-    return s.kinds[i] === KIND_OP ? g.nodes[s.refs[i]].name || null : g.values[s.refs[i]][0];
+    return s.kinds[i] === KIND_OP ? g.nodes[s.refs[i]].name || `#${s.refs[i]}` : g.values[s.refs[i]][0];
   }
 
-  findBox(name) { return this.byName ? (this.byName.get(name) ?? -1) : -1; }
+  boxOfNode(nodeIndex) {
+    const s = this.scene;
+    for (let i = 0; i < s.boxes; i++) if (s.kinds[i] === KIND_OP && s.refs[i] === nodeIndex) return i;
+    return -1;
+  }
+
+  findBox(name) {
+    if (!this.byName) return -1;
+    const i = this.byName.get(name);
+    if (i !== undefined) return i;
+    return /^#\d+$/.test(name) ? this.boxOfNode(Number(name.slice(1))) : -1;
+  }
 
   // Select box i (a ghost selects the box it stands for, and brings it into view).
   selectBox(i, { center = false } = {}) {
@@ -175,12 +231,12 @@ export class Viewer {
     if (i < 0) { this.clearSelection(); return; }
     this.selected = i;
     this.applyHighlight(i);
-    const g = this.doc.graphs[0];
+    const g = this.doc.graphs[this.graph];
     if (s.kinds[i] === KIND_OP) {
       const group = g.node_group && g.groups ? g.node_group[s.refs[i]] : -1;
-      this.sidebar.showNode(this.doc, 0, s.refs[i], group >= 0 ? g.groups[group].path.split('/').join(' › ') : null);
-    } else this.sidebar.showGraphValue(this.doc, 0, s.refs[i], s.kinds[i] === KIND_INPUT);
-    if (center) this.renderer.centerOn(s.x[i], s.y[i]);
+      this.sidebar.showNode(this.doc, this.graph, s.refs[i], group >= 0 ? g.groups[group].path.split('/').join(' › ') : null);
+    } else this.sidebar.showGraphValue(this.doc, this.graph, s.refs[i], s.kinds[i] === KIND_INPUT);
+    if (center) this.renderer.centerOn(s.x[i], s.y[i], true, 1);
     this.onStatus();
   }
 
@@ -196,7 +252,7 @@ export class Viewer {
     this.selected = -1;
     this.highlight = null;
     if (this.scene) this.renderer.setStates(null);
-    if (this.doc) this.sidebar.showModel(this.doc);
+    if (this.doc) this.sidebar.showModel(this.doc, this.graph);
     this.onStatus();
   }
 
@@ -253,7 +309,8 @@ export class Viewer {
       error: this.error,
       format: doc ? doc.model.format : null,
       file: doc ? doc.model.file : null,
-      nodes: doc ? doc.graphs[0].nodes.length : 0,
+      graph: doc ? this.graph : null,
+      nodes: doc ? doc.graphs[this.graph].nodes.length : 0,
       edges: s ? s.edges : 0,
       drawn: s ? { ...this.renderer.drawn } : { nodes: 0, inputs: 0, outputs: 0, ghosts: 0, edges: 0 },
       selected: this.selected >= 0 ? this.boxName(this.selected) : null,

@@ -81,11 +81,11 @@ export class LayoutWorker {
     };
   }
 
-  layout(json, graph = 0) {
+  layout(json, options = {}, graph = 0) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, json, graph });
+      this.worker.postMessage({ id, json, graph, options });
     });
   }
 

@@ -28,11 +28,13 @@ REPO = os.path.dirname(BENCH)
 PY = os.path.join(REPO, "py")
 TARGET_S, TARGET_MB, TARGET_RATIO = 1.0, 100.0, 1.5
 
-# Run in a fresh interpreter: argv = [mode, path, py dir, iterations]; prints one JSON line.
+# Run in a fresh interpreter: argv = [mode, path, py dir, bench dir, iterations]; prints
+# one JSON line (or a profile).
 CHILD = r"""
 import gc, json, sys, time
-sys.path.insert(0, sys.argv[3])
+sys.path[:0] = [sys.argv[3], sys.argv[4]]
 import wetron
+import reference_workload
 
 def status(key):
     with open("/proc/self/status") as f:
@@ -49,20 +51,20 @@ if mode == "time":
     except OSError:
         pass
     runs = []
-    for i in range(int(sys.argv[4])):
+    for i in range(int(sys.argv[5])):
         gc.collect()
         rss = status("VmRSS")
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         m = wetron.open(path)
         t1 = time.perf_counter()
         text = m.dumps()
-        t2 = time.perf_counter()
-        runs.append({"open_s": t1 - t0, "dumps_s": t2 - t1, "nodes": sum(len(g.nodes) for g in m.graphs),
+        t2, c2 = time.perf_counter(), time.process_time()
+        runs.append({"open_s": t1 - t0, "dumps_s": t2 - t1, "cpu_s": c2 - c0, "nodes": sum(len(g.nodes) for g in m.graphs),
                      "doc_bytes": len(text)})
         if i == 0:
             runs[0]["rss_delta"] = status("VmHWM") - rss
         del m, text
-    print(json.dumps(runs))
+    print(json.dumps({"runs": runs, "reference_s": reference_workload.run()}))
 elif mode == "trace":
     import tracemalloc
     tracemalloc.start()
@@ -79,53 +81,66 @@ elif mode == "profile":
 
 
 def child(mode, path, iters=1):
-    run = subprocess.run([sys.executable, "-c", CHILD, mode, path, PY, str(iters)],
+    run = subprocess.run([sys.executable, "-c", CHILD, mode, path, PY, BENCH, str(iters)],
                          capture_output=True, text=True, timeout=600)
     if run.returncode:
         sys.exit(f"{mode} run on {path} failed:\n{run.stderr}")
     return run.stdout if mode == "profile" else json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def summary(processes):
-    """processes: per fresh process, its list of parses {open_s, dumps_s, ...}."""
+def pyodide_child(path, iters, profile=False):
+    run = subprocess.run(["node", os.path.join(BENCH, "pyodide_parse.mjs"), str(iters), path]
+                         + (["--profile"] if profile else []),
+                         capture_output=True, text=True, timeout=600, cwd=REPO)
+    if run.returncode:
+        sys.exit(f"Pyodide run on {path} failed:\n{run.stderr[-4000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def summary(results):
+    """results: per fresh process, {"runs": its parses {open_s, dumps_s, cpu_s, ...},
+    "reference_s": ...}."""
     def med(runs, key):
         return statistics.median(key(r) for r in runs)
-    cold = [p[0] for p in processes]
-    warm = [r for p in processes for r in p[1:]] or cold
+    cold = [r["runs"][0] for r in results]
+    warm = [x for r in results for x in r["runs"][1:]] or cold
     total = lambda r: r["open_s"] + r["dumps_s"]  # noqa: E731
     return {"open": med(cold, lambda r: r["open_s"]), "dumps": med(cold, lambda r: r["dumps_s"]),
             "cold": med(cold, total), "warm": med(warm, total),
+            "cold_cpu": med(cold, lambda r: r["cpu_s"]), "warm_cpu": med(warm, lambda r: r["cpu_s"]),
+            "reference": med(results, lambda r: r["reference_s"]),
             "nodes": cold[0]["nodes"], "doc_bytes": cold[0]["doc_bytes"]}
 
 
-def cpython(path, runs, iters):
-    processes = [child("time", path, iters) for _ in range(runs)]
-    out = summary(processes)
-    out["rss_mb"] = max(p[0]["rss_delta"] for p in processes) / 1e6
-    out["traced_mb"] = child("trace", path)["tracemalloc_peak"] / 1e6
-    return out
-
-
-def pyodide(path, runs, iters):
-    script = os.path.join(BENCH, "pyodide_parse.mjs")
-    results = []
+def measure(path, runs, iters, use_pyodide):
+    """CPython and Pyodide processes alternate, so both see the same load on the machine."""
+    cp, py = [], []
     for _ in range(runs):
-        run = subprocess.run(["node", script, str(iters), path], capture_output=True, text=True,
-                             timeout=600, cwd=REPO)
-        if run.returncode:
-            sys.exit(f"Pyodide run on {path} failed:\n{run.stderr[-4000:]}")
-        results.append(json.loads(run.stdout.strip().splitlines()[-1]))
-    out = summary([r["runs"] for r in results])
-    out.update(entry=statistics.median(t for r in results for t in r["entry_s"]),
-               traced_mb=results[-1]["tracemalloc_peak"] / 1e6,
-               heap_growth_mb=max(r["wasm_heap_growth"] for r in results) / 1e6,
-               reads=results[0]["runs"][0]["reads"], python=results[0]["python"],
-               boot=statistics.median(r["boot_s"] for r in results))
-    return out
+        cp.append(child("time", path, iters))
+        if use_pyodide:
+            py.append(pyodide_child(path, iters))
+    c = summary(cp)
+    c["rss_mb"] = max(r["runs"][0]["rss_delta"] for r in cp) / 1e6
+    c["traced_mb"] = child("trace", path)["tracemalloc_peak"] / 1e6
+    if not py:
+        return c, None
+    y = summary(py)
+    y.update(entry=statistics.median(t for r in py for t in r["entry_s"]),
+             traced_mb=py[-1]["tracemalloc_peak"] / 1e6,
+             heap_growth_mb=max(r["wasm_heap_growth"] for r in py) / 1e6,
+             read_cold=statistics.median(r["runs"][0]["read_s"] for r in py),
+             read_warm=statistics.median(x["read_s"] for r in py for x in r["runs"][1:]),
+             reads=py[0]["runs"][0]["reads"], python=py[0]["python"],
+             boot=statistics.median(r["boot_s"] for r in py))
+    return c, y
+
+
+def node_version():
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def ms(seconds):
-    return f"{seconds * 1000:.0f}"
+    return f"{seconds * 1000:.3g}"
 
 
 def main():
@@ -143,39 +158,62 @@ def main():
     named += [(os.path.basename(p), os.path.abspath(p)) for p in args.models]
     use_pyodide = not args.no_pyodide and shutil.which("node")
 
-    print(f"CPython {sys.version.split()[0]}; {args.runs} fresh processes x {args.iters} parses "
-          f"per model and side; times in ms (median), memory in MB", flush=True)
-    cp = {p: cpython(p, args.runs, args.iters) for _, p in named}
-    py = {p: pyodide(p, args.runs, args.iters) for _, p in named} if use_pyodide else {}
-    if py:
-        first = next(iter(py.values()))
-        print(f"Pyodide: Python {first['python']}, boot {first['boot']:.1f} s (not in the times)")
+    print(f"{args.runs} fresh processes x {args.iters} parses per model and side, the two "
+          f"sides alternating; times in ms (median)", flush=True)
+    cp, py = {}, {}
+    for _, p in named:
+        cp[p], y = measure(p, args.runs, args.iters, use_pyodide)
+        if y:
+            py[p] = y
 
-    cols = ["model", "file MB", "nodes", "doc KB",
-            "CPy open", "dumps", "cold", "warm", "RSS Δ", "traced",
-            "Pyo open", "dumps", "cold", "warm", "entry", "traced", "read MB/calls",
-            "ratio cold", "warm"]
+    def table(title, cols, rows):
+        print(title)
+        widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
+        for r in [cols] + rows:
+            print("  " + "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                                   for i, (v, w) in enumerate(zip(r, widths))))
+
+    head = ["model", "file MB", "nodes", "doc KB", "open", "dumps", "cold", "warm",
+            "cold CPU", "warm CPU"]
     rows = []
     for name, p in named:
-        c, y = cp[p], py.get(p)
-        row = [name, f"{os.path.getsize(p) / 1e6:.1f}", str(c["nodes"]), f"{c['doc_bytes'] / 1e3:.0f}",
-               ms(c["open"]), ms(c["dumps"]), ms(c["cold"]), ms(c["warm"]), f"{c['rss_mb']:.1f}",
-               f"{c['traced_mb']:.1f}"]
-        if y:
-            assert (y["nodes"], y["doc_bytes"]) == (c["nodes"], c["doc_bytes"]), (name, y, c)
-            row += [ms(y["open"]), ms(y["dumps"]), ms(y["cold"]), ms(y["warm"]), ms(y["entry"]),
-                    f"{y['traced_mb']:.1f}", f"{y['reads']['bytes'] / 1e6:.1f}/{y['reads']['calls']}",
-                    f"{y['cold'] / c['cold']:.2f}x", f"{y['warm'] / c['warm']:.2f}x"]
-        else:
-            row += ["-"] * 9
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
-    for r in [cols] + rows:
-        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
-    print("open/dumps: cold wetron.open and model.dumps(); cold: first parse in a fresh process; "
-          "warm: later parses; entry: warm wetron.web.open_file from JS; RSS Δ: peak RSS during "
-          "the cold parse - RSS before it; traced: tracemalloc peak; read: bytes/calls through "
-          "the JS reader in one parse; ratio: Pyodide/CPython")
+        c = cp[p]
+        rows.append([name, f"{os.path.getsize(p) / 1e6:.1f}", str(c["nodes"]),
+                     f"{c['doc_bytes'] / 1e3:.0f}", ms(c["open"]), ms(c["dumps"]), ms(c["cold"]),
+                     ms(c["warm"]), ms(c["cold_cpu"]), ms(c["warm_cpu"]),
+                     f"{c['rss_mb']:.1f}", f"{c['traced_mb']:.1f}"])
+    table(f"CPython {sys.version.split()[0]}: wetron.open(path) + model.dumps()",
+          head + ["RSS Δ MB", "traced MB"], rows)
+    if py:
+        rows, ratios = [], []
+        for name, p in named:
+            c, y = cp[p], py[p]
+            if (y["nodes"], y["doc_bytes"]) != (c["nodes"], c["doc_bytes"]):
+                print(f"WARNING {name}: documents differ in size (CPython {c['doc_bytes']}, Pyodide "
+                      f"{y['doc_bytes']} bytes): py/wetron changed during the run?")
+            rows.append([name, f"{os.path.getsize(p) / 1e6:.1f}", str(y["nodes"]),
+                         f"{y['doc_bytes'] / 1e3:.0f}", ms(y["open"]), ms(y["dumps"]), ms(y["cold"]),
+                         ms(y["warm"]), ms(y["cold_cpu"]), ms(y["warm_cpu"]), ms(y["entry"]),
+                         f"{ms(y['read_cold'])}/{ms(y['read_warm'])}",
+                         f"{y['traced_mb']:.1f}", f"{y['heap_growth_mb']:.1f}",
+                         f"{y['reads']['bytes'] / 1e6:.1f}/{y['reads']['calls']}"])
+            ratios.append([name] + [f"{y[k] / c[k]:.2f}x" for k in ("cold", "warm", "cold_cpu", "warm_cpu",
+                                                                    "reference")])
+        first = next(iter(py.values()))
+        table(f"Pyodide {first['python']} (Node {node_version()}, boot {first['boot']:.1f} s not "
+              "included): wetron.open(JS reader) + model.dumps()",
+              head + ["entry", "JS read cold/warm", "traced MB", "heap+ MB", "read MB/calls"], rows)
+        table("Pyodide / CPython", ["model", "cold", "warm", "cold CPU", "warm CPU", "reference"], ratios)
+    print("times in ms, medians. open/dumps: wall time of wetron.open and model.dumps() in the cold "
+          "parse; cold: first parse in a fresh process; warm: later parses; CPU: process CPU time "
+          "(load on the machine inflates wall times, much less CPU times); entry: warm "
+          "wetron.web.open_file called from JS; RSS Δ: peak RSS during the cold parse - RSS before "
+          "it; traced: tracemalloc peak; heap+: WebAssembly memory growth; JS read: ms spent in "
+          "the JS reader (call + copy) per parse; read: bytes/calls through it in one parse; "
+          "reference: bench/reference_workload.py (pure Python, no parser, no I/O) timed in the "
+          "same processes: the interpreter's own speed ratio")
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs")
 
     gpt2 = named[0][1]
     c = cp[gpt2]
@@ -183,20 +221,32 @@ def main():
               (f"CPython memory < {TARGET_MB:.0f} MB", max(c["rss_mb"], c["traced_mb"]) < TARGET_MB,
                f"RSS Δ {c['rss_mb']:.1f} MB, traced {c['traced_mb']:.1f} MB")]
     if gpt2 in py:
-        for kind in ("cold", "warm"):
+        for kind in ("cold", "warm", "cold_cpu", "warm_cpu"):
             ratio = py[gpt2][kind] / c[kind]
             checks.append((f"Pyodide/CPython {kind} < {TARGET_RATIO}x", ratio < TARGET_RATIO,
                            f"{ratio:.2f}x"))
     print("targets (gpt2, %.0f MB):" % (os.path.getsize(gpt2) / 1e6))
-    missed = False
+    missed_cpython = missed_pyodide = False
     for what, ok, got in checks:
         print(f"  {'met   ' if ok else 'MISSED'} {what}: {got}")
-        missed |= not ok
+        if what.startswith("CPython"):
+            missed_cpython |= not ok
+        else:
+            missed_pyodide |= not ok
+    if gpt2 in py:
+        y = py[gpt2]
+        print(f"  where Pyodide's time goes (gpt2, warm): JS reader {ms(y['read_warm'])} of "
+              f"{ms(y['warm'])} ms; the interpreter alone is {y['reference'] / c['reference']:.2f}x "
+              f"CPython; cold - warm = {ms(y['cold'] - y['warm'])} ms (CPython "
+              f"{ms(c['cold'] - c['warm'])} ms)")
 
     for name, p in named:
-        if args.profile or (missed and p == gpt2):
+        if args.profile or (missed_cpython and p == gpt2):
             print(f"\ncProfile of {name} (CPython, cold, top 20 by own time):")
             print(child("profile", p))
+        if use_pyodide and (args.profile or (missed_pyodide and p == gpt2)):
+            print(f"\ncProfile of {name} (Pyodide, warm, top 20 by own time):")
+            print(pyodide_child(p, 2, profile=True)["profile"])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 CACHE = os.path.join(os.path.dirname(__file__), ".cache", "keras")
-GENERATOR_VERSION = "3"      # bump to regenerate the cache
+GENERATOR_VERSION = "5"      # bump to regenerate the cache
 KERAS_MODELS = ("seq_cnn", "branches", "nested", "rnn")
 SUFFIXES = (".keras", ".h5", ".weights.h5")
 KERAS2_MODELS = ("k2_seq", "k2_func")
@@ -102,6 +102,13 @@ def _write_h5py_file(h5py, path, libver):
         f.create_dataset("vlen_strings", data=["one", "two", "three"], dtype=h5py.string_dtype())
         f.create_dataset("fixed_strings", data=np.array([b"ab", b"cde"], dtype="S4"))
         f.create_dataset("complex", data=np.array([1 + 2j, 3 - 4j], dtype=np.complex128))
+        f.create_dataset("resizable_2d", data=np.arange(200, dtype=np.float32).reshape(10, 20),
+                         maxshape=(None, None), chunks=(3, 7))
+        f.create_dataset("resizable_2d_gzip", data=np.arange(200).reshape(10, 20),
+                         maxshape=(None, None), chunks=(3, 7), compression="gzip")
+        if libver == "earliest":      # (latest indexes these by an extensible array)
+            f.create_dataset("resizable_1d", data=np.arange(50, dtype=np.int16),
+                             maxshape=(None,), chunks=(4,))
         f.create_dataset("empty", shape=(0, 3), dtype=np.float32)
         f.create_dataset("unwritten", shape=(4,), dtype=np.float32)
         many = f.create_group("many_links")

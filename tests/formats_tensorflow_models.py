@@ -4,15 +4,16 @@ TensorFlow is imported only in a child process (`python formats_tensorflow_model
 OUT`): it is heavy, and keeps the test process free of it. Files are cached under
 tests/.cache/tensorflow/ and rebuilt when GENERATION changes.
 """
+import json
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache", "tensorflow")
-GENERATION = "3"   # bump to rebuild the cache after changing the generators
+GENERATION = "7"   # bump to rebuild the cache after changing the generators
 
-TFLITE = ["cnn", "cnn_int8", "cnn_fp16", "cnn_dynamic", "ops", "rnn", "control_flow",
+TFLITE = ["cnn", "cnn_int8", "cnn_fp16", "cnn_dynamic", "ops", "rnn", "lstm", "control_flow",
           "strings", "signatures", "flex", "buffer_offset"]
 
 
@@ -30,6 +31,17 @@ def ensure():
     with open(marker, "w") as f:
         f.write(GENERATION)
     return CACHE
+
+
+def tensorflow_files():
+    folder = ensure()
+    tf = os.path.join(folder, "tf")
+    return {"frozen_cnn": os.path.join(tf, "frozen_cnn.pb"),
+            "frozen_control": os.path.join(tf, "frozen_control.pb"),
+            "saved_keras": os.path.join(tf, "saved_keras", "saved_model.pb"),
+            "saved_module": os.path.join(folder, "calc_savedmodel", "saved_model.pb"),
+            "tfjs": os.path.join(tf, "tfjs", "model.json"),
+            "tfjs_layers": os.path.join(tf, "tfjs_layers", "model.json")}
 
 
 def tflite_files():
@@ -127,7 +139,8 @@ def _tflite(out):
         sh = tf.cast(tf.shape(x), tf.float32)
         mx = tf.reduce_max(y, axis=1)
         cs = tf.math.cumsum(mx, axis=1, exclusive=True, reverse=True)
-        return {"q": q, "c": c, "shape": sh, "s": s, "cs": cs + tf.reduce_sum(u[1])}
+        r = tf.image.resize(y[..., None], [8, 10], method="nearest")
+        return {"q": q, "c": c, "shape": sh, "s": s, "cs": cs + tf.reduce_sum(u[1]), "r": r}
 
     c = tf.lite.TFLiteConverter.from_concrete_functions([ops.get_concrete_function()])
     _convert(c, path("ops"))
@@ -139,6 +152,16 @@ def _tflite(out):
     x = layers.GRU(3, name="gru")(x)
     rnn = keras.Model(inp, x, name="rnn")
     _convert(tf.lite.TFLiteConverter.from_keras_model(rnn), path("rnn"))
+
+    # tf_keras (Keras 2) recurrent layers convert to fused UNIDIRECTIONAL_SEQUENCE_LSTM.
+    import tf_keras
+    k = tf_keras.layers
+    tf_keras.utils.set_random_seed(0)
+    inp = tf_keras.Input((7, 5), batch_size=1, name="seq")
+    x = k.LSTM(6, return_sequences=True, name="lstm")(inp)
+    x = k.Bidirectional(k.LSTM(4, return_sequences=True), name="bilstm")(x)
+    x = k.SimpleRNN(3, name="rnn")(x)
+    _convert(tf.lite.TFLiteConverter.from_keras_model(tf_keras.Model(inp, x)), path("lstm"))
 
     @tf.function(input_signature=[tf.TensorSpec([2], tf.float32, name="v"),
                                   tf.TensorSpec([], tf.int32, name="n")])
@@ -192,5 +215,131 @@ def _tflite(out):
     _convert(c, path("flex"))
 
 
+def _tensorflow(out):
+    """Frozen GraphDefs, SavedModels, and a TF.js graph model. The tensorflowjs
+    converter cannot be installed beside this TensorFlow (it pins older numpy and
+    protobuf), so model.json is written here the way it writes it: the frozen
+    GraphDef as protobuf JSON with Const values moved to weight shards."""
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    from keras import layers
+    from google.protobuf import json_format
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2)
+
+    folder = os.path.join(out, "tf")
+    os.makedirs(folder, exist_ok=True)
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(4, 3, activation="relu", name="conv")(inp)
+    x = layers.BatchNormalization(name="bn")(x)
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(16, activation="relu", name="fc")(x)
+    x = layers.Dense(10, activation="softmax", name="head")(x)
+    model = keras.Model(inp, x, name="mnist")
+    # Non-trivial batch-norm statistics, so values are not all ones and zeros.
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign(np.linspace(-1, 1, 4).astype(np.float32))
+    bn.moving_variance.assign(np.linspace(0.5, 2, 4).astype(np.float32))
+
+    fn = tf.function(lambda t: model(t)).get_concrete_function(
+        tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image"))
+    frozen = convert_variables_to_constants_v2(fn).graph.as_graph_def()
+    with open(os.path.join(folder, "frozen_cnn.pb"), "wb") as f:
+        f.write(frozen.SerializeToString())
+
+    @tf.function(input_signature=[tf.TensorSpec([3], tf.float32, name="v"),
+                                  tf.TensorSpec([], tf.int32, name="n")])
+    def control(v, n):
+        table = tf.constant([[1.5, -2.0, 0.25]] * 4)
+        _, r = tf.while_loop(lambda i, acc: i < n,
+                             lambda i, acc: (i + 1, acc * table[i % 4] + 1.0), [0, v])
+        words = tf.constant(["a", "bc", ""])
+        return tf.cond(tf.reduce_sum(r) > 0.0, lambda: r, lambda: -r), words, \
+            tf.zeros([2, 3], tf.int64) + tf.cast(n, tf.int64)
+
+    frozen_control = convert_variables_to_constants_v2(
+        control.get_concrete_function(), lower_control_flow=False).graph.as_graph_def()
+    with open(os.path.join(folder, "frozen_control.pb"), "wb") as f:
+        f.write(frozen_control.SerializeToString())
+
+    tf.saved_model.save(model, os.path.join(folder, "saved_keras"))
+
+    # TF.js graph model from the frozen CNN: weights in two shards, one weight
+    # quantized to uint8 and one to float16, as the converter's --quantize options do.
+    tfjs = os.path.join(folder, "tfjs")
+    os.makedirs(tfjs, exist_ok=True)
+    topology = json_format.MessageToDict(frozen)
+    weights, blob = [], bytearray()
+    for node in topology["node"]:
+        if node["op"] != "Const":
+            continue
+        proto = next(n for n in frozen.node if n.name == node["name"])
+        array = tf.make_ndarray(proto.attr["value"].tensor)
+        entry = {"name": node["name"], "shape": list(array.shape),
+                 "dtype": {np.float32: "float32", np.int32: "int32"}[array.dtype.type]}
+        if node["name"].endswith("head_1/Cast/ReadVariableOp/resource"):
+            low, high = float(array.min()), float(array.max())
+            scale = (high - low) / 255
+            data = np.round((array - low) / scale).astype(np.uint8)
+            entry["quantization"] = {"dtype": "uint8", "scale": scale, "min": low,
+                                     "original_dtype": "float32"}
+        elif node["name"].endswith("fc_1/Cast/ReadVariableOp/resource"):
+            data = array.astype(np.float16)
+            entry["quantization"] = {"dtype": "float16", "original_dtype": "float32"}
+        else:
+            data = array
+        blob += data.tobytes()
+        weights.append(entry)
+        tensor = node["attr"]["value"]["tensor"]
+        tensor.pop("tensorContent", None)
+        for key in list(tensor):
+            if key.endswith("Val"):
+                tensor.pop(key)
+    half = len(blob) // 2
+    for i, part in enumerate((blob[:half], blob[half:]), 1):
+        with open(os.path.join(tfjs, f"group1-shard{i}of2.bin"), "wb") as f:
+            f.write(part)
+    doc = {"format": "graph-model", "generatedBy": tf.__version__,
+           "convertedBy": "wetron tests (tensorflowjs layout)",
+           "signature": {"inputs": {"image:0": {"name": "image:0"}},
+                         "outputs": {"Identity:0": {"name": "Identity:0"}}},
+           "modelTopology": topology,
+           "weightsManifest": [{"paths": ["group1-shard1of2.bin", "group1-shard2of2.bin"],
+                                "weights": weights}]}
+    with open(os.path.join(tfjs, "model.json"), "w") as f:
+        json.dump(doc, f)
+
+    # TF.js layers model: a tf_keras model's JSON config and its weights, one shard.
+    import tf_keras
+    k = tf_keras.layers
+    tf_keras.utils.set_random_seed(2)
+    inp = tf_keras.Input((8,), name="x")
+    a = k.Dense(4, activation="relu", name="d1")(inp)
+    b = k.Dense(4, name="d2")(inp)
+    c = k.Concatenate(name="cat")([a, b])
+    small = tf_keras.Model(inp, k.Dense(2, name="out")(c), name="tiny")
+    layers_dir = os.path.join(folder, "tfjs_layers")
+    os.makedirs(layers_dir, exist_ok=True)
+    blob = b"".join(w.numpy().tobytes() for w in small.weights)
+    with open(os.path.join(layers_dir, "group1-shard1of1.bin"), "wb") as f:
+        f.write(blob)
+    topology = json.loads(small.to_json())
+    topology.update({"keras_version": tf_keras.__version__, "backend": "tensor_flow.js"})
+    doc = {"format": "layers-model", "generatedBy": "keras v" + tf_keras.__version__,
+           "convertedBy": "wetron tests (tensorflowjs layout)",
+           "modelTopology": topology,
+           "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": [
+               {"name": w.name.split(":")[0], "shape": list(w.shape), "dtype": "float32"}
+               for w in small.weights]}]}
+    with open(os.path.join(layers_dir, "model.json"), "w") as f:
+        json.dump(doc, f)
+    np.savez(os.path.join(layers_dir, "oracle.npz"),
+             **{w.name.split(":")[0]: w.numpy() for w in small.weights})
+
+
 if __name__ == "__main__":
     _tflite(sys.argv[1])
+    _tensorflow(sys.argv[1])

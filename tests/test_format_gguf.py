@@ -149,3 +149,15 @@ def test_fuzz_mutated_files_fail_cleanly(files, change):
     data = files["llama"].read_bytes()
     r_end = 2048   # header, metadata and tensor infos of the small test file
     models.open_everything(models.mutate(data, change, focus=r_end), "llama.gguf")
+
+
+def test_version_2_reads_like_version_3(files):
+    """v2 and v3 share the layout (v3 allowed big-endian files): a real file relabelled."""
+    data = bytearray(files["llama"].read_bytes())
+    data[4:8] = struct.pack("<I", 2)
+    m2 = wetron.open(wetron.BytesSource(bytes(data), "v2.gguf"))
+    m3 = wetron.open(files["llama"])
+    assert m2.format_version == "v2"
+    assert [(t.name, t.dims, t.data) for t in m2.tensors] == \
+        [(t.name, t.dims, t.data) for t in m3.tensors]
+    assert m2.metadata == m3.metadata

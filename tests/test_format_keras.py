@@ -144,6 +144,16 @@ def test_hdf5_reader_matches_h5py(hdir, name):
             assert chunked.chunks == (8, 5)
 
 
+def test_hdf5_chunk_indexes(hdir):
+    early = hdf5.File(FileSource(os.path.join(hdir, "misc_earliest.h5")))
+    late = hdf5.File(FileSource(os.path.join(hdir, "misc_latest.h5")))
+    assert early.root.get("resizable_2d").layout["index"] == "btree1"
+    assert {late.root.get(n).layout["index"] for n in ("resizable_2d", "resizable_2d_gzip")} \
+        == {"btree2"}
+    assert late.root.get("many_chunks").layout["index"] == "farray"
+    assert late.root.get("single_chunk").layout["index"] == "single"
+
+
 def test_hdf5_superblock_versions(hdir):
     assert hdf5.File(FileSource(os.path.join(hdir, "misc_earliest.h5"))).superblock_version == 0
     assert hdf5.File(FileSource(os.path.join(hdir, "misc_latest.h5"))).superblock_version == 3
@@ -206,7 +216,7 @@ def _edges(g, weights, prefix=""):
     return pairs
 
 
-def _check_weights(m, node, expected):
+def _check_weights(m, node, expected, check_names=True):
     """Each weight keras reports is a tensor of the node with the same shape, dtype and
     values (read lazily by wetron)."""
     tensors = [m.tensors[i] for i in range(len(m.tensors))]
@@ -227,7 +237,7 @@ def _check_weights(m, node, expected):
                 break
         assert found is not None, (node.name, w["path"])
         unmatched.remove(found)
-        if w["path"].rsplit("/", 1)[-1].split(":")[0] in ("kernel", "bias", "gamma", "beta",
+        if check_names and w["path"].rsplit("/", 1)[-1].split(":")[0] in ("kernel", "bias", "gamma", "beta",
                                                            "moving_mean", "moving_variance",
                                                            "embeddings"):
             # Where Keras' layer class names its variables, wetron names them alike.
@@ -254,9 +264,11 @@ def _check_model(m, oracle):
     # Connections: the top level, then inside each nested model.
     for level, pairs in oracle["edges"].items():
         prefix = level + "/" if level else ""
-        inputs = {name.split("/")[-1] for name, cls in oracle["classes"].items()
-                  if cls == "InputLayer"}
-        expected = {(a, b) for a, b in pairs if not (level and a in inputs)}
+        expected = {tuple(p) for p in pairs}
+        if level:     # inside a nested model: between its own layers (its inputs are outside)
+            own = {name[len(prefix):] for name, cls in oracle["classes"].items()
+                   if name.startswith(prefix) and cls != "InputLayer"}
+            expected = {(a, b) for a, b in expected if a in own and b in own}
         assert _edges(g, weights, prefix) == expected, level
     assert [_top(v) for v in g.inputs] == oracle["inputs"]
     assert [_top(v) for v in g.outputs] == oracle["outputs"]
@@ -362,7 +374,7 @@ def test_weights_are_not_read_while_parsing(kdir):
             if isinstance(obj, h5py.Dataset) and obj.id.get_offset() is not None:
                 spans.append((obj.id.get_offset(), obj.id.get_storage_size()))
         h5.visititems(visit)
-    assert sum(n for _, n in spans) > 50_000
+    assert sum(n for _, n in spans) > 10_000
 
     class Recording(FileSource):
         reads = []
@@ -412,7 +424,12 @@ def test_compressed_archive_member_still_opens(kdir, tmp_path):
 def test_keras2_files_match_tf_keras(k2dir, name):
     m = wetron.open(os.path.join(k2dir, name))
     oracle = _oracle(k2dir, name)
-    if name.endswith("weights.h5"):
+    if name.endswith(".weights.h5"):
+        # tf_keras records no layer names in this layout: match weights by value alone.
+        flat = [w for layer in oracle["layers"] for w in layer["weights"]]
+        everything = wetron.model.Node("", inputs=[t.name for t in m.graphs[0].initializers])
+        _check_weights(m, everything, flat, check_names=False)
+    elif name.endswith("weights.h5"):
         _check_weights_only(m, oracle)
     else:
         assert m.producer.startswith("keras 2.")
@@ -440,7 +457,7 @@ def test_fuzzed_files_fail_cleanly(kdir, hdir):
                                              os.path.join(hdir, "misc_latest.h5"),
                                              os.path.join(kdir, "seq_cnn.weights.h5"))]
 
-    @settings(max_examples=120, deadline=None, derandomize=True,
+    @settings(max_examples=400, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(st.integers(0, len(blobs) - 1), st.lists(st.tuples(st.floats(0, 1),
                                                               st.integers(0, 255)),
@@ -464,3 +481,27 @@ def test_fuzzed_files_fail_cleanly(kdir, hdir):
             pass
 
     run()
+
+
+# --- the same in Pyodide ------------------------------------------------------------------
+def test_same_results_in_pyodide(kdir, hdir, tmp_path):
+    """Real Pyodide (Node, standard library only): the same documents and values."""
+    import shutil
+    from test_format_weights_pyodide import PYODIDE, REPO, SCRIPT, _cpython
+    if not shutil.which("node") or not os.path.isdir(PYODIDE):
+        pytest.skip("node or the pyodide npm package is missing")
+    paths = [os.path.join(kdir, n) for n in ("seq_cnn.keras", "nested.h5", "rnn.weights.h5",
+                                             "branches.keras")]
+    paths += [os.path.join(hdir, n) for n in models.H5PY_FILES]
+    script = tmp_path / "run.mjs"
+    script.write_text(SCRIPT % {"pyodide": PYODIDE, "package": os.path.join(REPO, "py", "wetron")})
+    run = subprocess.run(["node", str(script), json.dumps(paths)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result.pop("python").startswith("3.1")
+    for p in paths:
+        name = os.path.basename(p)
+        expected = _cpython(p)
+        expected["doc"]["model"]["file"] = result[name]["doc"]["model"]["file"]
+        assert result[name] == expected, name

@@ -284,10 +284,17 @@ def restructured(draw, name):
     return serialize(tree)
 
 
-class Sample(bytes):
-    """Bytes whose repr stays short (hypothesis prints failing examples)."""
+class Sample:
+    """Bytes with a short repr (hypothesis prints failing examples; the bytes are
+    saved to a file instead)."""
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
     def __repr__(self):
-        return f"<{len(self)} bytes, saved under tests/.cache/fuzz-failures/>"
+        name = hashlib.sha1(self.data).hexdigest()[:12]
+        return f"<{len(self.data)} bytes: tests/.cache/fuzz-failures/{name}.onnx>"
 
 
 FAILURES = os.path.join(models.CACHE, "fuzz-failures")
@@ -317,8 +324,8 @@ def test_mutated_models(name):
 
     @FUZZ
     @given(mutated(name).map(Sample))
-    def run(data):
-        exercise_or_save(data)
+    def run(sample):
+        exercise_or_save(sample.data)
     run()
 
 
@@ -330,8 +337,8 @@ def test_restructured_models(name):
 
     @FUZZ
     @given(restructured(name).map(Sample))
-    def run(data):
-        exercise_or_save(data)
+    def run(sample):
+        exercise_or_save(sample.data)
     run()
 
 
@@ -458,6 +465,24 @@ MAY_OPEN = {
     "float6 tensor, float_data": graph_with(tensor("w", 27, [2], field(4, b"\0" * 8))),
     "float32 tensor, int32_data": graph_with(tensor("w", 1, [2], field(5, b"\1\2"))),
     "string tensor, int64_data": graph_with(tensor("w", 8, [2], field(7, b"\1\2"))),
+    "double_data of 7 bytes": graph_with(tensor("w", 11, [1], field(10, b"\0" * 7))),
+    "double_data as a 70-bit varint": graph_with(
+        tensor("w", 11, [1], tag(10, 0) + b"\xff" * 9 + b"\x7f")),
+    "float_data as a varint": graph_with(tensor("w", 1, [1], field(4, 5))),
+    "unnamed initializer": graph_with(tensor("", 1, [2], field(9, b"\0" * 8))),
+    "unnamed graph input": onnx_model(field(11, value_info("", field(1, field(1, 1)))) +
+                                      field(2, b"g")),
+    "duplicate initializer names": graph_with(tensor("w", 1, [2], field(9, b"\0" * 8)),
+                                              tensor("w", 7, [1], field(9, b"\0" * 8))),
+    "a value produced twice, read in between": onnx_model(
+        b"".join(field(1, field(1, i) + field(2, o) + field(4, b"Relu"))
+                 for i, o in ((b"a", b"x"), (b"x", b"y"), (b"b", b"x"))) + field(2, b"g")),
+    "a cycle of nodes": onnx_model(
+        b"".join(field(1, field(1, i) + field(2, o) + field(4, b"Relu"))
+                 for i, o in ((b"y", b"x"), (b"x", b"y"))) + field(2, b"g")),
+    # names from the file end up in messages: a newline must not split them
+    "newline in a tensor name": graph_with(tensor("a\nb", 7, [3], field(9, b"\1" * 9))),
+    "newline in an external location": graph_with(external("e", "x\ny.bin")),
     "attribute with 10 MB of packed ints": onnx_model(
         field(1, field(4, b"Op") + field(5, field(1, b"a") + field(20, 7) +
                                          field(8, b"\x01" * 10_000_000))) + field(2, b"g")),

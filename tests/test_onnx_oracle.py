@@ -327,8 +327,26 @@ class OracleCheck:
         for k, i in enumerate(g["initializers"]):
             if isinstance(i, int) and 0 <= i < len(values):
                 weights[k] = values[i][2]
+        # types the file does not declare may be inferred: then the value is listed in
+        # "inferred" (initializers get their tensor's type); a declared one never is
+        inferred = {name_of(i) for i in g.get("inferred", [])}
+        weight_types = {t.name: t for t in dense}
         for name, type_index, tensor in values:
-            self.check_type(types.get(name), type_index, f"{where}.values[{name!r}].type")
+            at = f"{where}.values[{name!r}].type"
+            if name in types:
+                self.check_type(types[name], type_index, at)
+                if name in inferred:
+                    self.errors.append(f"{at}: declared in the file but listed as inferred")
+            elif type_index is not None and name not in inferred:
+                self.errors.append(f"{at}: not declared in the file, got {type_index!r}, "
+                                   "and not listed as inferred")
+            elif type_index is not None and name in weight_types:
+                t = weight_types[name]
+                self.expect(f"{at} (inferred from the initializer)",
+                            {"kind": "tensor", "dtype": dtype_name(t.data_type),
+                             "shape": list(t.dims)}, self.resolve_type(type_index))
+        self.expect(f"{where}.inferred: only values without a declared type",
+                    set(), inferred & set(types))
         for k, t in enumerate(dense):
             self.check_tensor(t, weights.get(k), f"{where}.initializers[{t.name!r}]")
         for k, s in enumerate(sparse):

@@ -23,10 +23,11 @@ Counting conventions (docs/graph-schema.md, "cost"):
   described here.
 """
 import csv
+import gc
 import io
 import math
 
-from .dtypes import storage_bytes
+from .dtypes import BITS
 from .shapes import evaluate, symbols
 
 KEYS = ("flops", "macs", "params", "weight_bytes", "activation_bytes")
@@ -58,6 +59,8 @@ _REDUCE = {"ReduceMax": 1, "ReduceMean": 1, "ReduceMin": 1, "ReduceProd": 1, "Re
 _POOL = {"MaxPool", "AveragePool", "LpPool"}
 _GLOBAL_POOL = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
 _STANDARD = ("", "ai.onnx")
+_TENSOR = ("tensor", "sparse_tensor")
+_NO_SHAPE = (None, None, None)
 
 
 def _prod(dims):
@@ -229,51 +232,62 @@ def graph_cost(graph, types, bindings=None):
     result = GraphCost(len(nodes))
     weights = {t.name: t for t in graph.initializers}
     counted = set()
-    memo = {}
+    evaluated = {}   # dims tuple -> (evaluated dims, element count); shapes repeat a lot
     used = result.symbols
+    flops, macs, params, wbytes, act = (result.flops, result.macs, result.params,
+                                        result.weight_bytes, result.activation_bytes)
 
-    def dims(name):
-        if not name:
-            return None
-        if name in memo:
-            return memo[name]
+    by_type = {}     # id(type tuple) -> (dims, elements, bits): types are shared objects
+
+    def shape(name):
         t = types.get(name)
-        d = None
-        if t is not None and t[0] in ("tensor", "sparse_tensor") and t[2] is not None:
-            d = []
-            for x in t[2]:
-                if type(x) is str:
-                    for s in symbols(x):
-                        used[s] = bindings.get(s, 1) if bindings else 1
-                d.append(evaluate(x, bindings, 1))
-        memo[name] = d
-        return d
+        if t is None:
+            return _NO_SHAPE
+        e = by_type.get(id(t))
+        if e is None:
+            d = t[2] if t[0] in _TENSOR else None
+            if d is None:
+                e = _NO_SHAPE
+            else:
+                e = evaluated.get(d)
+                if e is None:
+                    dims = []
+                    for x in d:
+                        if type(x) is str:
+                            for s in symbols(x):
+                                used[s] = bindings.get(s, 1) if bindings else 1
+                        dims.append(evaluate(x, bindings, 1))
+                    e = evaluated[d] = (dims, _prod(dims))
+                e = (e[0], e[1], BITS.get(t[1]))
+            by_type[id(t)] = e
+        return e
 
     for i, node in enumerate(nodes):
-        params = wbytes = 0
+        p = b = 0
         for x in node.inputs:
             t = weights.get(x)
             if t is not None and x not in counted:
                 counted.add(x)
-                params += t.count
-                wbytes += t.size
-        result.params[i] = params
-        result.weight_bytes[i] = wbytes
-        outs = [dims(o) for o in node.outputs]
-        act = 0
-        for o, d in zip(node.outputs, outs):
-            if not o:
-                continue
-            t = types.get(o)
-            n = _prod(d)
-            if n is None or t is None or t[0] != "tensor" or t[1] in ("undefined", "string"):
-                act = None
-                break
-            act += storage_bytes(t[1], n)
-        result.activation_bytes[i] = act
+                p += t.count
+                b += t.size
+        params[i], wbytes[i] = p, b
+        total, outs = 0, []
+        for o in node.outputs:
+            if o:
+                dims, n, bits = shape(o)
+                outs.append(dims)
+                if total is not None:
+                    total = None if n is None or not bits else total + (n * bits + 7) // 8
+        act[i] = total
         if node.domain in _STANDARD:
-            flops, macs = _op_cost(node, [dims(x) for x in node.inputs], outs)
-            result.flops[i], result.macs[i] = flops, macs
+            if node.op in _MOVEMENT:
+                flops[i] = macs[i] = 0
+            else:
+                try:
+                    flops[i], macs[i] = _op_cost(node, [shape(x)[0] if x else None
+                                                        for x in node.inputs], outs)
+                except (ArithmeticError, ValueError, TypeError, IndexError):
+                    pass   # malformed attributes: unknown, as for an unknown op
     return result
 
 
@@ -281,39 +295,47 @@ def group_sums(cost, groups, node_group):
     """Per group (hierarchy.derive) sums over all nodes inside it, at every level;
     None counts as 0 and `unknown` counts nodes whose FLOPs are None."""
     n = len(groups)
-    sums = {key: [0] * n for key in KEYS + ("unknown",)}
-    for i, g in enumerate(node_group):
-        if g < 0:
-            continue
-        for key in KEYS:
-            v = getattr(cost, key)[i]
-            if v is not None:
-                sums[key][g] += v
-        if cost.flops[i] is None:
-            sums["unknown"][g] += 1
-    for g in range(n - 1, -1, -1):   # parents precede children
-        p = groups[g]["parent"]
-        if p >= 0:
-            for key in sums:
-                sums[key][p] += sums[key][g]
+    sums = {}
+    for key in KEYS:
+        acc = [0] * n
+        for g, v in zip(node_group, getattr(cost, key)):
+            if v and g >= 0:
+                acc[g] += v
+        sums[key] = acc
+    unknown = sums["unknown"] = [0] * n
+    for g, v in zip(node_group, cost.flops):
+        if v is None and g >= 0:
+            unknown[g] += 1
+    parents = [grp["parent"] for grp in groups]
+    for acc in sums.values():
+        for g in range(n - 1, -1, -1):   # parents precede children
+            p = parents[g]
+            if p >= 0:
+                acc[p] += acc[g]
     return sums
 
 
 def totals(cost):
-    t = {key: sum(v for v in getattr(cost, key) if v is not None) for key in KEYS}
-    t["unknown"] = sum(1 for v in cost.flops if v is None)
+    t = {key: sum(filter(None, getattr(cost, key))) for key in KEYS}
+    t["unknown"] = cost.flops.count(None)
     return t
 
 
 def document(graph, types, groups, node_group, bindings=None):
     """The graph document's "cost" entry (docs/graph-schema.md)."""
-    cost = graph_cost(graph, types, bindings)
-    d = {"symbols": dict(sorted(cost.symbols.items())),
-         "nodes": {key: getattr(cost, key) for key in DOC_NODE_KEYS},
-         "total": totals(cost)}
-    if groups:
-        d["groups"] = group_sums(cost, groups, node_group)
-    return d
+    collecting = gc.isenabled()
+    gc.disable()   # only lists of ints are made here: no cycles for the GC to find
+    try:
+        cost = graph_cost(graph, types, bindings)
+        d = {"symbols": dict(sorted(cost.symbols.items())),
+             "nodes": {key: getattr(cost, key) for key in DOC_NODE_KEYS},
+             "total": totals(cost)}
+        if groups:
+            d["groups"] = group_sums(cost, groups, node_group)
+        return d
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # --- reports -------------------------------------------------------------------

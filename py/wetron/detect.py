@@ -11,7 +11,6 @@ _NOT_MODELS = [
     (b"\xff\xd8\xff", "a JPEG image, not a model"),
     (b"%PDF", "a PDF document, not a model"),
     (b"PK\x03\x04", "a zip archive that Wetron cannot read as a model yet"),
-    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (Keras .h5); this format is not supported yet"),
     (b"\x1f\x8b", "a gzip-compressed file; decompress it first"),
 ]
 
@@ -21,8 +20,6 @@ def not_a_model(head):
     for prefix, what in _NOT_MODELS:
         if head.startswith(prefix):
             return what
-    if head[4:8] == b"TFL3":
-        return "a TensorFlow Lite model; this format is not supported yet"
     stripped = head.lstrip()
     if stripped[:1] in (b"{", b"["):
         return "a JSON text file, not a model"

@@ -6,7 +6,15 @@ class ModelError(Exception):
     what is wrong, in one line fit for a user."""
 
     def __init__(self, message, file=None, format=None, offset=None):
+        # One line, whatever names from the file contain.
+        message = _one_line(message)
+        file = _one_line(file) if file else file
         self.file, self.format, self.offset, self.detail = file, format, offset, message
         parts = [p for p in (file, format) if p]
         where = f" (at byte {offset})" if offset is not None else ""
         super().__init__(": ".join(parts + [message]) + where)
+
+
+def _one_line(text, limit=500):
+    text = "".join(c if c.isprintable() else " " for c in str(text))
+    return text if len(text) <= limit else text[:limit] + "…"

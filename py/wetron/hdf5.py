@@ -33,6 +33,7 @@ MAX_STRUCT_READ = 256 << 20     # one metadata structure (heap segment, collecti
 MAX_FILTERS = 32
 MAX_WALK_DEPTH = 64             # group nesting in walk()
 MAX_CHUNK_BYTES = 1 << 30       # one chunk, decoded
+MAX_VALUE_BYTES = 1 << 31       # values read by one Dataset.read
 
 # Classes of datatype (the low nibble of a datatype message's first byte).
 FIXED, FLOAT, TIME, STRING, BITFIELD, OPAQUE, COMPOUND, REFERENCE, ENUM, VLEN, ARRAY = range(11)
@@ -410,6 +411,9 @@ class Dataset(Object):
         n = total if count is None else max(0, min(total, int(count)))
         if n == 0:
             return []
+        if n * self.dtype.size > MAX_VALUE_BYTES:
+            raise self.file.error(f"dataset '{self.path}': {n} values of {self.dtype.size} "
+                                  f"bytes are more than {MAX_VALUE_BYTES} bytes to read")
         raw = self.file.dataset_bytes(self, n)
         return self.dtype.decode(self.file, raw, n)
 
@@ -1224,8 +1228,21 @@ class File:
             entries = self._fixed_array(address, bool(ds.filters))
             return [(_unravel(i, grid, chunk), a, s if s is not None else chunk_bytes, m)
                     for i, (a, s, m) in enumerate(entries[:nchunks])]
-        raise self.error(f"dataset '{ds.path}': chunk index '{index}' (extensible array / "
-                         "v2 B-tree, from resizable datasets) is not supported")
+        if index == "btree2":
+            out = []
+            for rec in self.btree2_records(address):
+                c = _Cursor(self, rec, self.base + address)
+                child = c.addr()
+                if ds.filters:    # filtered records: chunk size, filter mask, offsets
+                    stored = c.uint(len(rec) - self.offset_size - 4 - 8 * rank)
+                    mask = c.u32()
+                else:
+                    stored, mask = chunk_bytes, 0
+                scaled = [c.uint(8) for _ in range(rank)]
+                out.append((tuple(s * k for s, k in zip(scaled, chunk)), child, stored, mask))
+            return out
+        raise self.error(f"dataset '{ds.path}': chunk index '{index}' (extensible array, "
+                         "from datasets resizable along one axis) is not supported")
 
     def _fixed_array(self, address, filtered):
         c = self.cursor(address, 64)

@@ -6,7 +6,11 @@ a length-delimited payload such as raw weights is skipped by offset and never re
 """
 from .errors import ModelError
 
-READAHEAD = 256 << 10   # bytes read per window: one JS read in the browser costs ~0.6 ms
+# Window sizes: one JS read in the browser costs ~0.6 ms, so sequential reading grows
+# the window; a jump (past skipped weights) starts small again, since what follows a
+# jump is usually one tensor header.
+READAHEAD_MIN = 16 << 10
+READAHEAD = 256 << 10
 IN_MEMORY = 64 << 10    # messages up to this size are parsed from memory
 
 
@@ -17,6 +21,7 @@ class Reader:
         self.format = format
         self.buf = b""
         self.start = 0
+        self.readahead = READAHEAD_MIN
         if hasattr(source, "data"):  # in-memory source: one window holds everything
             self.buf = source.data
 
@@ -31,7 +36,11 @@ class Reader:
         if offset + length > self.size:
             raise self.error(f"truncated: {length} bytes needed at byte {offset}, "
                              f"file has {self.size}", offset)
-        n = max(length, min(READAHEAD, self.size - offset))
+        if offset == s + len(self.buf):
+            self.readahead = min(self.readahead * 2, READAHEAD)
+        else:
+            self.readahead = READAHEAD_MIN
+        n = max(length, min(self.readahead, self.size - offset))
         self.buf = self.source.read(offset, n)
         self.start = offset
         return self.buf, offset

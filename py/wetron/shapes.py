@@ -19,6 +19,7 @@ at MAX_FOLD elements, expressions at MAX_TERMS terms.
 own declarations untouched plus inferred ones) and `inferred` (names whose type was
 derived here: by op semantics, or from the tensor record for initializers).
 """
+import gc
 import math
 import re
 
@@ -39,7 +40,7 @@ class Shapes:
     def __init__(self):
         self.types = {}      # value name -> type tuple (see model.py)
         self.inferred = []   # names whose type was inferred, in node order
-        self.values = {}     # value name -> (dims, flat values) for folded tensors
+        self.values = {}     # value name -> (dims, flat values) of folded tensors (if kept)
         self.errors = 0      # nodes whose handler failed on malformed input
 
 
@@ -138,28 +139,15 @@ def _padd(p, q, sign=1):
     return {k: v for k, v in r.items() if v}
 
 
-def dim_add(a, b):
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a + b
-    return _render(_padd(_poly(a), _poly(b)))
+def _sym_add(p, q):
+    return _render(_padd(p, q))
 
 
-def dim_sub(a, b):
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a - b
-    return _render(_padd(_poly(a), _poly(b), -1))
+def _sym_sub(p, q):
+    return _render(_padd(p, q, -1))
 
 
-def dim_mul(a, b):
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a * b
-    p, q = _poly(a), _poly(b)
+def _sym_mul(p, q):
     if len(p) * len(q) > 4 * MAX_TERMS:
         return None
     r = {}
@@ -170,13 +158,7 @@ def dim_mul(a, b):
     return _render({k: v for k, v in r.items() if v})
 
 
-def dim_div(a, b):
-    """a / b when it divides exactly (as polynomials), else None."""
-    if a is None or b is None:
-        return None
-    if type(a) is int and type(b) is int:
-        return a // b if b and a % b == 0 else None
-    p, q = _poly(a), _poly(b)
+def _sym_div(p, q):
     if p == q and p:
         return 1
     if len(q) != 1:
@@ -193,6 +175,44 @@ def dim_div(a, b):
             return None
         r[tuple(rest)] = c // qc
     return _render(r)
+
+
+_memo = {}   # (op, a, b) -> result: exports repeat the same symbolic arithmetic per layer
+
+
+def _symbolic(fn, a, b):
+    key = (fn, a, b)
+    r = _memo.get(key, _memo)
+    if r is _memo:
+        r = fn(_poly(a), _poly(b))
+        if len(_memo) < 50000:
+            _memo[key] = r
+    return r
+
+
+def dim_add(a, b):
+    if type(a) is int and type(b) is int:
+        return a + b
+    return None if a is None or b is None else _symbolic(_sym_add, a, b)
+
+
+def dim_sub(a, b):
+    if type(a) is int and type(b) is int:
+        return a - b
+    return None if a is None or b is None else _symbolic(_sym_sub, a, b)
+
+
+def dim_mul(a, b):
+    if type(a) is int and type(b) is int:
+        return a * b
+    return None if a is None or b is None else _symbolic(_sym_mul, a, b)
+
+
+def dim_div(a, b):
+    """a / b when it divides exactly (as polynomials), else None."""
+    if type(a) is int and type(b) is int:
+        return a // b if b and a % b == 0 else None
+    return None if a is None or b is None else _symbolic(_sym_div, a, b)
 
 
 def _floor_div(a, b):
@@ -266,7 +286,15 @@ def _bdim(a, b):
 
 
 def broadcast(shapes):
-    if any(s is None for s in shapes):
+    if len(shapes) == 2:   # the common case, with fast paths for equal shapes and suffixes
+        a, b = shapes
+        if a is None or b is None:
+            return None
+        if a == b:
+            return a
+        if len(b) < len(a) and a[len(a) - len(b):] == b:
+            return a
+    elif any(s is None for s in shapes):
         return None
     rank = max((len(s) for s in shapes), default=0)
     out = []
@@ -301,13 +329,12 @@ _FLOATS = {"float32", "float64", "float16", "bfloat16"}
 
 
 class _Ctx:
-    __slots__ = ("node", "ins", "known", "values", "inits", "tried", "out_values")
+    __slots__ = ("node", "ins", "values", "lazy", "out_values")
 
-    def __init__(self, known, values, inits):
-        self.known, self.values, self.inits = known, values, inits
-        self.tried = set()
-        self.node = self.ins = None
-        self.out_values = {}
+    def __init__(self, values, inits):
+        self.values = values
+        self.lazy = dict(inits)   # value name -> Tensor, read when first asked for
+        self.node = self.ins = self.out_values = None
 
     def attr(self, name, default=None):
         for a in self.node.attributes:
@@ -321,24 +348,28 @@ class _Ctx:
         return i < len(self.node.inputs) and self.node.inputs[i] != ""
 
     def dims(self, i):
-        t = self.ins[i] if i < len(self.ins) else None
+        ins = self.ins
+        t = ins[i] if i < len(ins) else None
         return None if t is None else t[1]
 
     def dtype(self, i):
-        t = self.ins[i] if i < len(self.ins) else None
+        ins = self.ins
+        t = ins[i] if i < len(ins) else None
         return None if t is None else t[0]
 
     def value(self, i):
         """(dims, flat) of input i when known as a small tensor, else None."""
-        if not self.has(i):
+        inputs = self.node.inputs
+        if i >= len(inputs) or not inputs[i]:
             return None
-        name = self.node.inputs[i]
+        name = inputs[i]
         v = self.values.get(name)
-        if v is None and name in self.inits and name not in self.tried:
-            self.tried.add(name)
-            v = _read(self.inits[name])
-            if v is not None:
-                self.values[name] = v
+        if v is None:
+            t = self.lazy.pop(name, None)
+            if t is not None:
+                v = _read(t)
+                if v is not None:
+                    self.values[name] = v
         return v
 
     def ints(self, i):
@@ -350,19 +381,24 @@ class _Ctx:
 
     def fold(self, i, dims, flat):
         if dims is not None and len(flat) <= MAX_FOLD and all(type(d) is int for d in dims):
+            if self.out_values is None:
+                self.out_values = {}
             self.out_values[i] = (tuple(dims), flat)
 
 
 def _read(t):
     if t.error or t.sparse is not None or t.decoder is None or t.dtype not in _NUMERIC_BITS:
         return None
-    if len(t.dims) > MAX_RANK or t.count > MAX_READ:
+    if len(t.dims) > MAX_RANK:
+        return None
+    count = t.count
+    if count > MAX_READ:
         return None
     try:
-        flat = list(t.decoder(t, t.count))
+        flat = list(t.decoder(t, count))
     except Exception:   # a broken tensor must not stop inference
         return None
-    if len(flat) != t.count:
+    if len(flat) != count:
         return None
     return (tuple(t.dims), flat)
 
@@ -491,16 +527,17 @@ def _bcast_index(out_dims, in_dims):
 
 
 def _fold_elementwise(c, fn, out_dims, count):
-    if out_dims is None or any(type(d) is not int for d in out_dims):
+    if out_dims is None:
         return
+    for d in out_dims:
+        if type(d) is not int:
+            return
     if math.prod(out_dims) > MAX_FOLD:
         return
     vals = []
-    for i in range(count):
-        if c.dims(i) is None:
-            return
     for i in range(count):   # activations first: avoid reading weights needlessly
-        if c.node.inputs[i] not in c.inits and c.value(i) is None:
+        name = c.node.inputs[i]
+        if name not in c.values and name not in c.lazy:
             return
     for i in range(count):
         v = c.value(i)
@@ -632,21 +669,22 @@ def _h_constant(c):
             raise _Unknown(a.name)
         if a.name == "value" and a.type == "tensor":
             t = a.value
-            v = _read(t)
-            if v is not None:
-                c.fold(0, v[0], v[1])
+            if n.outputs and n.outputs[0]:
+                c.lazy[n.outputs[0]] = t
             return [(t.dtype, tuple(t.dims))]
         if a.name == "value_int":
             c.fold(0, (), [a.value])
             return [("int64", ())]
         if a.name == "value_ints":
-            c.fold(0, (len(a.value),), list(a.value))
+            if len(a.value) <= MAX_FOLD:
+                c.fold(0, (len(a.value),), list(a.value))
             return [("int64", (len(a.value),))]
         if a.name == "value_float":
             c.fold(0, (), [a.value])
             return [("float32", ())]
         if a.name == "value_floats":
-            c.fold(0, (len(a.value),), list(a.value))
+            if len(a.value) <= MAX_FOLD:
+                c.fold(0, (len(a.value),), list(a.value))
             return [("float32", (len(a.value),))]
         if a.name == "value_string":
             return [("string", ())]
@@ -798,7 +836,7 @@ def _h_conv_transpose(c):
     channels = dim_mul(w[1], group) if w and len(w) > 1 else None
     kernel = _kernel(c, w)
     output_shape = c.attr("output_shape")
-    if output_shape:
+    if output_shape and 0 < rank <= len(output_shape):
         return [(c.dtype(0), (x[0], channels) + tuple(output_shape[-rank:]))]
     if kernel is None or len(kernel) != rank:
         return [(c.dtype(0), (x[0], channels) + (None,) * rank)]
@@ -903,7 +941,7 @@ def _h_transpose(c):
     if x is None:
         return [(c.dtype(0), None)]
     perm = c.attr("perm") or list(range(len(x) - 1, -1, -1))
-    if sorted(perm) != list(range(len(x))):
+    if len(perm) != len(x) or sorted(perm) != list(range(len(x))):
         raise ValueError("Transpose perm is not a permutation of the axes")
     out = tuple(x[p] for p in perm)
     v = c.value(0)
@@ -920,7 +958,7 @@ def _axes_of(c, input_at, name="axes"):
     """Axes given as an attribute (older opsets) or an input; 'absent' or None."""
     a = c.attr(name)
     if a is not None:
-        return list(a)
+        return a
     if c.has(input_at):
         v = c.ints(input_at)
         if v is None or any(type(x) is not int for x in v):
@@ -955,9 +993,13 @@ def _h_unsqueeze(c):
     r = len(x) + len(axes)
     if r > MAX_RANK:
         raise ValueError("rank too large")
-    put = {_axis(a, r) for a in axes}
-    it = iter(x)
-    out = tuple(1 if i in put else next(it) for i in range(r))
+    if len(axes) == 1:
+        a = _axis(axes[0], r)
+        out = x[:a] + (1,) + x[a:]
+    else:
+        put = {_axis(a, r) for a in axes}
+        it = iter(x)
+        out = tuple(1 if i in put else next(it) for i in range(r))
     v = c.value(0)
     if v is not None:
         c.fold(0, out, v[1])
@@ -965,7 +1007,7 @@ def _h_unsqueeze(c):
 
 
 def _h_concat(c):
-    shapes = [c.dims(i) for i in range(len(c.node.inputs))]
+    shapes = [None if t is None else t[1] for t in c.ins]
     known = [s for s in shapes if s is not None]
     if not known:
         return [(c.dtype(0), None)]
@@ -975,9 +1017,10 @@ def _h_concat(c):
     for s in known[1:]:
         if len(s) != r:
             raise ValueError("Concat of different ranks")
-        for i in range(r):
-            if i != axis:
-                out[i] = _same(out[i], s[i])
+        if r > 1:
+            for i in range(r):
+                if i != axis:
+                    out[i] = _same(out[i], s[i])
     total = 0
     for s in shapes:
         total = dim_add(total, None if s is None else s[axis])
@@ -1364,6 +1407,8 @@ def _h_dynamic_quantize(c):
 
 def _h_random(c):
     shape = c.attr("shape")
+    if shape is not None and len(shape) > MAX_RANK:
+        raise ValueError("rank too large")
     return [(dtype_name(c.attr("dtype", 1)), None if shape is None else tuple(shape))]
 
 
@@ -1654,8 +1699,24 @@ def _merge(declared, inferred):
     return (dtype, dims)
 
 
-def infer(graph):
-    """Shapes of a Graph's values: the file's declarations, and what follows from them."""
+def infer(graph, keep_values=False):
+    """Shapes of a Graph's values: the file's declarations, and what follows from them.
+    keep_values: also keep the folded small tensors in `.values`."""
+    collecting = gc.isenabled()
+    gc.disable()   # nothing here makes reference cycles; scanning a big model's objects
+    try:           # over and over would cost more than the inference itself
+        result = _infer(graph, range(len(graph.nodes)))
+        if result is None:   # nodes out of topological order
+            result = _infer(graph, list(topological_order(graph)))
+        if not keep_values:
+            result.values = {}   # (fewer objects left for the GC to track)
+        return result
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _infer(graph, order):
     result = Shapes()
     declared = graph.types
     types = result.types
@@ -1664,26 +1725,59 @@ def infer(graph):
     for name, t in declared.items():
         if t[0] in ("tensor", "sparse_tensor"):
             known[name] = (t[1], t[2])
+    known.pop("", None)   # "" is an omitted optional input, never a value
     inits = {}
     for t in graph.initializers:
         inits[t.name] = t
-        if t.name not in known:
+        if t.name and t.name not in known:
             known[t.name] = (t.dtype, tuple(t.dims))
-            types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
+            kind = "tensor" if t.sparse is None else "sparse_tensor"
+            types[t.name] = (kind, t.dtype, tuple(t.dims), "")
             result.inferred.append(t.name)
     values = result.values
-    ctx = _Ctx(known, values, inits)
+    inferred = result.inferred
+    interned = {}
+    ctx = _Ctx(values, inits)
     nodes = graph.nodes
-    for i in topological_order(graph):
+    check = type(order) is range   # file order: give up if an input comes from later
+    producer = None                  # (built on the first untyped input only)
+    for i in order:
         node = nodes[i]
+        ins = [known.get(x) for x in node.inputs]
+        if check and None in ins:
+            if producer is None:
+                producer = {}
+                for j, n in enumerate(nodes):
+                    for o in n.outputs:
+                        producer.setdefault(o, j)
+            for x in node.inputs:
+                if producer.get(x, -1) > i:
+                    return None
         if node.domain not in _STANDARD:
             continue
-        handler = HANDLERS.get(node.op)
+        op = node.op
+        if op == "Constant" and len(node.attributes) == 1 and len(node.outputs) == 1:
+            a = node.attributes[0]   # the common form, typed from its tensor record
+            name = node.outputs[0]
+            if a.name == "value" and a.type == "tensor" and a.ref is None and name \
+                    and name not in inits and name not in declared \
+                    and len(a.value.dims) <= MAX_RANK:
+                tensor = a.value
+                ctx.lazy[name] = tensor
+                t = (tensor.dtype, tuple(tensor.dims))
+                shared = interned.get(t)
+                if shared is None:
+                    shared = interned[t] = (t, ("tensor", t[0], t[1], ""))
+                known[name] = shared[0]
+                types[name] = shared[1]
+                inferred.append(name)
+                continue
+        handler = HANDLERS.get(op)
         if handler is None:
             continue
         ctx.node = node
-        ctx.ins = [known.get(x) if x else None for x in node.inputs]
-        ctx.out_values = {}
+        ctx.ins = ins
+        ctx.out_values = None
         try:
             outs = handler(ctx)
         except _Unknown:
@@ -1699,15 +1793,20 @@ def infer(graph):
                 if len(dims) > MAX_RANK:
                     continue
                 dims = tuple(dims)
+            if name in inits:
+                continue   # (a malformed graph writing a weight: the tensor record wins)
             if name in declared:
                 dt = declared[name]
                 if dt[0] in ("tensor", "sparse_tensor"):
                     known[name] = _merge((dt[1], dt[2]), (dtype, dims))
             elif dtype is not None or dims is not None:
-                known[name] = (dtype, dims)
-                types[name] = ("tensor", dtype or "undefined", dims, "")
-                result.inferred.append(name)
-            v = ctx.out_values.get(k)
-            if v is not None:
-                values[name] = v
+                shared = interned.get(t)   # one tuple per distinct type: less for the GC
+                if shared is None:
+                    t = (dtype, dims)
+                    shared = interned[t] = (t, ("tensor", dtype or "undefined", dims, ""))
+                known[name] = shared[0]
+                types[name] = shared[1]
+                inferred.append(name)
+            if ctx.out_values is not None and k in ctx.out_values:
+                values[name] = ctx.out_values[k]
     return result

@@ -30,6 +30,7 @@ def open_file(reader, name, companions=None):
     """Parse one file; `companions` maps file name -> JS reader (external data, …).
     Returns the graph document as a JSON string, or {"error": message} as JSON."""
     global _current
+    _current = None  # a failed open must not leave the previous model answering
     others = {}
     if companions is not None:
         for key in companions.keys():

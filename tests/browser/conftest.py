@@ -11,14 +11,20 @@ Fixtures
   page         a page in that context. page.console_errors / page.page_errors collect
                what the page reported; the test fails on any of them unless it is marked
                @pytest.mark.console_errors_ok. Open the real page with page.goto(site.url).
+  app_page     `page` with the real page (index.html) loaded and Python ready
+               (window.wetron.ready() resolved).
   parse_worker a harness.ParseWorker started in a blank page of the site.
+
+Test models: `import models` (tests/models.py: torch_cnn(), torch_transformer(),
+backend_node_models(), ...); page.set_input_files() takes their paths directly, and
+site.share(path) gives a URL for them.
 
 The site is served under /wetron/ rather than at the root, so every test also checks
 that the site works from a sub-path (as on GitHub Pages).
 """
 import pytest
 
-from harness import CHROMIUM, CHROMIUM_ARGS, ParseWorker, Site, ensure_built
+from .harness import CHROMIUM, CHROMIUM_ARGS, ParseWorker, Site, ensure_built
 
 
 def pytest_configure(config):
@@ -73,6 +79,15 @@ def page(context, request):
     if request.node.get_closest_marker("console_errors_ok") is None:
         assert not p.page_errors, f"uncaught errors in the page: {p.page_errors}"
         assert not p.console_errors, f"console errors: {p.console_errors}"
+
+
+@pytest.fixture
+def app_page(page, site):
+    page.set_default_timeout(120_000)
+    page.goto(site.url)
+    page.wait_for_function("window.wetron !== undefined")
+    page.evaluate("window.wetron.ready()")
+    return page
 
 
 @pytest.fixture

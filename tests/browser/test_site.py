@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from harness import PREFIX, REPO, ParseWorker
+from .harness import PREFIX, REPO, ParseWorker
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -7,7 +7,7 @@ import pytest
 
 import models
 import wetron
-from harness import ParseWorker
+from .harness import ParseWorker
 
 pytestmark = pytest.mark.timeout(600)
 

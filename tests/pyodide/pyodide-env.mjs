@@ -11,7 +11,7 @@ export async function bootPyodide(repo, { wheel = null } = {}) {
   const { loadPyodide } = await import(path.join(indexURL, "pyodide.mjs"));
   const py = await loadPyodide({ indexURL, stdout: (s) => process.stderr.write(s + "\n") });
   if (wheel) {
-    py.unpackArchive(fs.readFileSync(wheel), "wheel");
+    py.unpackArchive(new Uint8Array(fs.readFileSync(wheel)), "wheel");
   } else {
     copyTree(py, path.join(repo, "py", "wetron"), "/lib/wetron");
     py.runPython("import sys; sys.path.insert(0, '/lib')");
@@ -58,13 +58,13 @@ export function fileReader(file) {
 // library and wetron itself (which would mean something else was installed).
 export function foreignModules(py) {
   return py.runPython(`
-import sys, sysconfig, json
-stdlib = sysconfig.get_paths()["stdlib"]
+import sys, json
+own = {"wetron", "pyodide", "pyodide_js", "_pyodide", "_pyodide_core", "js", "__main__"}
 out = []
 for name, mod in sorted(sys.modules.items()):
-    f = getattr(mod, "__file__", None)
-    if f and not f.startswith(stdlib) and name.split(".")[0] not in ("wetron", "_pyodide", "pyodide"):
-        out.append(name + " " + f)
+    top = name.split(".")[0]
+    if top not in sys.stdlib_module_names and top not in own:
+        out.append(f"{name} {getattr(mod, '__file__', None)}")
 json.dumps(out)
 `);
 }

@@ -5,6 +5,6 @@
 `REGISTRY` is tried in order; put formats with strong magic numbers first and ONNX
 (which has none: protobuf) last.
 """
-from . import gguf, keras, onnx, pytorch, safetensors, tflite
+from . import gguf, keras, onnx, pytorch, safetensors, tensorflow, tflite
 
-REGISTRY = [tflite, gguf, safetensors, keras, pytorch, onnx]
+REGISTRY = [tflite, gguf, safetensors, keras, pytorch, tensorflow, onnx]

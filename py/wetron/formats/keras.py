@@ -220,7 +220,7 @@ def _parse_hdf5(source):
         _SavingLibWeights(m, h5, 0, True).module_graph()
         return m
     m.format = "HDF5"
-    m.format_version = f"HDF5 (superblock v{h5.superblock_version})"
+    m.format_version = f"superblock v{h5.superblock_version}"
     _dataset_graph(m, h5)
     return m
 
@@ -259,7 +259,7 @@ def _chunked_attr(group, name):
 def _tensor(m, ds, name, offset_base=0, has_span=True):
     """A Tensor for an HDF5 dataset: metadata now, values through ds.read on request."""
     shape = ds.shape
-    t = Tensor(name, ds.dtype.name, tuple(shape) if shape else ())
+    t = Tensor(name or f"<unnamed {len(m.tensors)}>", ds.dtype.name, tuple(shape) if shape else ())
     t.location = "inline"
     span = ds.data_span() if has_span else None
     if span is not None:
@@ -300,6 +300,8 @@ def _var_names(cls, config, count):
         names = ["alpha"]
     elif cls in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
         names = ["kernel", "recurrent_kernel"] + bias
+    elif cls == "sublayer dense":      # e.g. MultiHeadAttention's query_dense
+        names = ["kernel", "bias"][:count]
     return names if names is not None and len(names) == count else None
 
 
@@ -374,8 +376,7 @@ class _SavingLibWeights:
                 v = obj.child("vars")
                 label = v.attrs.get("name") if isinstance(v, hdf5.Group) else None
                 label = label if isinstance(label, str) and label else key
-                sub_cls = {"lstm_cell": "LSTMCell", "gru_cell": "GRUCell",
-                           "simple_rnn_cell": "SimpleRNNCell"}.get(label)
+                sub_cls = _sub_class(key, label)
                 if depth < MAX_NESTING:
                     subs.append((obj, rel + [label], sub_cls, owner_cfg, depth + 1))
             stack.extend(reversed(subs))
@@ -404,7 +405,8 @@ class _SavingLibWeights:
                     key = name
             op = _camel(re.sub(r"_\d+$", "", key))
             tensors = []
-            names = _var_names(op, {}, len(items))
+            names = _var_names(op, {}, len(items)) or _var_names(
+                _sub_class(parts[-1] if parts else "", obj.attrs.get("name")), {}, len(items))
             for j, (k, ds) in enumerate(items):
                 leaf = names[j] if names else k
                 tensors.append(_tensor(self.m, ds, "/".join(labels + [leaf]), self.offset,
@@ -425,6 +427,14 @@ class _SavingLibWeights:
             name = v.attrs.get("name") if isinstance(v, hdf5.Group) else None
             out.append(name if isinstance(name, str) and name else part)
         return [p.replace("/", "\\") for p in out]
+
+
+def _sub_class(key, label):
+    """What a layer's sub-object is, where its attribute key or recorded name says it."""
+    cells = {"lstm_cell": "LSTMCell", "gru_cell": "GRUCell", "simple_rnn_cell": "SimpleRNNCell"}
+    if isinstance(label, str) and label in cells:
+        return cells[label]
+    return "sublayer dense" if key.endswith("_dense") else None
 
 
 class _LegacyWeights:
@@ -482,7 +492,8 @@ def _dataset_graph(m, h5):
             groups.setdefault(parent, []).append(_tensor(m, obj, path.lstrip("/")))
     for parent, tensors in groups.items():
         labels = [p for p in parent.strip("/").split("/") if p]
-        _add_module(g, labels, _guess_op(tensors) if labels else "Datasets", tensors)
+        op = _guess_op(tensors) if labels else "Datasets"
+        _add_module(g, labels, "Group" if op == "Layer" else op, tensors)
 
 
 def _add_module(g, labels, op, tensors):
@@ -544,6 +555,7 @@ def _is_model(layer):
 
 def _value(path, node, tensor):
     """Name of output `tensor` of call `node` of a layer: 'dense', 'dense:1', 'lstm:0:2'."""
+    path = path or "<unnamed>"
     if tensor == 0:
         return path if node == 0 else f"{path}:{node}"
     return f"{path}:{node}:{tensor}"

@@ -542,9 +542,13 @@ class _Parser:
                                     "float6e2m3", "float6e3m2")
         per = {4: 2, 2: 4}.get(dtypes.BITS.get(dtype), 1) if packed_sub_byte else 1
         want = -(-n // per) if dtype not in ("float6e2m3", "float6e3m2") else n
+        want *= 2 if dtype.startswith("complex") else 1
+        field = _STORAGE_FIELD.get(dtype, 5)  # only the field ONNX stores this dtype in
         for f, w, x, y in r.fields(*_span(t.ref)):
             if len(out) >= want:
                 break
+            if f != field:
+                continue
             if f == 4:      # float_data: float32, complex64
                 out.extend(self.floats(w, x, y))
             elif f == 10:   # double_data: float64, complex128
@@ -569,6 +573,11 @@ class _Parser:
                 return dtypes.decode_codes(dtype, out[:n])
             return dtypes.decode_raw(dtype, bytes(v & 0xFF for v in out), n)
         return dtypes.decode_codes(dtype, out[:n])
+
+
+# TensorProto field holding each dtype's values when not raw (int32_data otherwise).
+_STORAGE_FIELD = {"float32": 4, "complex64": 4, "string": 6, "int64": 7, "float64": 10,
+                  "complex128": 10, "uint32": 11, "uint64": 11}
 
 
 def _span(ref):

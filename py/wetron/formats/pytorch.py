@@ -354,15 +354,16 @@ class _Builder:
         by_prefix = {}
         for node in g.nodes:
             by_prefix[node.name.rsplit("/", 1)[0] if "/" in node.name else ""] = node
-        prefixes = list(modules)
+        containers = set()     # prefixes with modules or tensors below them
+        for full in list(modules) + [t.name for t in tensors]:
+            parts = full.split(".")
+            containers.update(".".join(parts[:k]) for k in range(len(parts)))
         ordered = []
-        for i, prefix in enumerate(prefixes):
-            op, attrs = modules[prefix]
+        for prefix, (op, attrs) in modules.items():
             path = "/".join(_module_path(prefix))
             node = by_prefix.pop(path, None)
             if node is None:
-                if not prefix or any(p.startswith(prefix + ".") for p in prefixes[i + 1:]) \
-                        or any(t.name.startswith(prefix + ".") for t in tensors):
+                if not prefix or prefix in containers:
                     continue   # a container: it becomes a group, not a node
                 node = Node(op, name=f"{path}/{op}")
             node.attributes = [_attribute(k, v) for k, v in attrs]

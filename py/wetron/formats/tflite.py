@@ -12,7 +12,7 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..flatbuffers import Reader
-from ..model import Attribute, Graph, Model, Node, Tensor
+from ..model import Attribute, Function, Graph, Model, Node, Tensor
 from ..source import BytesSource
 from ..weights import raw_decoder
 
@@ -96,7 +96,7 @@ LSHProjectionOptions type:LSHProjectionType
 Pool2DOptions padding:Padding stride_w:int stride_h:int filter_width:int filter_height:int fused_activation_function:Activation
 SVDFOptions rank:int fused_activation_function:Activation asymmetric_quantize_inputs:bool
 RNNOptions fused_activation_function:Activation asymmetric_quantize_inputs:bool
-FullyConnectedOptions fused_activation_function:Activation weights_format:WeightsFormat keep_num_dims:bool asymmetric_quantize_inputs:bool quantized_bias_type:TensorType
+FullyConnectedOptions fused_activation_function:Activation weights_format:WeightsFormat keep_num_dims:bool asymmetric_quantize_inputs:bool quantized_bias_type:TensorType quant_spec:[ubyte]
 SoftmaxOptions beta:float
 ConcatenationOptions axis:int fused_activation_function:Activation
 AddOptions fused_activation_function:Activation pot_scale_int16:bool=1
@@ -310,6 +310,7 @@ class _Parser:
         self.m = Model(r.source.name, r.size, FORMAT)
         self.decode = raw_decoder(r.source, FORMAT)
         self.tensor_names = []   # per subgraph: value name of each tensor index
+        self.calls = []          # (Attribute, subgraph indices, caller Graph, node index)
 
     def model(self):
         r, m = self.r, self.m
@@ -339,6 +340,7 @@ class _Parser:
         graphs = [m.add_graph(Graph()) for _ in subgraphs]
         for i, (g, t) in enumerate(zip(graphs, subgraphs)):
             self.subgraph(i, g, t, codes, graphs)
+        self.link_subgraphs(graphs)
         for sig in root.tables(7):
             self.signature(sig, graphs)
         return m
@@ -542,16 +544,11 @@ class _Parser:
             if name in _SUBGRAPH_FIELDS:
                 indices = t.scalars(fid, "int") if ftype == "[int]" \
                     else [t.get(fid, ftype, default)]
-                refs = [graphs[i] if 0 <= i < len(graphs) else None for i in indices]
-                if None in refs:
-                    attrs.append(Attribute(name, "ints", indices) if ftype == "[int]"
-                                 else Attribute(name, "int", indices[0]))
-                    continue
-                for ref in refs:
-                    if ref.parent is None and ref.index > g.index:
-                        ref.parent = (g, node_index, name)
-                attrs.append(Attribute(name, "graphs", refs) if ftype == "[int]"
-                             else Attribute(name, "graph", refs[0]))
+                a = Attribute(name, "ints" if ftype == "[int]" else "int",
+                              indices if ftype == "[int]" else indices[0])
+                if all(0 <= i < len(graphs) for i in indices):
+                    self.calls.append((a, indices, g, node_index))
+                attrs.append(a)
             elif ftype in ENUMS:
                 storage, names = ENUMS[ftype]
                 v = t.get(fid, storage, default)
@@ -582,6 +579,39 @@ class _Parser:
             else:
                 attrs.append(Attribute(name, "int", t.get(fid, ftype, default)))
         return attrs
+
+    def link_subgraphs(self, graphs):
+        """A subgraph called from exactly one attribute of a graph before it nests under
+        that node (a "graph" attribute, like an ONNX Loop body); every other subgraph
+        (shared, recursive, or a signature's entry point) is a function, and attributes
+        name it."""
+        callers = {}
+        for a, indices, g, node in self.calls:
+            for i in indices:
+                callers.setdefault(i, []).append((a, g))
+        nested = set()
+        for a, indices, g, node in self.calls:
+            if len(set(indices)) == len(indices) and all(
+                    len(callers[i]) == 1 and i > g.index for i in indices):
+                refs = [graphs[i] for i in indices]
+                for ref in refs:
+                    ref.parent = (g, node, a.name)
+                    nested.add(ref.index)
+                a.type, a.value = ("graphs", refs) if a.type == "ints" else ("graph", refs[0])
+        names = set()
+        for g in graphs[1:]:
+            if g.index in nested:
+                continue
+            if g.name in names:
+                g.name = f"{g.name}#{g.index}"
+            names.add(g.name)
+            self.m.functions.append(Function(g.name, "", "", list(g.inputs), list(g.outputs),
+                                             [], g, []))
+        for a, indices, g, node in self.calls:
+            if a.type in ("int", "ints"):
+                values = [graphs[i].name for i in indices]
+                a.type, a.value = ("strings", values) if a.type == "ints" else \
+                    ("string", values[0])
 
     # --- signatures ------------------------------------------------------------
     def signature(self, sig, graphs):
