@@ -186,12 +186,17 @@ def other_format_files(kind):
         mod = importlib.import_module("formats_keras_models")
         folder = mod.keras_dir()
         return [os.path.join(folder, f) for f in mod.keras_files()]
+    if kind == "hdf5":
+        mod = importlib.import_module("formats_keras_models")
+        return [os.path.join(mod.h5py_dir(), f) for f in mod.H5PY_FILES]
     mod = importlib.import_module("formats_tensorflow_models")
-    return list(mod.tflite_files().values())
+    files = mod.tflite_files() if kind == "tflite" else mod.tensorflow_files()
+    return list(files.values())
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("kind", ["safetensors", "gguf", "pytorch", "keras", "tflite"])
+@pytest.mark.parametrize("kind", ["safetensors", "gguf", "pytorch", "keras", "hdf5", "tflite",
+                                  "tensorflow"])
 def test_other_format_documents_match_schema(validator, kind):
     files = other_format_files(kind)
     assert files
@@ -210,7 +215,7 @@ BREAKAGES = {
     "wrong schema name": lambda d: d.update(schema="other"),
     "model key missing": lambda d: d["model"].pop("parameters"),
     "unknown model key": lambda d: d["model"].update(flops=1),
-    "bad dtype": lambda d: d["tensors"][0].update(dtype="float33"),
+    "bad dtype": lambda d: d["tensors"][0].update(dtype="flaot32"),
     "negative dim in tensor": lambda d: d["tensors"][0].update(shape=[-1]),
     "tensor location": lambda d: d["tensors"][0].update(location="cloud"),
     "type kind": lambda d: d["types"][0].update(kind="matrix"),
@@ -259,7 +264,8 @@ def structure_doc():
 def test_schema_rejects(validator, structure_doc, name):
     doc = copy.deepcopy(structure_doc)
     for k in list(doc["graphs"][0]["nodes"]):   # keep only documented keys
-        for key in set(k) - {"op", "domain", "name", "in", "out", "attrs", "doc", "overload"}:
+        for key in set(k) - {"op", "domain", "name", "in", "out", "attrs", "doc", "overload",
+                             "metadata"}:
             k.pop(key)
         for a in k["attrs"]:
             a.pop("doc", None)

@@ -6,6 +6,7 @@ import os
 
 from .errors import ModelError
 from .model import Model
+from .util import paused_gc
 from .source import BytesSource, FileSource, Source, sibling_resolver
 from . import detect
 from .formats import REGISTRY
@@ -27,7 +28,8 @@ def open(source, companions=None):
     for fmt in REGISTRY:
         if fmt.looks_like(head, source.name):
             try:
-                return fmt.parse(source, companions)
+                with paused_gc():
+                    return fmt.parse(source, companions)
             except RecursionError:
                 raise ModelError("nested too deeply", source.name, fmt.FORMAT) from None
             except MemoryError:

@@ -23,12 +23,12 @@ Counting conventions (docs/graph-schema.md, "cost"):
   described here.
 """
 import csv
-import gc
 import io
 import math
 
 from .dtypes import BITS
 from .shapes import evaluate, symbols
+from .util import paused_gc
 
 KEYS = ("flops", "macs", "params", "weight_bytes", "activation_bytes")
 DOC_NODE_KEYS = ("flops", "macs", "params", "activation_bytes")
@@ -323,9 +323,7 @@ def totals(cost):
 
 def document(graph, types, groups, node_group, bindings=None):
     """The graph document's "cost" entry (docs/graph-schema.md)."""
-    collecting = gc.isenabled()
-    gc.disable()   # only lists of ints are made here: no cycles for the GC to find
-    try:
+    with paused_gc():
         cost = graph_cost(graph, types, bindings)
         d = {"symbols": dict(sorted(cost.symbols.items())),
              "nodes": {key: getattr(cost, key) for key in DOC_NODE_KEYS},
@@ -333,9 +331,6 @@ def document(graph, types, groups, node_group, bindings=None):
         if groups:
             d["groups"] = group_sums(cost, groups, node_group)
         return d
-    finally:
-        if collecting:
-            gc.enable()
 
 
 # --- reports -------------------------------------------------------------------

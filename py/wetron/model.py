@@ -12,6 +12,7 @@ import math
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
 from . import cost, hierarchy, shapes
+from .util import paused_gc
 
 SCHEMA = "wetron-graph"
 VERSION = 1
@@ -144,6 +145,10 @@ class Model:
 
     # --- the document --------------------------------------------------------
     def to_dict(self):
+        with paused_gc():
+            return self._to_dict()
+
+    def _to_dict(self):
         types, type_index = [], {}
 
         def type_ref(t):
@@ -306,7 +311,7 @@ def _graph_dict(g, type_ref):
     if g.metadata:
         d["metadata"] = g.metadata
     if shaped.inferred:
-        d["inferred"] = [index[n] for n in shaped.inferred]
+        d["inferred"] = [index[n] for n in shaped.inferred if n in index]
     groups, node_group = hierarchy.derive(g)
     if groups:
         d["groups"] = groups

@@ -19,11 +19,11 @@ at MAX_FOLD elements, expressions at MAX_TERMS terms.
 own declarations untouched plus inferred ones) and `inferred` (names whose type was
 derived here: by op semantics, or from the tensor record for initializers).
 """
-import gc
 import math
 import re
 
 from .dtypes import dtype_name
+from .util import paused_gc
 
 MAX_FOLD = 1024        # elements of a tensor computed with as a value
 MAX_READ = 1024        # elements of an initializer read from the file to fold it
@@ -1702,18 +1702,13 @@ def _merge(declared, inferred):
 def infer(graph, keep_values=False):
     """Shapes of a Graph's values: the file's declarations, and what follows from them.
     keep_values: also keep the folded small tensors in `.values`."""
-    collecting = gc.isenabled()
-    gc.disable()   # nothing here makes reference cycles; scanning a big model's objects
-    try:           # over and over would cost more than the inference itself
+    with paused_gc():
         result = _infer(graph, range(len(graph.nodes)))
         if result is None:   # nodes out of topological order
             result = _infer(graph, list(topological_order(graph)))
         if not keep_values:
             result.values = {}   # (fewer objects left for the GC to track)
         return result
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _infer(graph, order):

@@ -552,6 +552,10 @@ class _Parser:
             if f == 4:      # float_data: float32, complex64
                 out.extend(self.floats(w, x, y))
             elif f == 10:   # double_data: float64, complex128
+                if w not in (1, 2):
+                    raise r.error("double_data with the wrong wire type", t.ref[0])
+                if w == 2 and y % 8:
+                    raise r.error("packed doubles not a multiple of 8 bytes", x)
                 out.extend(struct.unpack(f"<{y // 8}d", r.bytes(x, y)) if w == 2
                            else struct.unpack("<d", x.to_bytes(8, "little")))
             elif f in (5, 7, 11):  # int32_data / int64_data / uint64_data
