@@ -9,9 +9,11 @@ import hashlib
 import json
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from onnx import TensorProto, helper, numpy_helper
 
 import models
 import wetron
@@ -417,6 +419,24 @@ def graph_with(*tensors):
     return onnx_model(b"".join(field(5, t) for t in tensors) + field(2, b"g"))
 
 
+def unsqueeze(axes):
+    """Unsqueeze (opset 11: axes as an attribute) of a float[3] input."""
+    node = helper.make_node("Unsqueeze", ["x"], ["y"], axes=axes)
+    graph = helper.make_graph([node], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    return model.SerializeToString()
+
+
+def sparse_with_dims(dims):
+    sparse = helper.make_sparse_tensor(
+        numpy_helper.from_array(np.array([1.0], np.float32), "s"),
+        numpy_helper.from_array(np.array([0], np.int64), "s_indices"), dims)
+    graph = helper.make_graph([], "g", [], [], sparse_initializer=[sparse])
+    return helper.make_model(graph).SerializeToString()
+
+
 MUST_FAIL = {
     "empty file": b"",
     "one byte": b"\x08",
@@ -480,6 +500,10 @@ MAY_OPEN = {
     "a cycle of nodes": onnx_model(
         b"".join(field(1, field(1, i) + field(2, o) + field(4, b"Relu"))
                  for i, o in ((b"y", b"x"), (b"x", b"y"))) + field(2, b"g")),
+    "Unsqueeze with repeated axes": unsqueeze([0, 0]),
+    "Unsqueeze with axes out of range": unsqueeze([5, -10]),
+    "sparse tensor with negative dims": sparse_with_dims([-1, 2 ** 62, 4]),
+    "sparse tensor with huge dims": sparse_with_dims([2 ** 62, 2 ** 62]),
     # names from the file end up in messages: a newline must not split them
     "newline in a tensor name": graph_with(tensor("a\nb", 7, [3], field(9, b"\1" * 9))),
     "newline in an external location": graph_with(external("e", "x\ny.bin")),
