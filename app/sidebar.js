@@ -28,6 +28,19 @@ function humanCount(n) {
   for (const [unit, k] of [['G', 1e9], ['M', 1e6], ['K', 1e3]]) if (n >= k) return `${(n / k).toPrecision(3)}${unit}`;
   return String(n);
 }
+// Cost figures (py/wetron/cost.py): null means "not known" (a dim or op it can't count).
+function costRows(sidebar, figures, symbols) {
+  const fig = (n) => (n == null ? 'unknown' : `${formatCount(n)} (${humanCount(n)})`);
+  const rows = [
+    sidebar.row('MACs', fig(figures.macs)),
+    sidebar.row('FLOPs', fig(figures.flops)),
+    figures.params ? sidebar.row('parameters', fig(figures.params)) : null,
+    figures.activation_bytes != null ? sidebar.row('output size', formatBytes(figures.activation_bytes)) : null,
+  ];
+  const names = Object.keys(symbols || {});
+  if (names.length) rows.push(sidebar.row('at', names.map((k) => `${k}=${symbols[k]}`).join(', ')));
+  return rows;
+}
 const dims = (shape) => (shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '[?]');
 
 function formatAttribute(attr, doc) {
@@ -133,6 +146,7 @@ export class Sidebar {
       parts.push(this.section('Attributes', ...node.attrs.map((a) =>
         this.row(a.name, value(a), el('span', { class: 'sb-type', text: a.type })))));
     }
+    const inferred = new Set(g.inferred || []);
     const valueRow = (slotName, v, isInput) => {
       if (v < 0) return this.row(slotName, el('span', { class: 'sb-muted', text: '(omitted)' }));
       const [name, type, tensor] = g.values[v];
@@ -140,10 +154,18 @@ export class Sidebar {
         return this.row(slotName, el('div', {}, el('div', { class: 'sb-mono sb-name', text: name }), this.weightCard(doc, tensor)));
       }
       const label = isInput ? this.valueLink(doc, g, v) : el('span', { class: 'sb-mono sb-name', text: name });
-      return this.row(slotName, el('div', {}, label, el('div', { class: 'sb-mono sb-muted', text: typeText(doc.types, type) })));
+      const typeLine = el('div', { class: 'sb-mono sb-muted', text: typeText(doc.types, type) });
+      if (inferred.has(v)) typeLine.append(el('span', { class: 'sb-type', text: ' inferred', title: 'Shape derived by Wetron, not declared in the file' }));
+      return this.row(slotName, el('div', {}, label, typeLine));
     };
     if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(node.op, i, v >= 0 ? g.values[v][0] : ''), v, true))));
     if (node.out.length) parts.push(this.section('Outputs', ...node.out.map((v, i) => valueRow(node.out.length > 1 ? `out${i}` : 'Y', v, false))));
+    const cost = g.cost && g.cost.nodes;
+    if (cost) {
+      const figures = {};
+      for (const key of Object.keys(cost)) figures[key] = cost[key][nodeIndex];
+      parts.push(this.section('Cost', ...costRows(this, figures, g.cost.symbols)));
+    }
     if (node.doc) parts.push(this.section('Documentation', el('p', { class: 'sb-doc', text: node.doc })));
     this.root.replaceChildren(...parts);
   }
@@ -182,6 +204,7 @@ export class Sidebar {
         doc.graphs.length > 1 ? this.row('subgraphs', String(doc.graphs.length - 1 - (doc.functions || []).length)) : null,
         (doc.functions || []).length ? this.row('functions', String(doc.functions.length)) : null),
     ];
+    if (g.cost && g.cost.total) parts.push(this.section('Cost', ...costRows(this, g.cost.total, g.cost.symbols)));
     if (m.doc) parts.push(this.section('Description', el('p', { class: 'sb-doc', text: m.doc })));
     if (m.imports && m.imports.length) {
       parts.push(this.section('Imports', ...m.imports.map(([d, v]) => this.row(d || 'ai.onnx', String(v)))));
