@@ -56,12 +56,13 @@ const INPUT_NAMES = {
   Einsum: [], Sum: [], Max: [], Min: [], Mean: [],
 };
 
-// `valueName`: for ops not in the table, a dotted weight name gives its last part
-// ("blk.0.attn_q.weight" -> "weight"), as module paths from PyTorch, GGUF, … do.
+// `valueName`: for ops not in the table, a dotted or slashed weight name gives its last
+// part ("blk.0.attn_q.weight" -> "weight", "dense/kernel" -> "kernel"), as module paths
+// from PyTorch, GGUF, Keras, TensorFlow … do.
 export function inputName(op, slot, valueName = '') {
   const names = INPUT_NAMES[op];
   if (names && names[slot]) return names[slot];
-  const dot = valueName.lastIndexOf('.');
+  const dot = Math.max(valueName.lastIndexOf('.'), valueName.lastIndexOf('/'));
   if (!names && dot > 0 && dot < valueName.length - 1) return valueName.slice(dot + 1);
   return slot === 0 ? 'X' : `in${slot}`;
 }

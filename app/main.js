@@ -12,7 +12,7 @@ import { Viewer } from './viewer.js';
 const $ = (id) => document.getElementById(id);
 const ui = {
   canvas: $('graph'), start: $('start'), sidebar: $('sidebar'), sidebarBody: $('sidebar-body'),
-  fileInput: $('file-input'), banner: $('banner'), bannerText: $('banner-text'),
+  fileInput: $('file-input'), folderInput: $('folder-input'), banner: $('banner'), bannerText: $('banner-text'),
   progress: $('progress'), progressText: $('progress-text'), drop: $('drop-overlay'),
   modelName: $('model-name'), graphPath: $('graph-path'), examples: $('examples'), python: $('python-status'), legend: $('legend'),
 };
@@ -36,6 +36,7 @@ function viewportSize() {
   const sidebarComing = !document.body.classList.contains('has-model') && !document.body.classList.contains('sidebar-hidden');
   return { width: Math.max(200, stage.width - (sidebarComing ? 340 : 0)), height: Math.max(200, stage.height) };
 }
+let warningsDismissed = null;   // the document whose warnings the user closed
 const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress, viewportSize });
 
 // --- theme ---
@@ -60,8 +61,11 @@ function showStatus() {
   const { status, error, doc } = viewer;
   document.body.classList.toggle('has-model', !!doc);
   ui.start.hidden = !!doc;
-  ui.banner.hidden = status !== 'error';
-  ui.bannerText.textContent = error || '';
+  // An error, else the open model's warnings (e.g. a companion file not given) until dismissed.
+  const warnings = status !== 'error' && doc && doc !== warningsDismissed ? doc.model.warnings || [] : [];
+  ui.banner.hidden = status !== 'error' && !warnings.length;
+  ui.banner.classList.toggle('warning', !!warnings.length);
+  ui.bannerText.textContent = error || warnings.join('\n');
   ui.modelName.textContent = doc ? doc.model.file || '' : '';
   // Inside a subgraph: where it hangs, and a way back up.
   const path = doc && viewer.graph !== 0 ? viewer.graphPath() : [];
@@ -76,7 +80,11 @@ function showProgress(message) {
   ui.progress.hidden = message == null;
   ui.progressText.textContent = message || '';
 }
-$('banner-close').addEventListener('click', () => viewer.dismissError());
+function dismissBanner() {
+  if (viewer.status === 'error') viewer.dismissError();
+  else { warningsDismissed = viewer.doc; showStatus(); }
+}
+$('banner-close').addEventListener('click', dismissBanner);
 $('progress-cancel').addEventListener('click', () => viewer.cancel());
 viewer.ready().then((ms) => {
   ui.python.textContent = `Python ready (${(ms / 1000).toFixed(1)} s)`;
@@ -87,28 +95,78 @@ viewer.ready().then((ms) => {
 });
 
 // --- opening ---
-// Several files: the model is the largest .onnx file (else the largest file); the
-// others are its companions (external data and the like).
-function modelAndCompanions(files) {
-  const onnx = files.filter((f) => /\.onnx$/i.test(f.name));
-  const pool = onnx.length ? onnx : files;
-  const model = pool.reduce((a, b) => (b.size > a.size ? b : a));
-  return { file: model, name: model.name,
-    companions: files.filter((f) => f !== model).map((f) => ({ name: f.name, file: f })) };
+// Several files (or a folder): the model is chosen by name alone, the same rule for
+// every format: saved_model.pb (TensorFlow SavedModel), else model.json (TF.js), else
+// a file with a model extension (.bin last: it is also ONNX external data and TF.js
+// shards), largest first, else the largest file. Every other file is a companion,
+// under its path relative to the model's folder (e.g. 'variables/variables.index')
+// and under its base name.
+const MODEL_EXTENSION = /\.(onnx|tflite|pt|pth|pt2|keras|h5|safetensors|gguf|pb)$/i;
+const baseName = (path) => path.slice(path.lastIndexOf('/') + 1);
+const folderOf = (path) => path.slice(0, path.lastIndexOf('/') + 1);
+const depth = (path) => path.split('/').length;
+
+function modelRank({ path }) {
+  const name = baseName(path).toLowerCase();
+  if (name === 'saved_model.pb') return 0;
+  if (name === 'model.json') return 1;
+  if (MODEL_EXTENSION.test(name)) return 2;
+  if (/\.bin$/.test(name)) return 3;
+  return 4;
 }
+
+// entries: [{file, path}], path relative to what was given ('' folders for loose files).
+function modelAndCompanions(entries) {
+  const best = (a, b) => modelRank(a) - modelRank(b) || depth(a.path) - depth(b.path) || b.file.size - a.file.size;
+  const model = entries.reduce((a, b) => (best(b, a) < 0 ? b : a));
+  const folder = folderOf(model.path);
+  const companions = [];
+  const seen = new Set([baseName(model.path)]);
+  const add = (name, file) => { if (name && !seen.has(name)) { seen.add(name); companions.push({ name, file }); } };
+  const others = entries.filter((e) => e !== model);
+  for (const e of others) add(e.path.startsWith(folder) ? e.path.slice(folder.length) : e.path, e.file);
+  for (const e of others) add(baseName(e.path), e.file);
+  return { file: model.file, name: baseName(model.path), companions };
+}
+
+const MAX_FILES = 10000;   // a dropped folder is walked up to this many files
+const entryOf = (file) => ({ file, path: (file.webkitRelativePath || file.name).replace(/^\/+/, '') });
+
+// Dropped folders, walked through the File System entries API.
+async function walkEntries(roots) {
+  const out = [];
+  const fileOf = (entry) => new Promise((resolve, reject) => entry.file(resolve, reject));
+  const readBatch = (reader) => new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+  const stack = [...roots];
+  while (stack.length && out.length < MAX_FILES) {
+    const entry = stack.pop();
+    if (entry.isFile) {
+      out.push({ file: await fileOf(entry), path: entry.fullPath.replace(/^\/+/, '') });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (let batch = await readBatch(reader); batch.length; batch = await readBatch(reader)) stack.push(...batch);
+    }
+  }
+  return out;
+}
+
 async function openFiles(files) {
-  if (!files.length) return;
-  await viewer.open(modelAndCompanions(files));
+  const entries = files.map((f) => (f instanceof File ? entryOf(f) : f));
+  if (!entries.length) return;
+  await viewer.open(modelAndCompanions(entries.slice(0, MAX_FILES)));
 }
 // From the UI: failures are shown in the banner, nothing else to do.
 const quietly = (promise) => promise.catch(() => {});
 
-ui.fileInput.addEventListener('change', () => {
-  const files = [...ui.fileInput.files];
-  ui.fileInput.value = '';
-  quietly(openFiles(files));
-});
+for (const input of [ui.fileInput, ui.folderInput]) {
+  input.addEventListener('change', () => {
+    const files = [...input.files];
+    input.value = '';
+    quietly(openFiles(files));
+  });
+}
 for (const id of ['open-button', 'start-open']) $(id).addEventListener('click', () => ui.fileInput.click());
+$('open-folder-button').addEventListener('click', () => ui.folderInput.click());
 
 let dragDepth = 0;
 const hasFiles = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
@@ -119,7 +177,11 @@ window.addEventListener('drop', (e) => {
   if (!hasFiles(e)) return;
   e.preventDefault();
   dragDepth = 0; ui.drop.hidden = true;
-  quietly(openFiles([...e.dataTransfer.files]));
+  // Entries must be taken now: the drop's data is gone once this handler returns.
+  const roots = [...e.dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+  const files = [...e.dataTransfer.files];
+  const hasFolder = roots.some((r) => r && r.isDirectory);
+  quietly(hasFolder ? walkEntries(roots.filter(Boolean)).then(openFiles) : openFiles(files));
 });
 
 async function listExamples() {
@@ -144,7 +206,7 @@ attachNavigation(ui.canvas, renderer, {
     const i = renderer.pick(x, y);
     if (i < 0) viewer.clearSelection(); else viewer.selectBox(i);
   },
-  onEscape: () => { viewer.dismissError(); viewer.clearSelection(); },
+  onEscape: () => { dismissBanner(); viewer.clearSelection(); },
 });
 const center = () => [renderer.size.w / 2, renderer.size.h / 2];
 $('zoom-in').addEventListener('click', () => renderer.zoomAt(1.25, ...center(), true));

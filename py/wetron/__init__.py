@@ -22,6 +22,15 @@ def open(source, companions=None):
         if companions is None:
             companions = sibling_resolver(source)
         source = FileSource(source)
+        try:
+            return _parse(source, companions)
+        except ModelError:
+            source.close()  # kept open on success: tensor values are read on request
+            raise
+    return _parse(source, companions)
+
+
+def _parse(source, companions):
     if source.size == 0:
         raise ModelError("file is empty", source.name)
     head = source.read(0, min(4096, source.size))
@@ -35,8 +44,8 @@ def open(source, companions=None):
             except MemoryError:
                 raise ModelError("too large to parse in memory", source.name, fmt.FORMAT) from None
     what = detect.not_a_model(head)
-    raise ModelError(what or "unrecognised file: not an ONNX model "
-                     "(no known format starts like this)", source.name)
+    raise ModelError(what or "unrecognised file: it does not start like any format Wetron "
+                     "reads (" + ", ".join(f.FORMAT for f in REGISTRY) + ")", source.name)
 
 
 def dumps(model):

@@ -170,6 +170,7 @@ class Model:
                 "imports": [list(i) for i in self.imports],
                 "metadata": [list(m) for m in self.metadata],
                 "parameters": self.parameters, "weight_bytes": self.weight_bytes,
+                "warnings": list(self.warnings),
             },
             "types": types,
             "tensors": [],

@@ -998,6 +998,8 @@ def _h_unsqueeze(c):
         out = x[:a] + (1,) + x[a:]
     else:
         put = {_axis(a, r) for a in axes}
+        if len(put) != len(axes):
+            raise ValueError("repeated axes")
         it = iter(x)
         out = tuple(1 if i in put else next(it) for i in range(r))
     v = c.value(0)

@@ -6,6 +6,7 @@ the file is read in ranges and never copied whole into the WebAssembly heap.
 Everything crosses back as one JSON string (faster than toJs for big graphs).
 """
 import json
+import posixpath
 
 from . import open as open_model
 from .errors import ModelError
@@ -27,7 +28,10 @@ class JsSource(Source):
 
 
 def open_file(reader, name, companions=None):
-    """Parse one file; `companions` maps file name -> JS reader (external data, …).
+    """Parse one file; `companions` maps a file's path relative to the model's folder
+    (and its base name) -> JS reader (external data, SavedModel variables, TF.js
+    shards, …). A path the formats ask for ('variables/variables.index') is also looked
+    up by its base name, for files picked one by one rather than as a folder.
     Returns the graph document as a JSON string, or {"error": message} as JSON."""
     global _current
     _current = None  # a failed open must not leave the previous model answering
@@ -35,8 +39,12 @@ def open_file(reader, name, companions=None):
     if companions is not None:
         for key in companions.keys():
             others[str(key)] = JsSource(companions.get(key), str(key))
+
+    def companion(path):
+        found = others.get(path)
+        return found if found is not None else others.get(posixpath.basename(path))
     try:
-        model = open_model(JsSource(reader, name), companions=others.get)
+        model = open_model(JsSource(reader, name), companions=companion)
         text = model.dumps()
     except ModelError as e:
         return json.dumps({"error": str(e)})

@@ -465,6 +465,8 @@ class _Parser:
                 indices = self.tensor(x, y)
             elif f == 3:
                 dims.extend(self.ints(w, x, y))
+        if any(d < 0 for d in dims) or len(dims) > MAX_DIMS:
+            raise r.error(f"sparse tensor has bad dims {dims[:8]}", a)
         values = values or self.empty()
         indices = indices or self.empty()
         t = Tensor(values.name, values.dtype, tuple(dims))
