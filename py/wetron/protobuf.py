@@ -51,6 +51,10 @@ class Reader:
         return buf[o:o + length]
 
     def string(self, offset, length):
+        o = offset - self.start  # fast path: inside the current window (names in nodes)
+        buf = self.buf
+        if o >= 0 and o + length <= len(buf):
+            return buf[o:o + length].decode("utf-8", "replace")
         return self.bytes(offset, length).decode("utf-8", "replace")
 
     def fields(self, start, end):
