@@ -30,11 +30,14 @@ function humanCount(n) {
 }
 // Cost figures (py/wetron/cost.py): null means "not known" (a dim or op it can't count).
 function costRows(sidebar, figures, symbols) {
-  const fig = (n) => (n == null ? 'unknown' : `${formatCount(n)} (${humanCount(n)})`);
+  // Sums count unknown nodes as 0: say so, and say "unknown" when nothing was countable.
+  const partial = figures.unknown > 0, nothingKnown = partial && !figures.flops && !figures.macs;
+  const fig = (n) => (n == null || nothingKnown ? 'unknown' : `${partial ? '≥ ' : ''}${formatCount(n)} (${humanCount(n)})`);
   const rows = [
     sidebar.row('MACs', fig(figures.macs)),
     sidebar.row('FLOPs', fig(figures.flops)),
-    figures.params ? sidebar.row('parameters', fig(figures.params)) : null,
+    figures.params ? sidebar.row('parameters', `${formatCount(figures.params)} (${humanCount(figures.params)})`) : null,
+    partial ? sidebar.row('not counted', `${formatCount(figures.unknown)} nodes (op or shapes unknown)`) : null,
     figures.activation_bytes != null ? sidebar.row('output size', formatBytes(figures.activation_bytes)) : null,
   ];
   const names = Object.keys(symbols || {});
