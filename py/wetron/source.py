@@ -3,6 +3,7 @@
 In CPython a file, in the browser a JS Blob read through FileReaderSync (web.py).
 Parsers never load a whole file: they read ranges and skip weights by offset.
 """
+import io
 import os
 
 from .errors import ModelError
@@ -61,6 +62,45 @@ class FileSource(Source):
 
     def close(self):
         self._file.close()
+
+
+class SourceFile(io.RawIOBase):
+    """A read-only file object over a Source, so that zipfile reads an archive's
+    directory and members in ranges instead of the whole file."""
+
+    def __init__(self, source):
+        self.source, self.pos = source, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.pos
+
+    def seek(self, offset, whence=0):
+        base = {0: 0, 1: self.pos, 2: self.source.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def readinto(self, buffer):
+        n = max(0, min(len(buffer), self.source.size - self.pos))
+        if n:
+            buffer[:n] = self.source.read(self.pos, n)
+        self.pos += n
+        return n
+
+
+class SliceSource(Source):
+    """A byte range of another Source (a stored zip member) seen as a file."""
+
+    def __init__(self, source, offset, size, name):
+        self.source, self.offset, self.size, self.name = source, offset, size, name
+
+    def _read(self, offset, length):
+        return self.source.read(self.offset + offset, length)
 
 
 def sibling_resolver(path):

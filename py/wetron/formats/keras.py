@@ -8,7 +8,6 @@ The graph comes from the model config: one node per layer call, edges from
 models flattened into 'outer/inner/layer' node names so hierarchy.py groups them.
 Weights come from the HDF5 file, read lazily through wetron.hdf5.
 """
-import io
 import json
 import re
 import struct
@@ -18,7 +17,7 @@ import zlib
 from .. import hdf5
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
-from ..source import BytesSource, Source
+from ..source import BytesSource, SliceSource, SourceFile
 
 FORMAT = "Keras"
 MAX_JSON_BYTES = 256 << 20
@@ -58,49 +57,11 @@ def _error(source, message, offset=None):
 
 
 # --- .keras archives ----------------------------------------------------------------
-class _SourceFile(io.RawIOBase):
-    """A read-only file object over a Source, for zipfile (reads ranges on demand)."""
-
-    def __init__(self, source):
-        self.source, self.pos = source, 0
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self.pos
-
-    def seek(self, offset, whence=0):
-        base = {0: 0, 1: self.pos, 2: self.source.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def readinto(self, buffer):
-        n = max(0, min(len(buffer), self.source.size - self.pos))
-        data = self.source.read(self.pos, n)
-        buffer[:n] = data
-        self.pos += n
-        return n
-
-
-class SliceSource(Source):
-    """A byte range of another Source (a stored zip member) seen as a file."""
-
-    def __init__(self, source, offset, size, name):
-        self.source, self.offset, self.size, self.name = source, offset, size, name
-
-    def _read(self, offset, length):
-        return self.source.read(self.offset + offset, length)
-
-
 class _Archive:
     def __init__(self, source):
         self.source = source
         try:
-            self.zip = zipfile.ZipFile(_SourceFile(source))
+            self.zip = zipfile.ZipFile(SourceFile(source))
             self.members = {i.filename: i for i in self.zip.infolist()}
         except _ZIP_ERRORS as e:
             raise _error(source, f"not a readable .keras archive (zip): {e}") from None
@@ -597,7 +558,7 @@ class _Builder:
         self.attach_leftover_legacy()
 
     def weights_only(self):
-        store, g = self.store, self.g
+        store = self.store
         if isinstance(store, _SavingLibWeights):
             self.m.graphs.pop()
             store.module_graph()

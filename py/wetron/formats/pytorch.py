@@ -11,7 +11,6 @@ Pickles are read by pickle_reader, which calls nothing: tensors are rebuilt as r
 (dtype, shape, stride, storage key, offset) and every other global stays a name.
 Storages are read lazily from their zip member or file offset, on request only.
 """
-import io
 import json
 import math
 import re
@@ -23,7 +22,7 @@ from .. import dtypes, pickle_reader
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
 from ..pickle_reader import Global, Obj
-from ..source import BytesSource
+from ..source import BytesSource, SourceFile
 from ..weights import build_graph, guess_op, module_path
 
 FORMAT = "PyTorch"
@@ -445,35 +444,6 @@ def storage_reader(builder, storage):
 
 
 # --- zip archives -----------------------------------------------------------------------
-class _SourceFile(io.RawIOBase):
-    """A read-only file over a Source, so zipfile reads the central directory and
-    members in ranges."""
-
-    def __init__(self, source):
-        self.source, self.pos = source, 0
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self.pos
-
-    def seek(self, offset, whence=0):
-        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 \
-            else self.source.size + offset
-        return self.pos
-
-    def readinto(self, b):
-        n = max(0, min(len(b), self.source.size - self.pos))
-        if n:
-            b[:n] = self.source.read(self.pos, n)
-        self.pos += n
-        return n
-
-
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error,
                EOFError, OSError, ValueError, RuntimeError, struct.error)
 
@@ -482,7 +452,7 @@ class _Zip:
     def __init__(self, source, error):
         self.source, self.error = source, error
         try:
-            self.zf = zipfile.ZipFile(_SourceFile(source))
+            self.zf = zipfile.ZipFile(SourceFile(source))
             self.entries = {i.filename: i for i in self.zf.infolist()}
         except _ZIP_ERRORS as e:
             raise error(f"broken zip archive: {e}") from None
