@@ -20,10 +20,11 @@ class Reader:
         self.size = source.size
         self.format = format
         self.buf = b""
-        self.start = 0
+        self.start = self.end = 0   # the window: file bytes [start, end) are in buf
         self.readahead = READAHEAD_MIN
         if hasattr(source, "data"):  # in-memory source: one window holds everything
             self.buf = source.data
+            self.end = len(self.buf)
 
     def error(self, message, offset=None):
         return ModelError(message, self.source.name, self.format, offset)
@@ -31,18 +32,18 @@ class Reader:
     def view(self, offset, length):
         """(buf, base) such that buf[offset-base:offset-base+length] are the bytes."""
         s = self.start
-        if offset >= s and offset + length <= s + len(self.buf):
+        if offset >= s and offset + length <= self.end:
             return self.buf, s
         if offset + length > self.size:
             raise self.error(f"truncated: {length} bytes needed at byte {offset}, "
                              f"file has {self.size}", offset)
-        if offset == s + len(self.buf):
+        if offset == self.end:
             self.readahead = min(self.readahead * 2, READAHEAD)
         else:
             self.readahead = READAHEAD_MIN
         n = max(length, min(self.readahead, self.size - offset))
         self.buf = self.source.read(offset, n)
-        self.start = offset
+        self.start, self.end = offset, offset + n
         return self.buf, offset
 
     def bytes(self, offset, length):
@@ -52,9 +53,8 @@ class Reader:
 
     def string(self, offset, length):
         o = offset - self.start  # fast path: inside the current window (names in nodes)
-        buf = self.buf
-        if o >= 0 and o + length <= len(buf):
-            return buf[o:o + length].decode("utf-8", "replace")
+        if o >= 0 and offset + length <= self.end:
+            return self.buf[o:o + length].decode("utf-8", "replace")
         return self.bytes(offset, length).decode("utf-8", "replace")
 
     def fields(self, start, end):

@@ -10,7 +10,7 @@ import struct
 
 from .. import dtypes
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
-from ..protobuf import Reader, signed32, signed64
+from ..protobuf import IN_MEMORY, Reader, _scalar, signed32, signed64, varint
 
 FORMAT = "ONNX"
 MAX_DEPTH = 64          # nesting of graphs in attributes / functions
@@ -229,21 +229,18 @@ class _Parser:
         r = self.r
         n = Node("")
         attrs = []
-        for f, w, x, y in r.fields(a, a + b):
-            if w != 2:
-                continue
-            if f == 1:
-                n.inputs.append(r.string(x, y))
-            elif f == 2:
-                n.outputs.append(r.string(x, y))
+        strings = {1: n.inputs, 2: n.outputs}
+        for f, x, y, text in _node_fields(r, a, b):
+            if f in strings:
+                strings[f].append(text)
             elif f == 3:
-                n.name = r.string(x, y)
+                n.name = text
             elif f == 4:
-                n.op = r.string(x, y)
+                n.op = text
             elif f == 7:
-                n.domain = r.string(x, y)
+                n.domain = text
             elif f == 8:
-                n.overload = r.string(x, y)
+                n.overload = text
             elif f == 5:
                 attrs.append((x, y))
             elif f == 6:
@@ -584,6 +581,45 @@ class _Parser:
 # TensorProto field holding each dtype's values when not raw (int32_data otherwise).
 _STORAGE_FIELD = {"float32": 4, "complex64": 4, "string": 6, "int64": 7, "float64": 10,
                   "complex128": 10, "uint32": 11, "uint64": 11}
+
+
+_NODE_STRINGS = frozenset((1, 2, 3, 4, 7, 8))  # NodeProto's short string fields
+
+
+def _node_fields(r, a, b):
+    """(field, offset, length, text) of a NodeProto's length-delimited fields; text is
+    decoded for its short string fields. The hot loop of a parse (every node of a big
+    graph), so it walks the in-memory window itself instead of going through
+    Reader.fields and Reader.string."""
+    if b > IN_MEMORY:  # e.g. a Constant holding a big tensor: walk it lazily
+        for f, w, x, y in r.fields(a, a + b):
+            if w == 2:
+                yield f, x, y, r.string(x, y) if f in _NODE_STRINGS else None
+        return
+    buf, base = r.view(a, b)
+    p = a - base
+    end = p + b
+    while p < end:
+        tag = buf[p]
+        if tag < 0x80:
+            p += 1
+        else:
+            tag, p = varint(r, buf, p, end, base)
+        if tag & 7 != 2:
+            _, p = _scalar(r, buf, p, end, base, tag & 7, tag)
+            continue
+        n = buf[p] if p < end else 0x80
+        if n < 0x80:
+            p += 1
+        else:
+            n, p = varint(r, buf, p, end, base)
+        q = p + n
+        if q > end:
+            raise r.error(f"truncated: field {tag >> 3} needs {n} bytes, {end - p} left",
+                          base + p)
+        f = tag >> 3
+        yield f, base + p, n, buf[p:q].decode("utf-8", "replace") if f in _NODE_STRINGS else None
+        p = q
 
 
 def _span(ref):
