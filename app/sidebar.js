@@ -150,16 +150,22 @@ export class Sidebar {
         this.row(a.name, value(a), el('span', { class: 'sb-type', text: a.type })))));
     }
     const inferred = new Set(g.inferred || []);
+    const quant = new Map(g.quantization || []);
+    const quantText = (q) => {
+      const list = (k) => (q[k] ? `${k.replace('_', ' ')} ${q[k].slice(0, 4).map((x) => (typeof x === 'number' ? +x.toPrecision(4) : x)).join(', ')}${(q[`${k}_count`] || q[k].length) > 4 ? ', …' : ''}` : null);
+      return ['quantized:', list('scale'), list('zero_point')].filter(Boolean).join(' ');
+    };
     const valueRow = (slotName, v, isInput) => {
       if (v < 0) return this.row(slotName, el('span', { class: 'sb-muted', text: '(omitted)' }));
       const [name, type, tensor] = g.values[v];
+      const q = quant.has(v) ? el('div', { class: 'sb-mono sb-muted', text: quantText(quant.get(v)) }) : null;
       if (tensor != null) {
-        return this.row(slotName, el('div', {}, el('div', { class: 'sb-mono sb-name', text: name }), this.weightCard(doc, tensor)));
+        return this.row(slotName, el('div', {}, el('div', { class: 'sb-mono sb-name', text: name }), this.weightCard(doc, tensor), q));
       }
       const label = isInput ? this.valueLink(doc, g, v) : el('span', { class: 'sb-mono sb-name', text: name });
       const typeLine = el('div', { class: 'sb-mono sb-muted', text: typeText(doc.types, type) });
       if (inferred.has(v)) typeLine.append(el('span', { class: 'sb-type', text: ' inferred', title: 'Shape derived by Wetron, not declared in the file' }));
-      return this.row(slotName, el('div', {}, label, typeLine));
+      return this.row(slotName, el('div', {}, label, typeLine, q));
     };
     if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(node.op, i, v >= 0 ? g.values[v][0] : ''), v, true))));
     if (node.out.length) parts.push(this.section('Outputs', ...node.out.map((v, i) => valueRow(node.out.length > 1 ? `out${i}` : 'Y', v, false))));

@@ -78,6 +78,7 @@ class Graph:
         self.types = {}           # value name -> type
         self.metadata = []
         self.parent = None        # (graph, node index, attribute name)
+        self.quantization = {}    # value name -> {scale, zero_point, min, max, ...}
         self.index = -1
 
 
@@ -191,6 +192,22 @@ class Model:
     def dumps(self):
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False)
+
+
+QUANT_LIST_MAX = 64  # per-channel scales can be long: the document keeps the first ones
+
+
+def _quant_dict(q):
+    out = {}
+    for key, v in q.items():
+        if isinstance(v, list):
+            if len(v) > QUANT_LIST_MAX:
+                out[key + "_count"] = len(v)
+            v = [json_number(x) for x in v[:QUANT_LIST_MAX]]
+        elif isinstance(v, float):
+            v = json_number(v)
+        out[key] = v
+    return out
 
 
 def _graph_index(g):
@@ -311,6 +328,9 @@ def _graph_dict(g, type_ref):
          "initializers": [value(t.name) for t in g.initializers], "nodes": nodes}
     if g.metadata:
         d["metadata"] = g.metadata
+    if g.quantization:
+        d["quantization"] = [[index[n], _quant_dict(q)] for n, q in g.quantization.items()
+                             if n in index]
     if shaped.inferred:
         d["inferred"] = [index[n] for n in shaped.inferred if n in index]
     groups, node_group = hierarchy.derive(g)
