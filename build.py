@@ -316,11 +316,14 @@ def main(argv=None):
                         help="skip the Python memory snapshot (the worker then cold-starts)")
     parser.add_argument("--no-build", action="store_true",
                         help="serve: serve dist/ as it is, without building first")
+    parser.add_argument("--out", default=os.environ.get("WETRON_DIST", DIST),
+                        help="the folder to build into (default dist/, or $WETRON_DIST)")
     args = parser.parse_args(argv)
+    out = os.path.abspath(args.out)
     if not (args.command == "serve" and args.no_build):
-        build(snapshot=not args.no_snapshot)
+        build(out, snapshot=not args.no_snapshot)
     if args.command == "serve":
-        serve(DIST, args.port)
+        serve(out, args.port)
 
 
 if __name__ == "__main__":

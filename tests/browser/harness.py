@@ -10,7 +10,8 @@ import threading
 import urllib.parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DIST = os.path.join(REPO, "dist")
+# WETRON_DIST builds and serves another folder (e.g. one per working copy)
+DIST = os.path.abspath(os.environ.get("WETRON_DIST", os.path.join(REPO, "dist")))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -43,7 +44,7 @@ def ensure_built():
     this keeps `pytest tests/browser` right after an edit)."""
     manifest = os.path.join(DIST, "manifest.json")
     if not os.path.exists(manifest) or os.path.getmtime(manifest) < _newest_source():
-        subprocess.run([sys.executable, os.path.join(REPO, "build.py")], check=True)
+        subprocess.run([sys.executable, os.path.join(REPO, "build.py"), "--out", DIST], check=True)
     return DIST
 
 
