@@ -1,7 +1,11 @@
 // window.wetron: a small automation API for tests, benchmarks and scripts
 // (documented in docs/app.md).
 
-export function installApi(viewer, { openFiles }) {
+import { KIND_FRAME } from './graph-view.js';
+import { FRAME_HEADER } from './module-layout.js';
+import { setViewport, shareUrl, viewportOf } from './share.js';
+
+export function installApi(viewer, { openFiles, search, shareLink, exportSVG, exportPNG }) {
   const api = {
     version: 1,
     // File, Blob, URL string, or an array of Files (model + companions). Resolves when drawn.
@@ -22,10 +26,18 @@ export function installApi(viewer, { openFiles }) {
     select(name) {
       if (name == null) { viewer.clearSelection(); return true; }
       const i = viewer.findBox(String(name));
-      if (i < 0) return false;
-      viewer.selectBox(i);
+      if (i >= 0) { viewer.selectBox(i); return true; }
+      // A node inside a collapsed module: its modules are expanded first (asynchronously;
+      // state().selected names it once drawn).
+      const node = viewer.nodeIndexOf(String(name));
+      if (node < 0) return false;
+      viewer.revealNode(node, { center: false }).catch(() => {});
       return true;
     },
+    // --- module hierarchy (app/module-view.js, docs/app.md "Modules") ---
+    async expand(path) { if (!(await viewer.expand(String(path)))) throw new Error(`no module '${path}'`); return api.state(); },
+    async collapse(path) { if (!(await viewer.collapse(String(path)))) throw new Error(`no module '${path}'`); return api.state(); },
+    async setMode(mode) { await viewer.setMode(mode); return api.state(); },
     highlighted: () => viewer.highlighted(),
     async openGraph(index) { await viewer.openGraph(index); return api.state(); },
     // Centre of a node in CSS pixels of the page (for clicking it), or null.
@@ -33,7 +45,8 @@ export function installApi(viewer, { openFiles }) {
       const i = viewer.findBox(String(name));
       if (i < 0) return null;
       const s = viewer.scene, r = viewer.renderer.canvas.getBoundingClientRect();
-      const p = viewer.renderer.worldToScreen(s.x[i], s.y[i]);
+      const frame = s.kinds[i] === KIND_FRAME;   // a module's frame: the centre of its header
+      const p = viewer.renderer.worldToScreen(s.x[i], frame ? s.y[i] - s.h[i] / 2 + FRAME_HEADER / 2 : s.y[i]);
       return { x: r.left + p.x, y: r.top + p.y };
     },
     nodeNames() {
@@ -47,6 +60,22 @@ export function installApi(viewer, { openFiles }) {
     // Benchmarks: ms of `count` full redraws at the current view, each waited for.
     frameTimes: (count = 10) => viewer.renderer.frameTimes(count),
     cancel: () => viewer.cancel(),
+    // --- search, export, shareable views (app/search.js, app/export.js, app/share.js) ---
+    // Matches of a query (syntax in docs/app.md): [{kind: 'node'|'input'|'output', index, name, op}].
+    find: (query) => search.find(String(query)),
+    // Select and centre match k of a query, as the search field does; the match or null.
+    findAndSelect: (query, k = 0) => search.jumpTo(String(query), k),
+    // Mark every match on the canvas (null: stop); the number of boxes marked.
+    highlightAll: (query) => search.highlightAll(query == null ? null : String(query)),
+    // SVG text of the graph ({region: 'graph'|'view', background: 'white'|'transparent'|'theme', theme: 'light'|'dark'}).
+    exportSVG: (options = {}) => exportSVG(viewer, options),
+    // PNG Blob (same options, plus scale or width in pixels); blob.width/height give its size.
+    exportPNG: (options = {}) => exportPNG(viewer, options),
+    // {x, y, zoom}: the world point at the canvas centre and the zoom; setViewport moves there.
+    viewport: () => viewportOf(viewer.renderer),
+    setViewport: (v) => setViewport(viewer.renderer, v),
+    // The address of the view on screen (what "Copy link" copies).
+    shareUrl: () => { shareLink.write(); return shareUrl(viewer); },
   };
   window.wetron = api;
   return api;

@@ -3,6 +3,8 @@
 // between them. Pure data, no DOM: used by the layout worker and by the UI thread.
 
 export const KIND_OP = 0, KIND_INPUT = 1, KIND_OUTPUT = 2, KIND_GHOST = 3;
+// Module hierarchy (app/module-view.js): a collapsed module's box, an expanded module's frame.
+export const KIND_MODULE = 4, KIND_FRAME = 5;
 
 // Categories index the renderer's palette (app/renderer.js PALETTES), keep in step.
 export const CATEGORIES = ['other', 'conv', 'matmul', 'activation', 'normalization', 'pooling',
@@ -103,7 +105,7 @@ export function typeText(types, index) {
 }
 
 // Edge label: the tensor's shape, where the document knows it.
-function shapeLabel(types, index) {
+export function shapeLabel(types, index) {
   const t = index == null ? null : types[index];
   if (!t || (t.kind !== 'tensor' && t.kind !== 'sparse_tensor') || t.shape == null) return '';
   return t.shape.length === 0 ? 'scalar' : clip(dimsText(t.shape), 32);
@@ -173,6 +175,29 @@ function attributeLines(node, doc) {
 
 const MAX_WEIGHT_LINES = 4;
 
+// The box of node i: op type, key attributes, one line per weight input. `produced(v)`:
+// whether value v comes from a box (then it is an edge, not a weight line).
+export function opBox(doc, graphIndex, i, produced) {
+  const g = doc.graphs[graphIndex], values = g.values, tensors = doc.tensors, node = g.nodes[i];
+  const lines = attributeLines(node, doc);
+  let weights = 0;
+  node.in.forEach((v, slot) => {
+    if (v < 0 || !values[v] || values[v][2] == null || produced(v)) return;
+    if (weights++ >= MAX_WEIGHT_LINES) return;
+    const t = tensors[values[v][2]];
+    lines.push(`${clip(inputName(node.op, slot, values[v][0]), 16)} ⟨${t && t.shape ? (t.shape.length ? dimsText(t.shape) : 'scalar') : '?'}⟩`);
+  });
+  if (weights > MAX_WEIGHT_LINES) lines.push(`+${weights - MAX_WEIGHT_LINES} more`);
+  return { kind: KIND_OP, ref: i, title: clip(node.op, 32), lines, category: opCategory(node.op) };
+}
+
+// The box of graph input or output value v.
+export function ioBox(doc, graphIndex, v, kind) {
+  const values = doc.graphs[graphIndex].values;
+  const t = values[v] ? values[v][1] : null;
+  return { kind, ref: v, title: clip(values[v] ? values[v][0] : '?'), lines: [clip(typeText(doc.types, t))], category: CAT.io };
+}
+
 /**
  * The drawable view of graphs[graphIndex]:
  *   boxes: [{kind, ref, title, lines, category}] — ref is the node index (ops) or the
@@ -182,7 +207,7 @@ const MAX_WEIGHT_LINES = 4;
  */
 export function buildView(doc, graphIndex = 0) {
   const g = doc.graphs[graphIndex];
-  const values = g.values, types = doc.types, tensors = doc.tensors;
+  const values = g.values, types = doc.types;
   const isWeight = (v) => values[v] && values[v][2] != null;
   const boxes = [];
   const producer = new Int32Array(values.length).fill(-1);   // value -> box
@@ -192,22 +217,12 @@ export function buildView(doc, graphIndex = 0) {
     if (isWeight(v) || inputBox.has(v)) continue;
     inputBox.set(v, boxes.length);
     producer[v] = boxes.length;
-    const t = values[v][1];
-    boxes.push({ kind: KIND_INPUT, ref: v, title: clip(values[v][0]), lines: [clip(typeText(types, t))], category: CAT.io });
+    boxes.push(ioBox(doc, graphIndex, v, KIND_INPUT));
   }
   const firstOp = boxes.length;
   g.nodes.forEach((node, i) => {
-    const lines = attributeLines(node, doc);
-    let weights = 0;
-    node.in.forEach((v, slot) => {
-      if (v < 0 || !isWeight(v) || producer[v] >= 0) return;
-      if (weights++ >= MAX_WEIGHT_LINES) return;
-      const t = tensors[values[v][2]];
-      lines.push(`${clip(inputName(node.op, slot, values[v][0]), 16)} ⟨${t && t.shape ? (t.shape.length ? dimsText(t.shape) : 'scalar') : '?'}⟩`);
-    });
-    if (weights > MAX_WEIGHT_LINES) lines.push(`+${weights - MAX_WEIGHT_LINES} more`);
+    boxes.push(opBox(doc, graphIndex, i, (v) => producer[v] >= 0));
     for (const v of node.out) if (v >= 0) producer[v] = firstOp + i;
-    boxes.push({ kind: KIND_OP, ref: i, title: clip(node.op, 32), lines, category: opCategory(node.op) });
   });
 
   const src = [], dst = [], val = [];
@@ -219,8 +234,7 @@ export function buildView(doc, graphIndex = 0) {
   });
   for (const v of g.outputs) {
     const box = boxes.length;
-    const t = values[v] ? values[v][1] : null;
-    boxes.push({ kind: KIND_OUTPUT, ref: v, title: clip(values[v] ? values[v][0] : '?'), lines: [clip(typeText(types, t))], category: CAT.io });
+    boxes.push(ioBox(doc, graphIndex, v, KIND_OUTPUT));
     if (producer[v] >= 0) { src.push(producer[v]); dst.push(box); val.push(v); }
   }
 

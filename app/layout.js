@@ -501,9 +501,19 @@ function csr(count, m, keyOf) {
 }
 
 // Typed arrays' sort() with a comparator is slow on big arrays and not stable
-// everywhere; go through a plain array.
+// everywhere; go through a plain array. Most ranks are small: insertion sort in place
+// (stable too) spares the copy.
 function sortTyped(slice, compare) {
   if (slice.length < 2) return;
+  if (slice.length <= 16) {
+    for (let i = 1; i < slice.length; i++) {
+      const v = slice[i];
+      let j = i - 1;
+      for (; j >= 0 && compare(slice[j], v) > 0; j--) slice[j + 1] = slice[j];
+      slice[j + 1] = v;
+    }
+    return;
+  }
   const tmp = Array.from(slice);
   tmp.sort(compare);
   slice.set(tmp);
@@ -520,12 +530,15 @@ function reversePairs(a, from, to) {
 // by (upper position, lower position) and count inversions of the lower positions.
 function countCrossings(R, rankStart, segsByRank, segU, segV, order) {
   let total = 0;
+  const scratch = new Int32Array(segsByRank.items.length);
+  const byEnds = (p, q) => order[segU[p]] - order[segU[q]] || order[segV[p]] - order[segV[q]];
   const tree = new Float64Array(Math.max(2, rankStart.length ? maxRankSize(R, rankStart) + 1 : 2));
   for (let r = 0; r + 1 < R; r++) {
     const a = segsByRank.start[r], b = segsByRank.start[r + 1];
     if (b - a < 2) continue;
-    const segs = Array.from(segsByRank.items.subarray(a, b));
-    segs.sort((p, q) => order[segU[p]] - order[segU[q]] || order[segV[p]] - order[segV[q]]);
+    const segs = scratch.subarray(0, b - a);
+    segs.set(segsByRank.items.subarray(a, b));
+    sortTyped(segs, byEnds);
     const size = rankStart[r + 2] - rankStart[r + 1];
     tree.fill(0, 0, size + 1);
     let seen = 0;

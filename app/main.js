@@ -6,6 +6,9 @@ import { CATEGORIES } from './graph-view.js';
 import { attachNavigation } from './input.js';
 import { PALETTES, Renderer } from './renderer.js';
 import { attachSearch } from './search.js';
+import { Minimap } from './minimap.js';   // minimap (layout helper)
+import { attachExportMenu, exportPNG, exportSVG } from './export.js';
+import { ShareLink } from './share.js';
 import { el, formatBytes, Sidebar } from './sidebar.js';
 import { Viewer } from './viewer.js';
 
@@ -38,6 +41,11 @@ function viewportSize() {
 }
 let warningsDismissed = null;   // the document whose warnings the user closed
 const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress, viewportSize });
+sidebar.tensorWorker = viewer.parse;   // tensor viewer (app/tensor-view.js) asks it for statistics, .npy
+// --- shareable views (app/share.js): the address follows the view ---
+const shareLink = new ShareLink(viewer);
+const previousOnView = renderer.onView;
+renderer.onView = () => { previousOnView(); shareLink.schedule(); };
 
 // --- theme ---
 const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
@@ -75,6 +83,8 @@ function showStatus() {
   el('button', { class: 'btn small', type: 'button', text: 'Up', title: 'Back to the enclosing graph',
     onclick: () => quietly(viewer.openParent()) }));
   ui.modelName.title = doc ? `${doc.model.format} · ${formatBytes(doc.model.size || 0)}` : '';
+  showModulesToggle();   // module hierarchy
+  shareLink.schedule();   // selection, graph or model changed
 }
 function showProgress(message) {
   ui.progress.hidden = message == null;
@@ -203,11 +213,24 @@ listExamples();
 attachNavigation(ui.canvas, renderer, {
   onClick: (x, y) => {
     if (!viewer.scene) return;
-    const i = renderer.pick(x, y);
-    if (i < 0) viewer.clearSelection(); else viewer.selectBox(i);
+    quietly(viewer.clickBox(renderer.pick(x, y), renderer.screenToWorld(x, y)));   // a frame header collapses
   },
   onEscape: () => { dismissBanner(); viewer.clearSelection(); },
 });
+// --- module hierarchy (app/module-view.js): double-click expands, Modules/Flat toggle ---
+ui.canvas.addEventListener('dblclick', (e) => {
+  if (!viewer.scene) return;
+  const r = ui.canvas.getBoundingClientRect();
+  quietly(viewer.doubleClickBox(renderer.pick(e.clientX - r.left, e.clientY - r.top)));
+});
+$('modules-toggle').addEventListener('click', () => quietly(viewer.setMode(viewer.mode === 'modules' ? 'flat' : 'modules')));
+function showModulesToggle() {
+  const g = viewer.doc && viewer.doc.graphs[viewer.graph];
+  const button = $('modules-toggle');
+  button.hidden = !(g && Array.isArray(g.groups) && g.groups.length);
+  button.setAttribute('aria-pressed', String(viewer.mode === 'modules'));
+  button.textContent = viewer.mode === 'modules' ? 'Modules' : 'Flat';
+}
 const center = () => [renderer.size.w / 2, renderer.size.h / 2];
 $('zoom-in').addEventListener('click', () => renderer.zoomAt(1.25, ...center(), true));
 $('zoom-out').addEventListener('click', () => renderer.zoomAt(0.8, ...center(), true));
@@ -218,13 +241,19 @@ $('sidebar-toggle').addEventListener('click', () => {
 });
 ui.legend.replaceChildren(...CATEGORIES.filter((c) => c !== 'other').map((c) =>
   el('span', { class: 'legend-item' }, el('i', { class: `sb-chip small cat-${c}` }), c)));
+// --- minimap (app/minimap.js): overview in the corner; click or drag moves the view ---
+new Minimap($('minimap'), renderer);
 
-attachSearch($('search'), $('search-results'), viewer);
-installApi(viewer, { openFiles });
+const search = attachSearch($('search'), $('search-results'), viewer);
+// --- export (app/export.js) and "Copy link" (app/share.js) ---
+attachExportMenu($('export-button'), $('export-panel'), viewer, (message) => {
+  ui.banner.hidden = false; ui.banner.classList.remove('warning'); ui.bannerText.textContent = message;
+});
+shareLink.attachButton($('share-button'), $('share-panel'));
+installApi(viewer, { openFiles, search, shareLink, exportSVG, exportPNG });
 showStatus();
 
-const urlParam = new URLSearchParams(location.search).get('url');
-if (urlParam) quietly(viewer.open(urlParam));
+quietly(shareLink.restore());   // ?url= (and the view a shared link keeps)
 
 // Offline after the first visit (dist/sw.js, written by build.py). Registered once
 // Python is up so the precache does not compete with the first start.

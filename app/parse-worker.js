@@ -5,11 +5,17 @@
 //     {type: "open", id, file: File|Blob, name, companions: [{name, file}]}
 //     {type: "open-url", id, url}          fetched here (same origin or CORS), then opened
 //     {type: "tensor", id, tensor, limit}  values of a tensor of the last model opened
+//     {type: "tensor-stats", id, tensor}   statistics + histogram (py/wetron/tensor_stats.py)
+//     {type: "tensor-npy", id, tensor}     the tensor as a .npy file
 //   worker -> page
 //     {type: "ready", ms, snapshot}        Python and wetron loaded (ms since worker start)
-//     {type: "progress", id, message}
-//     {type: "graph", id, json}            the graph document (docs/graph-schema.md), JSON text
+//     {type: "progress", id, message}      while reading a file also {done, total}: bytes
+//     {type: "graph", id, json, wasmBytes} the graph document (docs/graph-schema.md), JSON text;
+//                                          wasmBytes: Pyodide's WebAssembly memory size (peak)
 //     {type: "tensor", id, json}           {"dtype", "shape", "count", "values", "truncated"}
+//     {type: "tensor-stats", id, json}     the statistics (docs/app.md, "Tensor viewer");
+//                                          before it {type: "progress", id, message, fraction}
+//     {type: "tensor-npy", id, json, blob} json: {"bytes", "note"}; blob: the .npy file
 //     {type: "error", id, message}         one line for the user; tracebacks go to the console
 // Requests sent before "ready" wait for it. To cancel, the page terminates this worker
 // and starts a new one.
@@ -63,13 +69,75 @@ async function startPython() {
 
 // A file as the reader wetron.web expects: read(offset, length) -> Uint8Array of one
 // Blob slice, so a big file is never copied whole into the WebAssembly heap.
-function blobReader(blob) {
+// Offsets are plain numbers: exact up to 2^53, and Blob.slice takes 64-bit positions.
+// onRead(end), if given, is told how far into the file each read reached.
+function blobReader(blob, onRead = null) {
   const files = new FileReaderSync();
   return {
     size: blob.size,
-    read: (offset, length) => new Uint8Array(files.readAsArrayBuffer(blob.slice(offset, offset + length))),
+    read: (offset, length) => {
+      if (onRead) onRead(offset + length);
+      return new Uint8Array(files.readAsArrayBuffer(blob.slice(offset, offset + length)));
+    },
   };
 }
+
+// --- large files: how far the parse has read, as progress (bigfile) ---
+// Python reads a model mostly front to back, skipping weights by offset, so the furthest
+// byte read is the parse's progress. Posted every PROGRESS_MS and at each tenth of the
+// file passed (files over TENTHS_FROM bytes), while Python runs (postMessage works from
+// inside the synchronous parse).
+const PROGRESS_MS = 100;
+const TENTHS_FROM = 64 << 20;
+
+function formatSize(bytes) {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${Math.round(bytes / 1e3)} kB`;
+}
+
+function readProgress(id, name, total) {
+  let furthest = 0, tenth = 0, last = performance.now();
+  return (end) => {
+    if (end <= furthest) return;
+    furthest = end;
+    const now = performance.now(), reached = total >= TENTHS_FROM ? Math.floor((10 * furthest) / total) : 0;
+    if (now - last < PROGRESS_MS && reached <= tenth) return;
+    last = now; tenth = reached;
+    postMessage({ type: "progress", id, message: `Reading ${name}… ${formatSize(furthest)} of ${formatSize(total)}`,
+                  done: furthest, total });
+  };
+}
+
+// Size of Pyodide's WebAssembly memory: it never shrinks, so after a parse it is the
+// parse's peak. Reported with each graph (benchmarks, the automation API's state()).
+function wasmBytes(python) {
+  const heap = python.pyodide._module && python.pyodide._module.HEAPU8;
+  return heap ? heap.length : null;
+}
+// --- end large files ---
+
+// --- tensor viewer: statistics and .npy (app/tensor-view.js) ---
+function tensorView(python, msg) {
+  const { id } = msg;
+  if (msg.type === "tensor-stats") {
+    let last = 0;
+    const progress = (fraction) => {
+      const now = performance.now();
+      if (now - last < 100) return;
+      last = now;
+      postMessage({ type: "progress", id, message: `Reading… ${Math.round(fraction * 100)}%`, fraction });
+    };
+    answer("tensor-stats", id, python.web.tensor_stats(msg.tensor, progress));
+    return;
+  }
+  // Python hands the file over in pieces; a Blob of them crosses to the page cheaply
+  const pieces = [];
+  const json = python.web.tensor_npy(msg.tensor, (piece) => { pieces.push(piece.slice()); });
+  if (json.startsWith('{"error"')) answer("tensor-npy", id, json);
+  else postMessage({ type: "tensor-npy", id, json, blob: new Blob(pieces, { type: "application/octet-stream" }) });
+}
+// --- end tensor viewer ---
 
 // A failure to tell the user as it is (anything else is reported as an internal error).
 class Failure extends Error {}
@@ -83,11 +151,11 @@ function oneLine(error) {
 
 // Python answers with the document or {"error": message}; the document starts with
 // {"schema", so the (possibly huge) text need not be parsed here to tell them apart.
-function answer(type, id, json) {
+function answer(type, id, json, extra = {}) {
   if (json.startsWith('{"error"')) {
     postMessage({ type: "error", id, message: JSON.parse(json).error });
   } else {
-    postMessage({ type, id, json });
+    postMessage({ type, id, json, ...extra });
   }
 }
 
@@ -101,8 +169,8 @@ async function openFile(python, id, file, name, companions) {
   postMessage({ type: "progress", id, message: `Reading ${name}…` });
   const others = new Map();
   for (const c of companions || []) others.set(c.name, blobReader(c.file));
-  const json = python.web.open_file(blobReader(file), name, others);
-  answer("graph", id, json);
+  const json = python.web.open_file(blobReader(file, readProgress(id, name, file.size)), name, others);
+  answer("graph", id, json, { wasmBytes: wasmBytes(python) });
 }
 
 async function handle(python, msg) {
@@ -123,6 +191,8 @@ async function handle(python, msg) {
       await openFile(python, id, await response.blob(), name, []);
     } else if (msg.type === "tensor") {
       answer("tensor", id, python.web.tensor_values(msg.tensor, msg.limit ?? 1000));
+    } else if (msg.type === "tensor-stats" || msg.type === "tensor-npy") {
+      tensorView(python, msg);
     } else {
       postMessage({ type: "error", id, message: `unknown request type '${msg.type}'` });
     }

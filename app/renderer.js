@@ -1,14 +1,18 @@
 // WebGL2 renderer: draws a scene (app/scene.js) from static vertex buffers uploaded
 // once per model, with three programs (edges, boxes, SDF text). Selection and
 // highlighting change a small per-item state texture, never the buffers. Draws only
-// when something changed. World units are CSS pixels at zoom 1.
+// when something changed. World units are CSS pixels at zoom 1. Zoomed far out, a
+// level of detail (lines, points, then aggregated grids; see FAR_EDGE_ZOOM) keeps a
+// frame's cost near what the screen can show; every buffer is in spatial tiles and
+// only tiles in view are drawn. Listeners (the minimap) hear of scene/view/theme changes.
 
-import { CATEGORIES, KIND_GHOST, KIND_INPUT, KIND_OP, KIND_OUTPUT } from './graph-view.js';
+import { CATEGORIES, KIND_FRAME, KIND_GHOST, KIND_INPUT, KIND_MODULE, KIND_OP, KIND_OUTPUT } from './graph-view.js';
 import { EDGE_STRIDE, NODE_STRIDE, TEXT_STRIDE } from './scene.js';
 import { SDF_EDGE } from './text.js';
 
 export const STATE_NORMAL = 0, STATE_DIM = 1, STATE_PATH = 2, STATE_SELECTED = 3;
 const STATE_WIDTH = 2048;
+const ARROW_LEN = 6.5;   // world units, as app/scene.js draws arrowheads
 
 // Box header colours by op category (order of CATEGORIES), and the rest of the theme.
 export const PALETTES = {
@@ -75,7 +79,7 @@ float roundedBox(vec2 p, vec2 halfSize, float r) {
 }
 void main() {
   vec2 halfSize = v_size * 0.5;
-  float radius = v_kind == ${KIND_OP} ? 4.0 : min(halfSize.y, 12.0);
+  float radius = v_kind == ${KIND_OP} || v_kind == ${KIND_MODULE} ? 4.0 : (v_kind == ${KIND_FRAME} ? 7.0 : min(halfSize.y, 12.0));
   float d = roundedBox(v_local - halfSize, halfSize, radius);
   float coverage = clamp(0.5 - d / u_px, 0.0, 1.0);
   if (coverage <= 0.0) discard;
@@ -86,7 +90,15 @@ void main() {
   float bw = max(0.7, u_px);
   if (v_state > 2.5) { border = u_accent; bw = max(2.2, 2.5 * u_px); }
   else if (v_state > 1.5) { border = u_accent; bw = max(1.3, 1.5 * u_px); }
+  // --- module hierarchy (hier): a frame is a light header bar over a faintly tinted
+  // region; a collapsed module's box has a double border ---
+  if (v_kind == ${KIND_FRAME}) {
+    fill = v_local.y < v_header ? mix(cat, u_body, 0.72) : mix(u_bg, cat, 0.07);
+    if (v_state < 1.5) border = mix(cat, u_bg, 0.35);
+  }
   vec3 c = mix(fill, border, smoothstep(-bw - 0.5 * u_px, -bw + 0.5 * u_px, d));
+  if (v_kind == ${KIND_MODULE}) c = mix(c, border, smoothstep(0.5 * u_px, -0.5 * u_px, abs(d + bw + 2.6) - max(0.5, 0.5 * u_px)));
+  // --- end module hierarchy ---
   if (v_state > 0.5 && v_state < 1.5) c = mix(c, u_bg, 0.75);
   outColor = vec4(c * coverage, coverage);
 }`;
@@ -94,23 +106,27 @@ void main() {
 const EDGE_VS = `${COMMON}
 in vec2 a_pos; in vec2 a_normal; in float a_id; in float a_side;
 uniform float u_halfWidth;   // world units
-out float v_across; flat out float v_hw; flat out float v_state; flat out float v_arrow;
+out float v_across; flat out float v_hw; flat out float v_state; flat out float v_arrow; flat out float v_fade;
 void main() {
   v_state = stateOf(a_id);
   float scale = u_cam.z * u_dpr;                       // device px per world unit
   float hw = max(u_halfWidth * (v_state > 1.5 ? 1.9 : 1.0) * scale, 0.5 * u_dpr);
   v_hw = hw; v_arrow = a_side == 0.0 ? 1.0 : 0.0;
   v_across = a_side * (hw + 1.0);
-  gl_Position = toClip(a_pos + a_normal * (hw + 1.0) / scale);
+  // Level of detail, zoomed far out: lines thin to a faint hairline (a mass of edges
+  // reads as texture, not as ink), and arrowheads under ~1.5 CSS px are not drawn.
+  v_fade = v_state > 1.5 ? 1.0 : clamp(u_cam.z * 4.0, 0.35, 1.0);
+  bool tinyArrow = a_side == 0.0 && ${ARROW_LEN.toFixed(1)} * u_cam.z < 1.5;
+  gl_Position = tinyArrow ? vec4(2.0, 2.0, 2.0, 1.0) : toClip(a_pos + a_normal * (hw + 1.0) / scale);
 }`;
 
 const EDGE_FS = `#version 300 es
 precision highp float;
-in float v_across; flat in float v_hw; flat in float v_state; flat in float v_arrow;
+in float v_across; flat in float v_hw; flat in float v_state; flat in float v_arrow; flat in float v_fade;
 uniform vec3 u_edge; uniform vec3 u_bg; uniform vec3 u_accent;
 out vec4 outColor;
 void main() {
-  float a = v_arrow > 0.5 ? 1.0 : clamp(v_hw + 0.5 - abs(v_across), 0.0, 1.0);
+  float a = (v_arrow > 0.5 ? 1.0 : clamp(v_hw + 0.5 - abs(v_across), 0.0, 1.0)) * v_fade;
   vec3 c = v_state > 1.5 ? u_accent : u_edge;
   if (v_state > 0.5 && v_state < 1.5) c = mix(c, u_bg, 0.7);
   outColor = vec4(c * a, a);
@@ -144,15 +160,60 @@ void main() {
   outColor = vec4(c * a, a);
 }`;
 
+// Far level of detail (zoomed out until boxes are specks): edges as 1-pixel GL lines
+// along simplified polylines, boxes as points, each one or two vertices instead of
+// quads with per-pixel shading. Same ids and state texture as the full meshes.
+const FAR_EDGE_ZOOM = 0.15;   // below: rank gaps < 5 CSS px, curves read as lines
+const FAR_BOX_ZOOM = 0.05;    // below: a box is < 1.5 CSS px tall
+const SIMPLIFY = 2;           // world units a simplified edge may stray from its curve
+// Further out, boxes and edges are aggregated on grids of cells CELL0 * 4^k world units
+// wide: a point per occupied cell, a line per pair of linked cells. The coarsest grid
+// whose cells are at most a device pixel is drawn, so a frame costs about what the
+// screen can show, not what the graph holds. Built on first use.
+const CELL0 = 32;
+
+const FAR_LINE_VS = `${COMMON}
+in vec2 a_pos; in float a_id;
+uniform vec3 u_edge; uniform vec3 u_bg; uniform vec3 u_accent;
+out vec4 v_color;
+void main() {
+  float state = stateOf(a_id);
+  vec3 c = state > 1.5 ? u_accent : (state > 0.5 ? mix(u_edge, u_bg, 0.7) : u_edge);
+  float a = state > 1.5 ? 1.0 : clamp(u_cam.z * 4.0, 0.35, 1.0);   // as the full edges fade
+  v_color = vec4(c * a, a);
+  gl_Position = toClip(a_pos);
+}`;
+
+const FAR_POINT_VS = `${COMMON}
+in vec2 a_pos; in float a_width; in float a_cat; in float a_id;
+uniform vec3 u_cat[${CATEGORIES.length}]; uniform vec3 u_bg; uniform vec3 u_accent;
+out vec4 v_color;
+void main() {
+  float state = stateOf(a_id);
+  vec3 c = state > 1.5 ? u_accent : u_cat[int(a_cat + 0.5)];
+  if (state > 0.5 && state < 1.5) c = mix(c, u_bg, 0.75);
+  v_color = vec4(c, 1.0);
+  gl_PointSize = clamp(a_width * u_cam.z * u_dpr, 1.0, 3.0 * u_dpr);
+  gl_Position = toClip(a_pos);
+}`;
+
+const FAR_FS = `#version 300 es
+precision highp float;
+in vec4 v_color;
+out vec4 outColor;
+void main() { outColor = v_color; }`;
+
 export class Renderer {
   constructor(canvas, onView = () => {}) {
     this.canvas = canvas;
     this.onView = onView;
+    this.listeners = new Set();   // (what: 'scene' | 'view' | 'theme') => void, e.g. the minimap
     const gl = canvas.getContext('webgl2', { antialias: true, alpha: false, premultipliedAlpha: true });
     if (!gl) throw new Error('WebGL2 is not available in this browser');
     this.gl = gl;
     this.programs = {
       node: program(gl, NODE_VS, NODE_FS), edge: program(gl, EDGE_VS, EDGE_FS), text: program(gl, TEXT_VS, TEXT_FS),
+      farLine: program(gl, FAR_LINE_VS, FAR_FS), farPoint: program(gl, FAR_POINT_VS, FAR_FS),
     };
     this.cam = { x: 0, y: 0, z: 1 };
     this.scene = null;
@@ -167,6 +228,7 @@ export class Renderer {
   setTheme(name) {
     const p = PALETTES[name] || PALETTES.light;
     this.palette = p;
+    this.notify('theme');
     this.colors = {
       bg: rgb(p.background), body: rgb(p.body), text: rgb(p.text), onHeader: rgb(p.onHeader),
       label: rgb(p.label), edge: rgb(p.edge), accent: rgb(p.accent),
@@ -182,11 +244,12 @@ export class Renderer {
     this.size = { w, h, dpr };
     if (this.fitted && this.scene) this.fit(false);   // still as fitted: keep it fitted
     this.requestDraw();
+    this.notify('view');
   }
 
   // Takes ownership of the scene's arrays; the previous scene is released.
   setScene(scene) {
-    const gl = this.gl;
+    const gl = this.gl, t0 = performance.now();
     this.releaseScene();
     const buffers = [];
     const vao = (prog, mesh, stride, attrs) => {
@@ -216,6 +279,8 @@ export class Renderer {
       nodes: vao(P.node, M.nodes, NODE_STRIDE, [['a_pos', 2], ['a_local', 2], ['a_size', 2], ['a_info', 4]]),
       edges: vao(P.edge, M.edges, EDGE_STRIDE, [['a_pos', 2], ['a_normal', 2], ['a_id', 1], ['a_side', 1]]),
       text: vao(P.text, M.text, TEXT_STRIDE, [['a_pos', 2], ['a_uv', 2], ['a_size', 1], ['a_id', 1], ['a_style', 1]]),
+      // module frames (app/scene.js): drawn first, under edges and boxes
+      frames: M.frames ? vao(P.node, M.frames, NODE_STRIDE, [['a_pos', 2], ['a_local', 2], ['a_size', 2], ['a_info', 4]]) : null,
     };
     this.drawn = countDrawn(scene);
     // Glyph atlas (single channel distance field). No mipmaps: averaging distances
@@ -239,17 +304,75 @@ export class Renderer {
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
     this.scene = scene;
     this.setStates(null);
+    scene.boxCategory = boxCategories(scene);   // for the minimap, before the vertices go
+    const t1 = performance.now();
+    this.gpu.far = this.uploadFar(scene, buffers);
+    // For profiles and bench/scale_bench.py (performance.getEntriesByType('measure')).
+    performance.measure('renderer: upload meshes', { start: t0, end: t1 });
+    performance.measure('renderer: far level of detail', { start: t1, end: performance.now() });
     // The UI thread keeps what picking and navigation need; vertex arrays are dropped.
     for (const mesh of Object.values(scene.meshes)) { mesh.vertices = null; mesh.indices = null; }
     scene.atlas.data = null;
     this.fit(false);
+    this.notify('scene');
   }
+
+  // The far level of detail's buffers (see FAR_EDGE_ZOOM): the edge quads' polylines
+  // simplified into line segments, and a point per box.
+  uploadFar(scene, buffers) {
+    const gl = this.gl;
+    const upload = (prog, flat, attrs, perPrimitive) => {
+      const stride = attrs.reduce((sum, [, size]) => sum + size, 0);
+      const { data, tiles, ranges } = tiled(flat, stride, perPrimitive);
+      const vao = gl.createVertexArray();
+      gl.bindVertexArray(vao);
+      const vb = gl.createBuffer(); buffers.push(vb);
+      gl.bindBuffer(gl.ARRAY_BUFFER, vb);
+      gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW);
+      let offset = 0;
+      for (const [name, size] of attrs) {
+        const loc = gl.getAttribLocation(prog, name);
+        if (loc >= 0) { gl.enableVertexAttribArray(loc); gl.vertexAttribPointer(loc, size, gl.FLOAT, false, stride * 4, offset * 4); }
+        offset += size;
+      }
+      gl.bindVertexArray(null);
+      return { vao, count: data.length / stride, tiles, ranges };
+    };
+    const n = scene.boxes + scene.ghosts, pts = new Float32Array(n * 5), cat = scene.boxCategory;
+    for (let i = 0; i < n; i++) {
+      pts[5 * i] = scene.x[i]; pts[5 * i + 1] = scene.y[i]; pts[5 * i + 2] = scene.w[i]; pts[5 * i + 3] = cat[i]; pts[5 * i + 4] = i;
+    }
+    const lines = simplifiedEdgeLines(scene.meshes.edges.vertices);
+    const uploadLevel = (ptsData, lineData) => ({
+      lines: upload(this.programs.farLine, lineData, [['a_pos', 2], ['a_id', 1]], 2),
+      points: upload(this.programs.farPoint, ptsData, [['a_pos', 2], ['a_width', 1], ['a_cat', 1], ['a_id', 1]], 1),
+    });
+    const [gx0, gy0] = scene.bounds;
+    const levels = [];
+    return {
+      ...uploadLevel(pts, lines),
+      // The aggregated grid to draw at zoom z, or null when boxes are big enough to show.
+      level: (z, dpr) => {
+        let k = -1;
+        while (CELL0 * 4 ** (k + 1) * z * dpr <= 1 && k < 12) k++;
+        if (k < 0) return null;
+        return (levels[k] ??= uploadLevel(...aggregate(pts, lines, CELL0 * 4 ** k, gx0, gy0)));
+      },
+      levels,
+    };
+  }
+
+  addListener(listener) { this.listeners.add(listener); }
+  notify(what) { if (this.listeners) for (const listener of this.listeners) listener(what); }
 
   releaseScene() {
     if (!this.gpu) return;
     const gl = this.gl;
     for (const b of this.gpu.buffers) gl.deleteBuffer(b);
-    for (const k of ['nodes', 'edges', 'text']) gl.deleteVertexArray(this.gpu[k].vao);
+    for (const k of ['nodes', 'edges', 'text', 'frames']) if (this.gpu[k]) gl.deleteVertexArray(this.gpu[k].vao);
+    for (const part of [this.gpu.far, ...this.gpu.far.levels]) {
+      if (part) { gl.deleteVertexArray(part.lines.vao); gl.deleteVertexArray(part.points.vao); }
+    }
     gl.deleteTexture(this.gpu.atlas); gl.deleteTexture(this.gpu.state);
     this.gpu = null; this.scene = null;
   }
@@ -273,6 +396,7 @@ export class Renderer {
     this.cam = { x: cam.x, y: cam.y, z: Math.min(8, Math.max(1e-4, cam.z)) };
     this.requestDraw();
     this.onView();
+    this.notify('view');
   }
 
   fitCamera() {
@@ -371,15 +495,35 @@ export class Renderer {
     const u3 = (prog, name, v) => gl.uniform3fv(loc(prog, name), v);
     const { node, edge, text } = this.programs;
 
-    common(edge);
-    u3(edge, 'u_edge', c.edge); u3(edge, 'u_bg', c.bg); u3(edge, 'u_accent', c.accent);
-    gl.uniform1f(loc(edge, 'u_halfWidth'), 0.55);
-    this.drawElements(this.gpu.edges);
+    if (this.gpu.frames && this.gpu.frames.count) {   // module frames (hier), under everything
+      common(node);
+      u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
+      gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
+      this.drawElements(this.gpu.frames);
+    }
+    const { farLine, farPoint } = this.programs;
+    const far = (this.cam.z < FAR_BOX_ZOOM && this.gpu.far.level(this.cam.z, dpr)) || this.gpu.far;
+    if (this.cam.z < FAR_EDGE_ZOOM) {
+      common(farLine);
+      u3(farLine, 'u_edge', c.edge); u3(farLine, 'u_bg', c.bg); u3(farLine, 'u_accent', c.accent);
+      this.drawTiles(far.lines, (first, count) => gl.drawArrays(gl.LINES, first, count));
+    } else {
+      common(edge);
+      u3(edge, 'u_edge', c.edge); u3(edge, 'u_bg', c.bg); u3(edge, 'u_accent', c.accent);
+      gl.uniform1f(loc(edge, 'u_halfWidth'), 0.55);
+      this.drawElements(this.gpu.edges);
+    }
 
-    common(node);
-    u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
-    gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
-    this.drawElements(this.gpu.nodes);
+    if (this.cam.z < FAR_BOX_ZOOM) {
+      common(farPoint);
+      u3(farPoint, 'u_cat', c.cat); u3(farPoint, 'u_bg', c.bg); u3(farPoint, 'u_accent', c.accent);
+      this.drawTiles(far.points, (first, count) => gl.drawArrays(gl.POINTS, first, count));
+    } else {
+      common(node);
+      u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
+      gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
+      this.drawElements(this.gpu.nodes);
+    }
 
     if (11 * this.cam.z >= 3.5) {   // below that no label is legible: skip the pass
       common(text);
@@ -407,31 +551,162 @@ export class Renderer {
 
   // Draws the tiles of `part` that overlap the view (adjacent ones in one call).
   drawElements(part) {
+    const gl = this.gl;
+    this.drawTiles(part, (first, count) => gl.drawElements(gl.TRIANGLES, count, gl.UNSIGNED_INT, first * 4));
+  }
+
+  // part: {vao, count, tiles (x0,y0,x1,y1 each), ranges (first, count each)};
+  // draw(first, count) issues one call for a run of adjacent tiles in view.
+  drawTiles(part, draw) {
     if (!part.count) return;
-    const gl = this.gl, { tiles, ranges } = part;
+    const { tiles, ranges } = part;
     const margin = 16 / this.cam.z;   // lines widen to a pixel or more when zoomed out
     const x0 = this.cam.x - margin, y0 = this.cam.y - margin;
     const x1 = this.cam.x + this.size.w / this.cam.z + margin, y1 = this.cam.y + this.size.h / this.cam.z + margin;
-    gl.bindVertexArray(part.vao);
+    this.gl.bindVertexArray(part.vao);
     let start = -1, end = -1;
     for (let t = 0; t < ranges.length / 2; t++) {
       if (tiles[4 * t] > x1 || tiles[4 * t + 2] < x0 || tiles[4 * t + 1] > y1 || tiles[4 * t + 3] < y0) continue;
       const a = ranges[2 * t], n = ranges[2 * t + 1];
       if (a === end) { end += n; continue; }
-      if (end > start) gl.drawElements(gl.TRIANGLES, end - start, gl.UNSIGNED_INT, start * 4);
+      if (end > start) draw(start, end - start);
       start = a; end = a + n;
     }
-    if (end > start) gl.drawElements(gl.TRIANGLES, end - start, gl.UNSIGNED_INT, start * 4);
+    if (end > start) draw(start, end - start);
   }
+
+}
+
+// Primitives of `per` vertices of `stride` floats (position first), reordered by
+// spatial tile so that drawTiles can skip those out of view: {data, tiles, ranges}
+// (ranges in vertices).
+function tiled(flat, stride, per) {
+  const np = flat.length / (stride * per);
+  let gx0 = Infinity, gy0 = Infinity, gx1 = -Infinity, gy1 = -Infinity;
+  for (let o = 0; o < flat.length; o += stride) {
+    gx0 = Math.min(gx0, flat[o]); gx1 = Math.max(gx1, flat[o]); gy0 = Math.min(gy0, flat[o + 1]); gy1 = Math.max(gy1, flat[o + 1]);
+  }
+  const size = Math.max(512, Math.sqrt(((gx1 - gx0) * (gy1 - gy0)) / 1024) || 0);
+  const nx = Math.floor((gx1 - gx0) / size) + 1, ny = Math.floor((gy1 - gy0) / size) + 1;
+  const key = new Int32Array(np), start = new Int32Array(np ? nx * ny + 1 : 1);
+  const P = stride * per;
+  for (let p = 0; p < np; p++) {
+    key[p] = Math.floor((flat[p * P + 1] - gy0) / size) * nx + Math.floor((flat[p * P] - gx0) / size);
+    start[key[p] + 1]++;
+  }
+  for (let k = 1; k < start.length; k++) start[k] += start[k - 1];
+  const fill = start.slice(), data = new Float32Array(flat.length);
+  const box = new Float32Array(start.length * 4).fill(Infinity);
+  for (let t = 0; t < start.length; t++) { box[4 * t + 2] = -Infinity; box[4 * t + 3] = -Infinity; }
+  for (let p = 0; p < np; p++) {
+    const t = key[p], at = fill[t]++;
+    for (let k = 0; k < P; k++) data[at * P + k] = flat[p * P + k];
+    for (let v = 0; v < per; v++) {
+      const x = flat[p * P + v * stride], y = flat[p * P + v * stride + 1];
+      box[4 * t] = Math.min(box[4 * t], x); box[4 * t + 1] = Math.min(box[4 * t + 1], y);
+      box[4 * t + 2] = Math.max(box[4 * t + 2], x); box[4 * t + 3] = Math.max(box[4 * t + 3], y);
+    }
+  }
+  const tiles = [], ranges = [];
+  for (let t = 0; t + 1 < start.length; t++) {
+    if (start[t + 1] === start[t]) continue;
+    tiles.push(box[4 * t], box[4 * t + 1], box[4 * t + 2], box[4 * t + 3]);
+    ranges.push(start[t] * per, (start[t + 1] - start[t]) * per);
+  }
+  return { data, tiles: Float32Array.from(tiles), ranges: Uint32Array.from(ranges) };
+}
+
+// One grid of the far level of detail: [points, lines] in the layouts of the far
+// buffers, a point per cell holding a box (its first box's category and id, at the
+// cell's centre), a line per pair of cells joined by an edge segment.
+function aggregate(pts, lines, cell, gx0, gy0) {
+  const nx = 1 << 20;   // cells per row in keys (graphs are far narrower)
+  const keyOf = (x, y) => Math.floor((y - gy0) / cell) * nx + Math.floor((x - gx0) / cell);
+  const outPts = new Float32Array(pts.length), outLines = new Float32Array(lines.length);
+  let np = 0, nl = 0;
+  const cellOf = new Map();   // key -> dense index (for pair keys that fit a double)
+  const dense = (key) => { let i = cellOf.get(key); if (i === undefined) cellOf.set(key, (i = cellOf.size)); return i; };
+  const hasBox = new Set();
+  for (let o = 0; o < pts.length; o += 5) {
+    const key = keyOf(pts[o], pts[o + 1]);
+    if (hasBox.has(key)) continue;
+    hasBox.add(key);
+    outPts[np++] = gx0 + ((key % nx) + 0.5) * cell; outPts[np++] = gy0 + (Math.floor(key / nx) + 0.5) * cell;
+    outPts[np++] = cell; outPts[np++] = pts[o + 3]; outPts[np++] = pts[o + 4];
+  }
+  const pairs = new Set();
+  for (let o = 0; o < lines.length; o += 6) {
+    const a = keyOf(lines[o], lines[o + 1]), b = keyOf(lines[o + 3], lines[o + 4]);
+    if (a === b) continue;
+    const da = dense(a), db = dense(b);
+    const pair = da < db ? da * 67108864 + db : db * 67108864 + da;
+    if (pairs.has(pair)) continue;
+    pairs.add(pair);
+    for (const key of [a, b]) {
+      outLines[nl++] = gx0 + ((key % nx) + 0.5) * cell; outLines[nl++] = gy0 + (Math.floor(key / nx) + 0.5) * cell;
+      outLines[nl++] = lines[o + 2];
+    }
+  }
+  return [outPts.slice(0, np), outLines.slice(0, nl)];
+}
+
+// Line segments (x, y, id per end) along every edge's drawn polyline, read back from
+// the edge quads (app/scene.js: 4 vertices per segment, p0 ±normal then p1 ±normal;
+// arrowheads are 3 vertices with side 0 and are left out), merged while every point
+// merged away stays within SIMPLIFY of the merged segment.
+function simplifiedEdgeLines(v) {
+  const out = new Float32Array((v.length / (4 * EDGE_STRIDE)) * 6 + 6);
+  let n = 0;
+  const emit = (x0, y0, id, x1, y1) => { out[n++] = x0; out[n++] = y0; out[n++] = id; out[n++] = x1; out[n++] = y1; out[n++] = id; };
+  const skipped = [];   // x, y of the points since the anchor (a, …, p)
+  let id = -1, ax = 0, ay = 0, px = 0, py = 0, open = false;
+  const flush = () => { if (open) emit(ax, ay, id, px, py); open = false; };
+  const straight = (qx, qy) => {   // a -> q passes all skipped points
+    const dx = qx - ax, dy = qy - ay, len = Math.hypot(dx, dy) || 1;
+    for (let k = 0; k < skipped.length; k += 2) {
+      if (Math.abs((skipped[k] - ax) * dy - (skipped[k + 1] - ay) * dx) / len > SIMPLIFY) return false;
+    }
+    return true;
+  };
+  for (let o = 0; o < v.length;) {
+    if (v[o + 5] === 0) { o += 3 * EDGE_STRIDE; continue; }   // arrowhead
+    const sid = v[o + 4], x0 = v[o], y0 = v[o + 1], x1 = v[o + 2 * EDGE_STRIDE], y1 = v[o + 2 * EDGE_STRIDE + 1];
+    o += 4 * EDGE_STRIDE;
+    if (!open || sid !== id || x0 !== px || y0 !== py) {   // a new polyline
+      flush();
+      id = sid; ax = x0; ay = y0; px = x1; py = y1; open = true; skipped.length = 0;
+      continue;
+    }
+    skipped.push(px, py);
+    if (!straight(x1, y1)) {   // p stays: the segment a -> p is drawn, p is the new anchor
+      emit(ax, ay, id, px, py);
+      ax = px; ay = py; skipped.length = 0;
+    }
+    px = x1; py = y1;
+  }
+  flush();
+  return out.slice(0, n);
+}
+
+// Op category of each box and ghost (ids 0..boxes+ghosts-1), read from the box quads.
+function boxCategories(scene) {
+  const out = new Uint8Array(scene.boxes + scene.ghosts), nv = scene.meshes.nodes.vertices;
+  for (let q = 0; q < nv.length; q += 4 * NODE_STRIDE) {
+    const id = nv[q + 8];
+    if (id < out.length) out[id] = nv[q + 6];
+  }
+  return out;
 }
 
 // What the vertex buffers actually hold: box quads by kind, and one arrowhead per edge.
 function countDrawn(scene) {
-  const out = { nodes: 0, inputs: 0, outputs: 0, ghosts: 0, edges: 0 };
+  const out = { nodes: 0, inputs: 0, outputs: 0, ghosts: 0, edges: 0, modules: 0, frames: 0 };
   const nv = scene.meshes.nodes.vertices;
+  if (scene.meshes.frames) out.frames = scene.meshes.frames.vertices.length / (4 * NODE_STRIDE);   // module frames (hier)
   for (let q = 0; q < nv.length; q += 4 * NODE_STRIDE) {
     const kind = nv[q + 9];
-    if (kind === KIND_OP) out.nodes++;
+    if (kind === KIND_MODULE) out.modules++;   // collapsed module boxes (hier)
+    else if (kind === KIND_OP) out.nodes++;
     else if (kind === KIND_INPUT) out.inputs++;
     else if (kind === KIND_OUTPUT) out.outputs++;
     else if (kind === KIND_GHOST) out.ghosts++;

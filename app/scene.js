@@ -1,10 +1,13 @@
 // Everything the renderer draws for one graph, as flat vertex arrays: box quads, edge
 // quads and arrowheads, glyph quads. Built once per model in the layout worker; the UI
 // thread only uploads them. Ids index the renderer's per-item state texture:
-// boxes 0..B-1 (graph inputs, ops, graph outputs), ghosts B..B+G-1, edges after.
+// boxes 0..B-1 (graph inputs, ops, graph outputs; in the module view frames first and
+// module boxes after the ops), ghosts B..B+G-1, edges after.
 
-import { buildView, KIND_GHOST, KIND_OP } from './graph-view.js';
+import { buildView, KIND_FRAME, KIND_GHOST, KIND_MODULE, KIND_OP } from './graph-view.js';
 import { layoutGraph } from './layout.js';
+import { FRAME_HEADER, layoutModules } from './module-layout.js';
+import { buildModuleView } from './module-view.js';
 import { BOLD, REGULAR } from './text.js';
 
 export const NODE_STRIDE = 10;   // x, y, localX, localY, w, h, category, headerH, id, kind
@@ -12,7 +15,7 @@ export const EDGE_STRIDE = 6;    // x, y, normalX, normalY, id, side (±1 line, 
 export const TEXT_STRIDE = 7;    // x, y, u, v, fontSize, id, style
 export const STYLE_ON_HEADER = 0, STYLE_BODY = 1, STYLE_LABEL = 2, STYLE_GHOST = 3;
 
-const TITLE_SIZE = 11, BODY_SIZE = 9.5, LABEL_SIZE = 8, GHOST_SIZE = 9;
+const TITLE_SIZE = 11, BODY_SIZE = 9.5, LABEL_SIZE = 8, GHOST_SIZE = 9, FRAME_TITLE_SIZE = 10;
 const PAD_X = 8, HEADER_H = 21, LINE_H = 13, PLAIN_H = 24, GHOST_H = 18, MIN_W = 44;
 const ARROW_LEN = 6.5, ARROW_HALF = 3.2;
 
@@ -20,8 +23,10 @@ const ARROW_LEN = 6.5, ARROW_HALF = 3.2;
 // segment or arrowhead: its own vertices, a few triangles). finish() groups the
 // primitives into spatial tiles so the renderer can skip the ones out of view.
 class Mesh {
-  constructor(stride) {
+  // ordered: one tile, primitives drawn in the order added (module frames: parents first).
+  constructor(stride, ordered = false) {
     this.stride = stride;
+    this.ordered = ordered;
     this.a = new Float32Array(stride * 4096); this.nv = 0;
     this.idx = new Uint32Array(6 * 1024); this.ni = 0;
     this.firstIndex = new Uint32Array(1024); this.np = 0;   // per primitive
@@ -58,7 +63,7 @@ class Mesh {
       box[4 * p] = x0; box[4 * p + 1] = y0; box[4 * p + 2] = x1; box[4 * p + 3] = y1;
       if (x0 < gx0) gx0 = x0; if (y0 < gy0) gy0 = y0; if (x1 > gx1) gx1 = x1; if (y1 > gy1) gy1 = y1;
     }
-    const size = Math.max(256, Math.sqrt(((gx1 - gx0) * (gy1 - gy0)) / 2048) || 0);
+    const size = this.ordered ? Infinity : Math.max(256, Math.sqrt(((gx1 - gx0) * (gy1 - gy0)) / 2048) || 0);
     const nx = Math.floor((gx1 - gx0) / size) + 1, ny = Math.floor((gy1 - gy0) / size) + 1;
     const key = new Int32Array(np), count = new Int32Array(np ? nx * ny + 1 : 1);
     for (let p = 0; p < np; p++) {
@@ -94,10 +99,12 @@ function grow(array, need) {
 
 const QUAD = [0, 1, 2, 0, 2, 3], SEGMENT = [0, 1, 2, 1, 3, 2], TRIANGLE = [0, 1, 2];
 
-// options: passed on to layoutGraph (viewport).
-export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
+// options: passed on to layoutGraph (viewport). modules: null draws every node (flat);
+// {expanded: [paths], cache: Map} draws the module view (app/module-view.js) with those
+// modules expanded, reusing the inner layouts in `cache` (kept per graph by the caller).
+export function buildScene(doc, atlas, graphIndex = 0, options = {}, modules = null) {
   const t0 = performance.now();
-  const view = buildView(doc, graphIndex);
+  const view = modules ? buildModuleView(doc, graphIndex, modules.expanded) : buildView(doc, graphIndex);
   const { boxes } = view;
   const B = boxes.length, E = view.edgeSrc.length;
 
@@ -107,6 +114,7 @@ export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
   boxes.forEach((b, i) => {
     let w = atlas.measure(b.title, BOLD, TITLE_SIZE);
     for (const line of b.lines) w = Math.max(w, atlas.measure(line, REGULAR, BODY_SIZE));
+    if (b.kind === KIND_FRAME) w = atlas.measure(b.title, BOLD, FRAME_TITLE_SIZE);   // the frame's header
     width[i] = Math.max(MIN_W, Math.ceil(w + 2 * PAD_X));
     height[i] = b.lines.length ? HEADER_H + b.lines.length * LINE_H + 5 : PLAIN_H;
     ghostWidth[i] = Math.ceil(atlas.measure(ghostText[i], REGULAR, GHOST_SIZE) + 2 * PAD_X);
@@ -114,16 +122,22 @@ export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
   for (const label of view.valueLabel.values()) atlas.measure(label, REGULAR, LABEL_SIZE);
   const t1 = performance.now();
 
-  const lay = layoutGraph({ n: B, width, height, ghostWidth, ghostHeight: GHOST_H,
-    src: view.edgeSrc, dst: view.edgeDst, value: view.edgeValue }, options);
+  const lay = modules
+    ? layoutModules(view, { width, height, ghostWidth, ghostHeight: GHOST_H }, options, modules.cache)
+    : layoutGraph({ n: B, width, height, ghostWidth, ghostHeight: GHOST_H,
+      src: view.edgeSrc, dst: view.edgeDst, value: view.edgeValue }, options);
   const t2 = performance.now();
   const G = lay.ghostSource.length;
   const atlasImage = atlas.build();
+  // --- vector record (app/export.js draws SVG from it): box styles, text runs ---
+  const boxCategory = new Uint8Array(B + G), boxHeader = new Float32Array(B + G);
+  const runText = [], runInfo = [];   // per run: weight, size, x, baseline, id, style
 
   // --- boxes and their text ---
-  const nodes = new Mesh(NODE_STRIDE), text = new Mesh(TEXT_STRIDE);
+  const nodes = new Mesh(NODE_STRIDE), text = new Mesh(TEXT_STRIDE), frames = new Mesh(NODE_STRIDE, true);
   const bounds = lay.bounds.slice();
   const glyphs = (str, weight, size, x, baseline, id, style) => {
+    runText.push(str); runInfo.push(weight, size, x, baseline, id, style);   // vector record
     atlas.layout(str, weight, size, x, baseline, (x0, y0, x1, y1, u0, v0, u1, v1) => {
       if (x1 > bounds[2]) bounds[2] = x1;
       if (x0 < bounds[0]) bounds[0] = x0;
@@ -136,7 +150,9 @@ export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
   };
   const box = (id, cx, cy, w, h, category, headerH, kind) => {
     const x0 = cx - w / 2, y0 = cy - h / 2;
-    const o = nodes.add(4, QUAD), a = nodes.a;
+    boxCategory[id] = category; boxHeader[id] = headerH;   // vector record
+    const mesh = kind === KIND_FRAME ? frames : nodes;   // frames: drawn first, in their own mesh
+    const o = mesh.add(4, QUAD), a = mesh.a;
     boxVertex(a, o, x0, y0, 0, 0, w, h, category, headerH, id, kind);
     boxVertex(a, o + NODE_STRIDE, x0 + w, y0, w, 0, w, h, category, headerH, id, kind);
     boxVertex(a, o + 2 * NODE_STRIDE, x0 + w, y0 + h, w, h, w, h, category, headerH, id, kind);
@@ -147,7 +163,12 @@ export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
     const b = boxes[i];
     const cx = lay.x[i], cy = lay.y[i], w = lay.w[i], h = lay.h[i];
     const top = cy - h / 2, left = cx - w / 2;
-    const plain = b.kind === KIND_OP;
+    if (b.kind === KIND_FRAME) {   // module frame: a header bar with the module path
+      box(i, cx, cy, w, h, b.category, FRAME_HEADER, b.kind);
+      glyphs(b.title, BOLD, FRAME_TITLE_SIZE, left + PAD_X, baselineIn(top, FRAME_HEADER, FRAME_TITLE_SIZE), i, STYLE_BODY);
+      continue;
+    }
+    const plain = b.kind === KIND_OP || b.kind === KIND_MODULE;
     const headerH = plain && b.lines.length ? HEADER_H : h;   // graph inputs/outputs: all header colour
     box(i, cx, cy, w, h, b.category, headerH, b.kind);
     const titleW = atlas.measure(b.title, BOLD, TITLE_SIZE);
@@ -240,13 +261,22 @@ export function buildScene(doc, atlas, graphIndex = 0, options = {}) {
     ghostSource: lay.ghostSource, edgeGhost: lay.edgeGhost,
     edgeSrc: view.edgeSrc, edgeDst: view.edgeDst, edgeValue: view.edgeValue,
     bounds,
-    meshes: { nodes: nodeBuf, edges: edgeBuf, text: textBuf },
+    meshes: { nodes: nodeBuf, edges: edgeBuf, text: textBuf, frames: frames.finish() },
     atlas: atlasImage,
+    // What app/export.js needs to redraw the scene as SVG: edge control points (as the
+    // layout gave them), box category and header height, every text run as drawn.
+    vector: { points: lay.points, pointStart: lay.pointStart, category: boxCategory, header: boxHeader,
+      text: runText.join('\0'), runs: Float32Array.from(runInfo) },
     stats: { ranks: lay.ranks, dummies: lay.dummies, crossings: lay.crossings,
       measureMs: t1 - t0, layoutMs: lay.ms, buildMs: t3 - t2, totalMs: t3 - t0 },
+    // Module view only: what the boxes stand for (counts for state(), flat edges per edge).
+    modules: modules ? { expanded: view.expanded, opsDrawn: view.opsDrawn, opsHidden: view.opsHidden,
+      flatEdges: view.flatEdges, hiddenEdges: view.hiddenEdges, edgeFlat: view.edgeFlat,
+      laidOut: lay.laidOut, cached: lay.cached } : null,
   };
   const transfer = [scene.kinds, scene.refs, scene.x, scene.y, scene.w, scene.h, scene.ghostSource,
-    scene.edgeGhost, scene.edgeSrc, scene.edgeDst, scene.edgeValue, scene.atlas.data].map((a) => a.buffer);
+    scene.edgeGhost, scene.edgeSrc, scene.edgeDst, scene.edgeValue, scene.atlas.data,
+    scene.vector.points, scene.vector.pointStart, scene.vector.category, scene.vector.header, scene.vector.runs].map((a) => a.buffer);
   for (const mesh of Object.values(scene.meshes)) {
     transfer.push(mesh.vertices.buffer, mesh.indices.buffer, mesh.tiles.buffer, mesh.ranges.buffer);
   }

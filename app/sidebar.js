@@ -3,6 +3,7 @@
 // Built with DOM nodes and textContent only: strings come from untrusted files.
 
 import { CATEGORIES, dtypeName, inputName, opCategory, typeText } from './graph-view.js';
+import { tensorView } from './tensor-view.js';   // tensor viewer: statistics, histogram, .npy
 
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -129,6 +130,8 @@ export class Sidebar {
         button.remove();
       } });
     if (t.location !== 'none' && !t.error) box.append(button);
+    // tensor viewer (app/tensor-view.js); tensorWorker: the ParseWorker, set by main.js
+    if (t.location !== 'none' && !t.error && this.tensorWorker) box.append(tensorView(t, tensorIndex, this.tensorWorker));
     box.append(out);
     return box;
   }
@@ -230,6 +233,34 @@ export class Sidebar {
     }
     if (ops.size) {
       const sorted = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      parts.push(this.section('Operators', ...sorted.slice(0, 40).map(([op, n]) =>
+        this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opCategory(op)]}` })))));
+    }
+    this.root.replaceChildren(...parts);
+  }
+
+  // --- module hierarchy (app/module-view.js): a module's properties ---
+  // info: {path, nodes, ops: Map op -> count, expanded, onToggle}
+  showModule(doc, graphIndex, group, info) {
+    const g = doc.graphs[graphIndex], grp = g.groups[group];
+    const r = grp.repeat;
+    const parts = [
+      this.header(String(grp.name), `module${info.expanded ? ' (expanded)' : ''}`, info.category),
+      el('div', { class: 'sb-actions' }, el('button', { class: 'btn small', type: 'button', text: info.expanded ? 'Collapse' : 'Expand',
+        title: info.expanded ? 'Draw this module as one box' : 'Draw what is inside this module', onclick: info.onToggle })),
+      this.section('Module',
+        this.row('path', el('span', { class: 'sb-mono sb-wrap', text: info.path.split('/').join(' › ') })),
+        this.row('nodes', formatCount(info.nodes)),
+        r && Number.isInteger(r.count) && Number.isInteger(r.index) ? this.row('repeat', `${r.index + 1} of ${r.count} alike siblings (${r.of})`) : null),
+    ];
+    const cost = g.cost && g.cost.groups;
+    if (cost) {
+      const figures = {};
+      for (const key of Object.keys(cost)) figures[key] = Array.isArray(cost[key]) ? cost[key][group] : null;
+      parts.push(this.section('Cost', ...costRows(this, figures, g.cost.symbols)));
+    }
+    const sorted = [...info.ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    if (sorted.length) {
       parts.push(this.section('Operators', ...sorted.slice(0, 40).map(([op, n]) =>
         this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opCategory(op)]}` })))));
     }

@@ -3,7 +3,9 @@
 // usable), selection with upstream/downstream highlighting, and the status the
 // automation API reports.
 
-import { KIND_INPUT, KIND_OP } from './graph-view.js';
+import { KIND_FRAME, KIND_INPUT, KIND_MODULE, KIND_OP } from './graph-view.js';
+import { FRAME_HEADER } from './module-layout.js';
+import { defaultMode, groupChain, groupTree, hasGroups } from './module-view.js';
 import { LayoutWorker, ParseWorker } from './workers.js';
 import { STATE_DIM, STATE_PATH, STATE_SELECTED } from './renderer.js';
 
@@ -28,6 +30,10 @@ export class Viewer {
     this.highlight = null;   // {states: Uint8Array per item, boxes: count lit, edges: count lit}
     this.timings = null;
     this.openCount = 0;
+    // Module hierarchy (app/module-view.js): 'modules' draws collapsed modules as boxes
+    // and expanded ones as frames; 'flat' draws every node. Per graph on screen.
+    this.mode = 'flat';
+    this.expanded = new Set();   // paths of expanded modules
   }
 
   ready() { return this.parse.readyPromise; }
@@ -64,6 +70,7 @@ export class Viewer {
       const scene = await this.present(json, doc, 0, token);
       const t3 = performance.now(), t2 = t3 - scene.drawMs;
       this.timings = { parse: t1 - t0, layout: t2 - t1, draw: t3 - t2, total: t3 - t0, worker: scene.stats };
+      this.sourceUrl = typeof source === 'string' ? source : null;   // app/share.js: a link can reopen it
       this.onProgress(null);
       this.setStatus('ready');
     } catch (error) {
@@ -81,7 +88,7 @@ export class Viewer {
   async openGraph(index, selectNode = -1) {
     if (!this.doc || !this.doc.graphs[index]) return;
     await this.relayout(() => [this.json, this.doc, index]);
-    if (selectNode >= 0) this.selectBox(this.boxOfNode(selectNode), { center: true });
+    if (selectNode >= 0) await this.revealNode(selectNode);
   }
 
   // The graph holding the one on screen, with the node it hangs from selected.
@@ -108,8 +115,8 @@ export class Viewer {
     this.layout.cancel();
     this.setStatus('loading');
     try {
-      const [json, doc, graph] = what();
-      await this.present(json, doc, graph, token);
+      const [json, doc, graph, modules = null] = what();
+      await this.present(json, doc, graph, token, modules);
       this.onProgress(null);
       this.setStatus('ready');
     } catch (error) {
@@ -137,14 +144,23 @@ export class Viewer {
     return { viewport: this.viewportSize() };
   }
 
-  // Lays out graphs[graph] of the document (in the worker) and shows it.
-  async present(json, doc, graph, token) {
+  // Lays out graphs[graph] of the document (in the worker) and shows it. modules:
+  // {mode, expanded: Set, anchor?: path} or null: the graph's default (as it is when the
+  // same graph is shown again).
+  async present(json, doc, graph, token, modules = null) {
     this.onProgress('Laying out…');
-    const scene = await this.layout.layout(json, this.layoutOptions(), graph);
+    const g = doc.graphs[graph];
+    if (!modules) {
+      const same = doc === this.doc && graph === this.graph;
+      modules = same ? { mode: this.mode, expanded: this.expanded } : { mode: defaultMode(g), expanded: new Set() };
+    }
+    if (!hasGroups(g)) modules = { mode: 'flat', expanded: new Set() };
+    const request = modules.mode === 'modules' ? { expanded: [...modules.expanded] } : null;
+    const scene = await this.layout.layout(json, this.layoutOptions(), graph, request);
     if (token !== this.openCount) throw cancelled();
     this.onProgress('Drawing…');
     const t0 = performance.now();
-    await this.show(json, doc, scene, graph);
+    await this.show(json, doc, scene, graph, modules);
     if (token !== this.openCount) throw cancelled();
     scene.drawMs = performance.now() - t0;
     return scene;
@@ -159,10 +175,17 @@ export class Viewer {
     return doc;
   }
 
-  async show(json, doc, scene, graph) {
+  async show(json, doc, scene, graph, modules = { mode: 'flat', expanded: new Set() }) {
+    // Expanding or collapsing keeps the module in place on screen and the selection.
+    const same = doc === this.doc && graph === this.graph && this.scene;
+    const anchor = same && modules.anchor != null ? this.moduleAnchor(modules.anchor) : null;
+    const keep = same && this.selected >= 0 ? this.boxName(this.selected) : null;
+    const cam = { ...this.renderer.cam };
     this.json = json;   // kept to lay out subgraphs later
     this.doc = doc;
     this.graph = graph;
+    this.mode = modules.mode;
+    this.expanded = new Set(modules.expanded);
     this.onStatus();           // the page shows its model layout (sidebar) ...
     this.renderer.resize();    // ... so the canvas has its final size before fitting
     this.renderer.setScene(scene);
@@ -171,6 +194,13 @@ export class Viewer {
     this.selected = -1;
     this.highlight = null;
     this.sidebar.showModel(doc, graph);
+    if (same && modules.anchor !== undefined) {   // not refitted: the anchor stays where it was
+      const now = anchor ? this.moduleAnchor(modules.anchor) : null;
+      const dx = anchor && now ? now.x - anchor.x : 0, dy = anchor && now ? now.y - anchor.y : 0;
+      this.renderer.setCamera({ x: cam.x + dx, y: cam.y + dy, z: cam.z });
+      this.renderer.fitted = false;
+    }
+    if (keep != null) { const i = this.findBox(keep); if (i >= 0) this.selectBox(i); }
     this.renderer.requestDraw();
     await nextFrame();   // runs after the renderer's callback: the new scene is drawn
   }
@@ -197,7 +227,7 @@ export class Viewer {
     }
     for (let i = 0; i < B; i++) {
       if (s.kinds[i] === KIND_OP) continue;
-      const name = g.values[s.refs[i]][0];
+      const name = this.boxName(i);
       if (name && !this.byName.has(name)) this.byName.set(name, i);
     }
   }
@@ -207,6 +237,7 @@ export class Viewer {
   boxName(i) {
     const s = this.scene, g = this.doc.graphs[this.graph];
     if (i < 0 || !s) return null;
+    if (s.kinds[i] === KIND_MODULE || s.kinds[i] === KIND_FRAME) return g.groups[s.refs[i]].path;
     return s.kinds[i] === KIND_OP ? g.nodes[s.refs[i]].name || `#${s.refs[i]}` : g.values[s.refs[i]][0];
   }
 
@@ -230,9 +261,15 @@ export class Viewer {
     if (i >= s.boxes) { i = s.ghostSource[i - s.boxes]; center = true; }
     if (i < 0) { this.clearSelection(); return; }
     this.selected = i;
-    this.applyHighlight(i);
+    if (s.kinds[i] === KIND_FRAME) {   // a frame has no edges of its own: nothing is dimmed
+      const states = new Uint8Array(s.boxes + s.ghosts + s.edges);
+      states[i] = STATE_SELECTED;
+      this.highlight = { states, boxes: 1, edges: 0 };
+      this.renderer.setStates(states);
+    } else this.applyHighlight(i);
     const g = this.doc.graphs[this.graph];
-    if (s.kinds[i] === KIND_OP) {
+    if (s.kinds[i] === KIND_MODULE || s.kinds[i] === KIND_FRAME) this.showModule(s.refs[i]);
+    else if (s.kinds[i] === KIND_OP) {
       const group = g.node_group && g.groups ? g.node_group[s.refs[i]] : -1;
       this.sidebar.showNode(this.doc, this.graph, s.refs[i], group >= 0 ? g.groups[group].path.split('/').join(' › ') : null);
     } else this.sidebar.showGraphValue(this.doc, this.graph, s.refs[i], s.kinds[i] === KIND_INPUT);
@@ -288,18 +325,171 @@ export class Viewer {
     this.renderer.setStates(states);
   }
 
+  // app/search.js "Highlight all": boxes lit as on a path, the rest dimmed, the selected
+  // box (if any) kept; highlighted() and state() then report them.
+  highlightBoxes(boxes) {
+    const s = this.scene;
+    if (!s) return;
+    const states = new Uint8Array(s.boxes + s.ghosts + s.edges).fill(STATE_DIM);
+    let count = 0;
+    for (const i of boxes) if (i >= 0 && i < s.boxes && states[i] !== STATE_PATH) { states[i] = STATE_PATH; count++; }
+    if (this.selected >= 0) states[this.selected] = STATE_SELECTED;
+    this.highlight = { states, boxes: count, edges: 0 };
+    this.renderer.setStates(states);
+    this.onStatus();
+  }
+
   // Names of the boxes lit by the current selection, by kind.
   highlighted() {
-    const out = { nodes: [], inputs: [], outputs: [], edges: 0 };
+    const out = { nodes: [], inputs: [], outputs: [], modules: [], edges: 0 };
     if (!this.highlight) return out;
     const s = this.scene;
     for (let i = 0; i < s.boxes; i++) {
       if (this.highlight.states[i] < STATE_PATH) continue;
+      if (s.kinds[i] === KIND_MODULE || s.kinds[i] === KIND_FRAME) { out.modules.push(this.boxName(i)); continue; }
       const list = s.kinds[i] === KIND_OP ? out.nodes : s.kinds[i] === KIND_INPUT ? out.inputs : out.outputs;
       list.push(this.boxName(i));
     }
     out.edges = this.highlight.edges;
     return out;
+  }
+
+  // --- module hierarchy (app/module-view.js) ---------------------------------------
+
+  moduleTree() {
+    const g = this.doc && this.doc.graphs[this.graph];
+    return g && hasGroups(g) ? groupTree(g) : null;
+  }
+
+  // Top centre of a module's box or frame in the scene on screen, or null.
+  moduleAnchor(path) {
+    const tree = this.moduleTree(), s = this.scene;
+    const k = tree ? tree.byPath.get(path) : undefined;
+    if (k === undefined || !s) return null;
+    for (let i = 0; i < s.boxes; i++) {
+      if ((s.kinds[i] === KIND_MODULE || s.kinds[i] === KIND_FRAME) && s.refs[i] === k) return { x: s.x[i], y: s.y[i] - s.h[i] / 2 };
+    }
+    return null;
+  }
+
+  // Lays out the graph on screen again in `mode` with `expanded` (a Set of paths);
+  // anchor: the module kept in place on screen (undefined: fit the graph).
+  async relayoutModules(mode, expanded, anchor) {
+    if (!this.doc) return;
+    const modules = { mode, expanded };
+    if (anchor !== undefined) modules.anchor = anchor;
+    await this.relayout(() => [this.json, this.doc, this.graph, modules]);
+  }
+
+  // Expands the module at `path` (and its ancestors, so that it shows); false if the
+  // graph has no such module.
+  async expand(path) {
+    const tree = this.moduleTree(), k = tree ? tree.byPath.get(path) : undefined;
+    if (k === undefined) return false;
+    const expanded = new Set(this.expanded);
+    for (const a of groupChain(tree, k)) expanded.add(this.doc.graphs[this.graph].groups[a].path);
+    await this.relayoutModules('modules', expanded, path);
+    return true;
+  }
+
+  // Collapses the module at `path` (its expanded descendants too).
+  async collapse(path) {
+    const tree = this.moduleTree(), k = tree ? tree.byPath.get(path) : undefined;
+    if (k === undefined) return false;
+    const expanded = new Set([...this.expanded].filter((p) => p !== path && !p.startsWith(`${path}/`)));
+    await this.relayoutModules('modules', expanded, path);
+    return true;
+  }
+
+  async setMode(mode) {
+    if (mode !== 'modules' && mode !== 'flat') throw new Error(`unknown mode '${mode}' (modules or flat)`);
+    await this.relayoutModules(mode, this.expanded);
+  }
+
+  // For shareable links (app/share.js): the expanded modules, and a way to restore them.
+  expandedPaths() { return [...this.expanded]; }
+  async setExpanded(paths) {
+    const tree = this.moduleTree();
+    const known = tree ? paths.filter((p) => tree.byPath.has(p)) : [];
+    await this.relayoutModules(tree ? 'modules' : this.mode, new Set(known), null);
+  }
+
+  // Selects node `nodeIndex`, expanding the modules that hide it first.
+  async revealNode(nodeIndex, { center = true } = {}) {
+    let i = this.boxOfNode(nodeIndex);
+    const tree = this.moduleTree();
+    if (i < 0 && tree && this.mode === 'modules' && tree.nodeGroup[nodeIndex] >= 0) {
+      await this.expand(this.doc.graphs[this.graph].groups[tree.nodeGroup[nodeIndex]].path);
+      i = this.boxOfNode(nodeIndex);
+    }
+    if (i >= 0) this.selectBox(i, { center });
+    return i >= 0;
+  }
+
+  // Index of the node with this name (or "#12") in the graph on screen, or -1.
+  nodeIndexOf(name) {
+    const g = this.doc && this.doc.graphs[this.graph];
+    if (!g) return -1;
+    if (!this.nodeNameIndex || this.nodeNameIndex.graph !== g) {
+      this.nodeNameIndex = { graph: g, map: new Map() };
+      g.nodes.forEach((n, i) => { if (n.name && !this.nodeNameIndex.map.has(n.name)) this.nodeNameIndex.map.set(n.name, i); });
+    }
+    const i = this.nodeNameIndex.map.get(name);
+    if (i !== undefined) return i;
+    const m = /^#(\d+)$/.exec(name);
+    return m && Number(m[1]) < g.nodes.length ? Number(m[1]) : -1;
+  }
+
+  // A click on the canvas: a frame's header collapses its module, anything else selects.
+  clickBox(i, world) {
+    const s = this.scene;
+    if (i >= 0 && i < s.boxes && s.kinds[i] === KIND_FRAME && world.y < s.y[i] - s.h[i] / 2 + FRAME_HEADER) {
+      this.collapsedAt = performance.now();
+      return this.collapse(this.boxName(i));
+    }
+    if (i < 0) this.clearSelection(); else this.selectBox(i);
+    return Promise.resolve();
+  }
+
+  // A double click: a module box expands, anything else selects.
+  doubleClickBox(i) {
+    const s = this.scene;
+    // A double click on a frame's header: its first click collapsed the module already.
+    if (performance.now() - (this.collapsedAt || -1e9) < 600) return Promise.resolve();
+    if (i >= 0 && i < s.boxes && s.kinds[i] === KIND_MODULE) return this.expand(this.boxName(i));
+    return Promise.resolve();
+  }
+
+  showModule(k) {
+    const g = this.doc.graphs[this.graph], tree = this.moduleTree(), path = g.groups[k].path;
+    const ops = new Map();
+    for (let n = 0; n < g.nodes.length; n++) {
+      let inside = false;
+      for (let p = tree.nodeGroup[n]; p >= 0 && !inside; p = tree.parent[p]) inside = p === k;
+      if (inside) ops.set(g.nodes[n].op, (ops.get(g.nodes[n].op) || 0) + 1);
+    }
+    const expanded = this.mode === 'modules' && this.expanded.has(path);
+    const quiet = (promise) => promise.catch(() => {});   // failures show in the banner
+    this.sidebar.showModule(this.doc, this.graph, k, { path, nodes: tree.nodes[k], ops, expanded, category: tree.category[k],
+      onToggle: () => quiet(expanded ? this.collapse(path) : this.expand(path)) });
+  }
+
+  modulesState() {
+    const s = this.scene, m = s && s.modules;
+    let collapsed = 0;
+    if (s) for (let i = 0; i < s.boxes; i++) if (s.kinds[i] === KIND_MODULE) collapsed++;
+    return {
+      mode: this.mode, expanded: [...this.expanded], collapsed,
+      // what the boxes stand for: ops drawn as boxes, ops inside collapsed modules, flat
+      // edges (value, consumer) in all, inside one collapsed module, drawn aggregated
+      ops: m ? m.opsDrawn : (this.doc ? this.doc.graphs[this.graph].nodes.length : 0),
+      hiddenOps: m ? m.opsHidden : 0,
+      flatEdges: m ? m.flatEdges : (s ? s.edges : 0),
+      hiddenEdges: m ? m.hiddenEdges : 0,
+      // the last layout: module layouts computed and reused, ms in the layout worker
+      laidOut: m ? m.laidOut : 0, cached: m ? m.cached : 0, workerMs: s ? s.stats.totalMs : 0,
+      workerPhases: s ? { view: s.stats.measureMs, layout: s.stats.layoutMs, buffers: s.stats.buildMs } : null,
+    };
   }
 
   state() {
@@ -316,7 +506,9 @@ export class Viewer {
       selected: this.selected >= 0 ? this.boxName(this.selected) : null,
       highlighted: this.highlight ? { nodes: this.highlight.boxes, edges: this.highlight.edges } : null,
       timings: this.timings,
+      wasmBytes: this.parse.wasmBytes ?? null,   // parse worker's WebAssembly memory (bigfile)
       zoom: this.renderer.cam.z,
+      modules: this.modulesState(),
     };
   }
 }

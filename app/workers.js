@@ -30,16 +30,17 @@ export class ParseWorker {
     if (msg.type === 'error' && msg.id == null) { this.readyReject(new Error(msg.message)); return; }   // Python did not start
     const p = this.pending.get(msg.id);
     if (!p) return;   // a request that was cancelled
-    if (msg.type === 'progress') { this.onProgress(msg.message); return; }
+    if (msg.type === 'progress') { (p.onProgress || this.onProgress)(msg.message, msg); return; }
     this.pending.delete(msg.id);
+    if (msg.wasmBytes != null) this.wasmBytes = msg.wasmBytes;   // Pyodide's memory after the last parse (bigfile)
     if (msg.type === 'error') p.reject(new Error(msg.message));
-    else p.resolve(msg.json);
+    else p.resolve(msg.type === 'tensor-npy' ? { json: msg.json, blob: msg.blob } : msg.json);
   }
 
-  request(message) {
+  request(message, onProgress = null) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onProgress });
       this.worker.postMessage({ ...message, id });
     });
   }
@@ -49,6 +50,10 @@ export class ParseWorker {
   openUrl(url) { return this.request({ type: 'open-url', url }); }
   // -> JSON text {dtype, shape, count, values, truncated} or {error}
   tensor(index, limit) { return this.request({ type: 'tensor', tensor: index, limit }); }
+  // tensor viewer: -> JSON text of the statistics; onProgress(message, {fraction}) meanwhile
+  tensorStats(index, onProgress) { return this.request({ type: 'tensor-stats', tensor: index }, onProgress); }
+  // -> {json: '{"bytes", "note"}', blob: the .npy file}
+  tensorNpy(index) { return this.request({ type: 'tensor-npy', tensor: index }); }
 
   get busy() { return this.pending.size > 0; }
 
@@ -67,12 +72,13 @@ export class LayoutWorker {
 
   start() {
     this.pending = new Map();
+    this.sentJson = null;   // the document the worker holds
     this.worker = new Worker(new URL('./layout-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => {
       const p = this.pending.get(data.id);
       if (!p) return;
       this.pending.delete(data.id);
-      if (data.error) p.reject(new Error(data.error)); else p.resolve(data.scene);
+      if (data.error) { this.sentJson = null; p.reject(new Error(data.error)); } else p.resolve(data.scene);
     };
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -81,11 +87,15 @@ export class LayoutWorker {
     };
   }
 
-  layout(json, options = {}, graph = 0) {
+  // modules: null (flat) or {expanded: [paths]} (module view, app/module-view.js).
+  layout(json, options = {}, graph = 0, modules = null) {
     const id = this.nextId++;
+    // The worker keeps the last document: the same text is not sent (and parsed) again.
+    const send = json === this.sentJson ? null : json;
+    this.sentJson = json;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, json, graph, options });
+      this.worker.postMessage({ id, json: send, graph, options, modules });
     });
   }
 

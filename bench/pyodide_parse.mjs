@@ -101,8 +101,9 @@ const profile = option === "--profile" ? py.globals.get("profiled_run")(reader, 
 reader.close();
 py.FS.writeFile("/lib/reference_workload.py", fs.readFileSync(path.join(REPO, "bench", "reference_workload.py")));
 const reference = py.runPython("import reference_workload; reference_workload.run()");
+const bytecode = py.runPython("reference_workload.run(work=reference_workload.bytecode)");
 console.log(JSON.stringify({
   file, boot_s: boot, python: py.runPython("import sys; sys.version.split()[0]"),
-  runs, entry_s: entry, reference_s: reference, profile, tracemalloc_peak: tracemallocPeak,
+  runs, entry_s: entry, reference_s: reference, bytecode_s: bytecode, profile, tracemalloc_peak: tracemallocPeak,
   wasm_heap_growth: heapAfter - heapBefore, wasm_heap: heapAfter,
 }));

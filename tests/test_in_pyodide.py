@@ -204,3 +204,67 @@ def test_broken_files_fail_the_same_way(run):
         else:
             assert set(want) == {"error"} and want["error"], (name, want)
         assert out["results"][key]["doc"] == expected[key]["doc"], name
+
+
+# --- tensor viewer: statistics and .npy in Pyodide (wetron.tensor_stats) ---------------
+STATS_SCRIPT = """
+import fs from "fs";
+import path from "path";
+import { bootPyodide, fileReader } from "./tests/pyodide/pyodide-env.mjs";
+const [job, out] = process.argv.slice(1);
+const py = await bootPyodide(process.cwd());
+const web = py.pyimport("wetron.web");
+const results = {};
+for (const [key, file] of Object.entries(JSON.parse(fs.readFileSync(job, "utf8")))) {
+  const doc = JSON.parse(web.open_file(fileReader(file), path.basename(file), new Map()));
+  results[key] = doc.tensors.map((t, i) => {
+    const pieces = [];
+    const npy = JSON.parse(web.tensor_npy(i, (piece) => pieces.push(Buffer.from(piece))));
+    return { stats: web.tensor_stats(i), npy, base64: Buffer.concat(pieces).toString("base64") };
+  });
+}
+fs.writeFileSync(out, JSON.stringify({ python: py.runPython("import sys; sys.version.split()[0]"), results }));
+"""
+
+
+def test_tensor_stats_and_npy_in_pyodide(tmp_path):
+    """wetron.web.tensor_stats / tensor_npy inside Pyodide give CPython's statistics
+    (sums may differ in the last bits: math.sumprod there, math.fsum here) and the very
+    same .npy files (NaN payloads aside), for every dtype and a real export."""
+    import base64
+    import io
+    import numpy as np
+    import math
+    from wetron import tensor_stats
+    files = {"dtypes_raw": dict(models.feature_models())["dtypes_raw"], "cnn": models.torch_cnn()}
+    job, out = tmp_path / "job.json", tmp_path / "out.json"
+    job.write_text(json.dumps(files))
+    proc = subprocess.run(["node", "--input-type=module", "-e", STATS_SCRIPT, str(job), str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    got = json.loads(out.read_text())
+    assert got["python"].startswith("3.14")
+    dtypes = set()
+    for key, path in files.items():
+        m = wetron.open(path)
+        assert len(got["results"][key]) == len(m.tensors)
+        for t, result in zip(m.tensors, got["results"][key]):
+            want = json.loads(json.dumps(tensor_stats.tensor_stats(m, t.index)))
+            stats = json.loads(result["stats"])     # the text, as big ints lose digits in JS
+            for k in ("mean", "std"):
+                if isinstance(want.get(k), float):
+                    assert math.isclose(stats.pop(k), want.pop(k), rel_tol=1e-12), (key, t.name, k)
+            assert stats == want, (key, t.name)
+            try:
+                npy = tensor_stats.npy_bytes(m, t.index)
+            except wetron.ModelError as e:
+                assert result["npy"] == {"error": str(e)}, (key, t.name)
+                continue
+            data = base64.b64decode(result["base64"])
+            assert result["npy"]["bytes"] == len(data) == len(npy), (key, t.name)
+            a, b = np.load(io.BytesIO(data)), np.load(io.BytesIO(npy))
+            assert a.dtype == b.dtype and a.shape == b.shape, (key, t.name)
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"), (key, t.name)
+            dtypes.add(t.dtype)
+    assert {"float16", "bfloat16", "float8e4m3fn", "int4", "int64", "complex64", "bool"} <= dtypes
+# --- end tensor viewer ---

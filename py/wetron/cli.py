@@ -1,11 +1,12 @@
-"""Command line: `python -m wetron info MODEL [--json]`, `graph MODEL`, `tensor MODEL NAME`,
-`cost MODEL [--csv|--md|--json]`."""
+"""Command line: `python -m wetron info MODEL [--json]`, `graph MODEL`,
+`tensor MODEL NAME [--stats] [--npy OUT.npy]`, `cost MODEL [--csv|--md|--json]`."""
 import argparse
 import collections
 import json
+import os
 import sys
 
-from . import cost
+from . import cost, tensor_stats
 from . import open as open_model
 from .errors import ModelError
 
@@ -56,6 +57,29 @@ def print_summary(s, out):
         w(f"  warning:    {warning}\n")
 
 
+def tensor_command(model, args):
+    t = tensor_stats.find_tensor(model, args.name)
+    if args.npy:
+        try:
+            with open(args.npy, "wb") as f:
+                note = tensor_stats.write_npy(model, t.index, f, max_bytes=1 << 62)
+        except OSError as e:
+            raise ModelError(f"cannot write {args.npy}: {e.strerror}", model.file) from None
+        except ModelError:
+            os.remove(args.npy)     # no half-written file left behind
+            raise
+        print(f"wrote {args.npy}: {t.dtype} {list(t.dims)}" + (f" ({note})" if note else ""),
+              file=sys.stderr)
+        if not args.stats:
+            return
+    if args.stats:
+        result = tensor_stats.tensor_stats(model, t.index)
+    else:
+        result = model.tensor_values(t.index, args.limit)
+    json.dump(result, sys.stdout, allow_nan=False)
+    sys.stdout.write("\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="wetron", description="Inspect neural-network model files.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -68,6 +92,9 @@ def main(argv=None):
     tensor.add_argument("model")
     tensor.add_argument("name")
     tensor.add_argument("--limit", type=int, default=100)
+    tensor.add_argument("--stats", action="store_true",
+                        help="statistics and histogram instead of values (JSON)")
+    tensor.add_argument("--npy", metavar="OUT.npy", help="save the tensor as a numpy .npy file")
     cost.add_arguments(sub.add_parser("cost", help="parameters, FLOPs, MACs, activations"))
     args = p.parse_args(argv)
     try:
@@ -84,12 +111,7 @@ def main(argv=None):
         elif args.command == "cost":
             cost.run(model, args, sys.stdout)
         else:
-            matches = [t for t in model.tensors if t.name == args.name]
-            if not matches:
-                raise ModelError(f"no tensor named '{args.name}'", model.file, model.format)
-            json.dump(model.tensor_values(matches[0].index, args.limit), sys.stdout,
-                      allow_nan=False)
-            sys.stdout.write("\n")
+            tensor_command(model, args)
     except ModelError as e:
         print(f"wetron: {e}", file=sys.stderr)
         return 2

@@ -37,7 +37,7 @@ class Reader:
         if offset + length > self.size:
             raise self.error(f"truncated: {length} bytes needed at byte {offset}, "
                              f"file has {self.size}", offset)
-        if offset == self.end:
+        if s <= offset <= self.end:   # sequential: starts in (or right after) the window
             self.readahead = min(self.readahead * 2, READAHEAD)
         else:
             self.readahead = READAHEAD_MIN
@@ -71,6 +71,8 @@ class Reader:
             p = pos - base
             limit = min(len(buf), end - base)
             tag, p = varint(self, buf, p, limit, base)
+            if tag < 8:
+                raise _field_zero(self, base + p)
             wire = tag & 7
             if wire == 2:
                 n, p = varint(self, buf, p, limit, base)
@@ -105,6 +107,8 @@ def _memory_fields(r, buf, p, end, base):
             p += 1
         else:
             tag, p = varint(r, buf, p, end, base)
+        if tag < 8:
+            raise _field_zero(r, base + p)
         wire = tag & 7
         if wire == 2:
             n = buf[p] if p < end else 0x80
@@ -120,6 +124,13 @@ def _memory_fields(r, buf, p, end, base):
         else:
             value, p = _scalar(r, buf, p, end, base, wire, tag)
             yield tag >> 3, wire, value, 0
+
+
+def _field_zero(r, offset):
+    # Field number 0 is invalid; it is what zero-filled bytes (a hole, a corrupted or
+    # truncated copy) look like, which would otherwise walk as 2-byte fields for minutes.
+    return r.error("invalid field number 0 (zero bytes where a message was expected: "
+                   "not a protobuf message, or corrupted)", offset)
 
 
 def varint(r, buf, p, end, base):

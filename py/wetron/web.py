@@ -60,3 +60,46 @@ def tensor_values(index, limit=1000):
         return json.dumps(_current.tensor_values(int(index), int(limit)), allow_nan=False)
     except ModelError as e:
         return json.dumps({"error": str(e)})
+
+
+# --- tensor viewer: statistics and .npy (wetron.tensor_stats) ---------------------------
+
+def tensor_stats(index, progress=None):
+    """Statistics and histogram of tensor `index` of the last model opened, as JSON.
+    `progress(fraction)`: a JS function called as the tensor is read."""
+    from . import tensor_stats as stats
+    if _current is None:
+        return json.dumps({"error": "no model is open"})
+    try:
+        return json.dumps(stats.tensor_stats(_current, int(index), progress=progress),
+                          allow_nan=False)
+    except ModelError as e:
+        return json.dumps({"error": str(e)})
+
+
+def tensor_npy(index, write):
+    """Tensor `index` as a .npy file, handed to the JS function `write(Uint8Array)`
+    piece by piece (so the whole file is never one block of the WebAssembly heap).
+    Returns JSON {"bytes", "note"} or {"error"}."""
+    from . import tensor_stats as stats
+    if _current is None:
+        return json.dumps({"error": "no model is open"})
+    try:
+        from pyodide.ffi import to_js
+    except ImportError:     # CPython (tests): hand the bytes as they are
+        def to_js(b):
+            return b
+
+    class Pieces:
+        size = 0
+
+        def write(self, chunk):
+            self.size += len(chunk)
+            write(to_js(chunk))
+    out = Pieces()
+    try:
+        note = stats.write_npy(_current, int(index), out)
+    except ModelError as e:
+        return json.dumps({"error": str(e)})
+    return json.dumps({"bytes": out.size, "note": note})
+# --- end tensor viewer ----------------------------------------------------------------
