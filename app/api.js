@@ -67,7 +67,7 @@ export function installApi(viewer, { openFiles, search, shareLink, exportSVG, ex
     findAndSelect: (query, k = 0) => search.jumpTo(String(query), k),
     // Mark every match on the canvas (null: stop); the number of boxes marked.
     highlightAll: (query) => search.highlightAll(query == null ? null : String(query)),
-    // SVG text of the graph ({region: 'graph'|'view', background: 'white'|'transparent'|'theme', theme: 'light'|'dark'}).
+    // Promise of the SVG text of the graph ({region: 'graph'|'view', background: 'white'|'transparent'|'theme', theme: 'light'|'dark'}).
     exportSVG: (options = {}) => exportSVG(viewer, options),
     // PNG Blob (same options, plus scale or width in pixels); blob.width/height give its size.
     exportPNG: (options = {}) => exportPNG(viewer, options),

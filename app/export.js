@@ -1,16 +1,18 @@
 // Export the graph on screen as SVG or PNG. The SVG is redrawn from the scene's vector
 // record (app/scene.js: edge control points, box category and header, every text run
 // as the renderer draws it), so it matches the canvas but is made of real paths and
-// <text> (searchable, editable). Fonts are not embedded: the text names the page's
-// own font stack (app/text.js) — embedding a font would mean shipping one, and the
-// page uses the system's. PNG rasterises that SVG through an <img> onto a canvas at
-// the size asked for, so the PNG carries the same drawing at any resolution.
+// <text> (searchable, editable). The text is set in the font the page draws with
+// (app/text.js WEB_FONT, the site's own files in app/fonts/), embedded as data: URLs
+// so the SVG looks the same on any machine; embedFont: false names the fonts only
+// (a small SVG that falls back to DejaVu Sans or the system's sans-serif). PNG
+// rasterises that SVG through an <img> onto a canvas at the size asked for, so the
+// PNG carries the same drawing, embedded font included, at any resolution.
 
 import { CATEGORIES, KIND_FRAME, KIND_GHOST, KIND_INPUT, KIND_MODULE, KIND_OUTPUT } from './graph-view.js';
 import { PALETTES } from './renderer.js';
 import { STYLE_BODY, STYLE_ON_HEADER } from './scene.js';
 import { el } from './sidebar.js';
-import { FONT_FAMILY } from './text.js';
+import { FONT_FAMILY, FONT_FILES, WEB_FONT } from './text.js';
 
 // As app/scene.js and the renderer's shaders draw them (world units = CSS px at zoom 1).
 const ARROW_LEN = 6.5, ARROW_HALF = 3.2, EDGE_WIDTH = 1.1, BORDER_WIDTH = 0.7, OP_RADIUS = 4, FRAME_RADIUS = 7;
@@ -18,7 +20,25 @@ const MARGIN = 16;
 // A PNG larger than this is scaled down to fit (browsers refuse bigger canvases).
 const MAX_PNG_SIDE = 16384, MAX_PNG_PIXELS = 120e6;
 
-export const EXPORT_DEFAULTS = { region: 'graph', background: 'white', theme: 'light', scale: 2 };
+export const EXPORT_DEFAULTS = { region: 'graph', background: 'white', theme: 'light', scale: 2, embedFont: true };
+
+// Base64 of a font file, fetched (same origin, usually from the service worker's
+// cache) once per page and weight.
+const fontBase64 = new Map();
+function fontData(weight) {
+  if (!fontBase64.has(weight)) {
+    fontBase64.set(weight, (async () => {
+      const response = await fetch(FONT_FILES[weight]);
+      if (!response.ok) throw new Error(`font ${FONT_FILES[weight]}: HTTP ${response.status}`);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(s);
+    })().catch((error) => { fontBase64.delete(weight); throw error; }));
+  }
+  return fontBase64.get(weight);
+}
+
 
 const num = (v) => String(Math.round(v * 100) / 100);
 // Text from the model file goes into XML: escape it, and drop what XML cannot hold.
@@ -42,9 +62,10 @@ function regionOf(viewer, region) {
 }
 
 // options: {region: 'graph'|'view', background: 'white'|'transparent'|'theme',
-//           theme: 'light'|'dark', pixelWidth, pixelHeight (the size attributes; default
-//           world units)}. Returns {svg, width, height} (width/height: world units).
-export function buildSVG(viewer, options = {}) {
+//           theme: 'light'|'dark', embedFont (default true), pixelWidth, pixelHeight
+//           (the size attributes; default world units)}.
+// Resolves with {svg, width, height} (width/height: world units).
+export async function buildSVG(viewer, options = {}) {
   const s = viewer.scene;
   if (!s || !s.vector) throw new Error('no graph to export');
   const o = { ...EXPORT_DEFAULTS, ...options };
@@ -131,14 +152,25 @@ export function buildSVG(viewer, options = {}) {
   // Text runs: box titles (bold), box lines, ghost and edge labels.
   const texts = V.text.split('\0'), R = V.runs;
   const colors = [p.onHeader, p.text, p.label, p.label];
-  const runs = [];
+  const runs = [], weights = new Set();
   for (let k = 0; k < texts.length && 6 * k < R.length; k++) {
     const weight = R[6 * k], size = R[6 * k + 1], x = R[6 * k + 2], y = R[6 * k + 3], id = R[6 * k + 4], style = R[6 * k + 5];
     if (!texts[k] || !inside(x, y - size, x + texts[k].length * size, y + size)) continue;
+    weights.add(weight === 1 ? 'bold' : 'normal');
     const cls = id < N && weight === 1 ? 'title' : style === STYLE_ON_HEADER || style === STYLE_BODY ? 'line' : 'label';
     runs.push(`<text class="${cls}" x="${num(x)}" y="${num(y)}" font-size="${num(size)}"${weight === 1 ? ' font-weight="600"' : ''} fill="${colors[style] || p.text}">${xmlText(texts[k])}</text>`);
   }
-  out.push(`<g class="text" font-family="${xmlText(FONT_FAMILY)}">${runs.join('')}</g>`);
+  // Only the weights drawn are embedded (the 600 of titles is served by the bold face).
+  let family = FONT_FAMILY.replace(`"${WEB_FONT}"`, '"DejaVu Sans"');
+  if (o.embedFont && weights.size) {
+    const faces = [];
+    for (const w of ['normal', 'bold']) {
+      if (weights.has(w)) faces.push(`@font-face { font-family: "${WEB_FONT}"; font-weight: ${w === 'bold' ? 700 : 400}; src: url(data:font/woff2;base64,${await fontData(w)}) format("woff2"); }`);
+    }
+    out.push(`<style>\n${faces.join('\n')}\n</style>`);
+    family = FONT_FAMILY;
+  }
+  out.push(`<g class="text" font-family="${xmlText(family)}">${runs.join('')}</g>`);
   out.push('</svg>');
   return { svg: out.join('\n'), width, height };
 }
@@ -154,7 +186,7 @@ export async function exportPNG(viewer, options = {}) {
   let scale = o.width ? o.width / width : (Number(o.scale) || 2) * zoom;
   scale = Math.min(scale, MAX_PNG_SIDE / Math.max(width, height), Math.sqrt(MAX_PNG_PIXELS / (width * height)));
   const W = Math.max(1, Math.round(width * scale)), H = Math.max(1, Math.round(height * scale));
-  const { svg } = buildSVG(viewer, { ...o, pixelWidth: W, pixelHeight: H });
+  const { svg } = await buildSVG(viewer, { ...o, pixelWidth: W, pixelHeight: H });
   const url = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
   try {
     const img = new Image();
@@ -172,7 +204,7 @@ export async function exportPNG(viewer, options = {}) {
   }
 }
 
-export function exportSVG(viewer, options = {}) { return buildSVG(viewer, options).svg; }
+export async function exportSVG(viewer, options = {}) { return (await buildSVG(viewer, options)).svg; }
 
 function download(blob, name) {
   const url = URL.createObjectURL(blob);
@@ -183,7 +215,7 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-// The toolbar's Export menu: region, background, theme, PNG scale; SVG and PNG buttons.
+// The toolbar's Export menu: region, background, theme, font, PNG scale; SVG and PNG buttons.
 export function attachExportMenu(button, panel, viewer, onError) {
   const select = (name, label, choices, value) => el('label', { class: 'export-field' }, label,
     el('select', { name }, ...choices.map(([v, text]) => {
@@ -195,6 +227,7 @@ export function attachExportMenu(button, panel, viewer, onError) {
     select('region', 'Region', [['graph', 'Whole graph'], ['view', 'Current view']], 'graph'),
     select('background', 'Background', [['white', 'White'], ['transparent', 'Transparent'], ['theme', 'Theme']], 'white'),
     select('theme', 'Colours', [['light', 'Light'], ['dark', 'Dark']], 'light'),
+    select('embedFont', 'Font', [['1', 'Embedded'], ['', 'Named only']], '1'),
     select('scale', 'PNG size', [['1', '1×'], ['2', '2×'], ['3', '3×'], ['4', '4×']], '2'),
     el('div', { class: 'export-buttons' },
       el('button', { class: 'btn small', type: 'button', id: 'export-svg', text: 'Save SVG', onclick: () => save('svg') }),
@@ -205,7 +238,7 @@ export function attachExportMenu(button, panel, viewer, onError) {
   async function save(kind) {
     try {
       const o = options();
-      if (kind === 'svg') download(new Blob([exportSVG(viewer, o)], { type: 'image/svg+xml' }), `${baseName()}.svg`);
+      if (kind === 'svg') download(new Blob([await exportSVG(viewer, o)], { type: 'image/svg+xml' }), `${baseName()}.svg`);
       else download(await exportPNG(viewer, { ...o, scale: Number(o.scale) }), `${baseName()}.png`);
       panel.hidden = true;
     } catch (error) {

@@ -7,14 +7,15 @@
 //   reusing the inner layouts of modules laid out before for the same document and graph.
 
 import { buildScene } from './scene.js';
-import { GlyphAtlas } from './text.js';
+import { GlyphAtlas, loadFonts } from './text.js';
 
 const makeCanvas = (w, h) => new OffscreenCanvas(Math.max(1, w), Math.max(1, h));
 let doc = null;
 const moduleCaches = new Map();   // graph index -> Map (module-layout.js cache)
 
-self.onmessage = (event) => {
+self.onmessage = async (event) => {
   const { id, json, graph = 0, options = {}, modules = null } = event.data;
+  await loadFonts();   // glyphs measured before the font arrives would keep fallback metrics
   try {
     const t0 = performance.now();
     if (json != null) { doc = JSON.parse(json); moduleCaches.clear(); }

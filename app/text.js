@@ -3,7 +3,32 @@
 // transform), packed into one single-channel texture. Text then stays crisp at any
 // zoom with one texture and plain quads. Runs in the layout worker (OffscreenCanvas).
 
-export const FONT_FAMILY = 'system-ui, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif';
+// The site's own font first (app/fonts/, subset DejaVu Sans: see tools/subset_font.py),
+// so the graph and its SVG/PNG export (app/export.js, which embeds the same files) look
+// alike on every machine; characters outside the subset fall back to the system fonts.
+export const WEB_FONT = 'Wetron DejaVu Sans';
+export const FONT_FAMILY = `"${WEB_FONT}", system-ui, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif`;
+// weight -> file; 'bold' (700) also serves the 600 titles are drawn at (CSS font matching)
+export const FONT_FILES = {
+  normal: new URL('./fonts/DejaVuSans-Regular.woff2', import.meta.url).href,
+  bold: new URL('./fonts/DejaVuSans-Bold.woff2', import.meta.url).href,
+};
+let fontsLoaded = null;
+// Load the font faces into this realm (window or worker: each has its own FontFaceSet)
+// before any glyph is measured or rasterised, else the first scene would be drawn in a
+// fallback font. Resolves either way: without the files the system fonts are used.
+export function loadFonts() {
+  fontsLoaded ||= Promise.all(Object.entries(FONT_FILES).map(async ([weight, url]) => {
+    try {
+      const face = new FontFace(WEB_FONT, `url(${JSON.stringify(url)})`, { weight });
+      (self.document ? self.document.fonts : self.fonts).add(face);
+      await face.load();
+    } catch (error) {
+      console.warn(`font ${url} not loaded; using system fonts`, error);
+    }
+  }));
+  return fontsLoaded;
+}
 export const REGULAR = 0, BOLD = 1;
 const RENDER_SIZE = 32;     // px glyphs are rasterised at
 const BUFFER = 5;           // px of distance field around each glyph

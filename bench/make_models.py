@@ -2,6 +2,8 @@
 
   gpt2.onnx      GPT-2-small-like decoder (12 layers, d_model 768, 12 heads, vocab
                  50257, context 1024, untied lm_head), weights inline: ~650 MB
+  gpt2-medium.onnx  the same with GPT-2 medium's size (24 layers, d_model 1024, 16 heads):
+                 ~1.4 GB, the "24-layer transformer export" of the page benchmarks
   resnet50.onnx  ResNet-50-sized CNN (bottleneck blocks 3-4-6-3), weights inline: ~100 MB
 
 Both are torch.nn modules with random weights, exported with the TorchScript exporter
@@ -20,7 +22,7 @@ def _key():
     return f"torch-{version('torch').replace('+', '_')}-onnx-{version('onnx')}"
 
 
-def _gpt2():
+def _gpt2(d=768, heads=12, layers=12):
     import torch
     from torch import nn
 
@@ -84,7 +86,7 @@ def _gpt2():
     torch.manual_seed(0)
     args = (torch.randint(0, 50257, (1, 8)),)
     axes = {"input_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
-    return GPT2(), args, ["input_ids"], ["logits"], axes
+    return GPT2(d=d, heads=heads, layers=layers), args, ["input_ids"], ["logits"], axes
 
 
 def _resnet50():
@@ -147,7 +149,8 @@ def _resnet50():
     return ResNet50(), args, ["input"], ["logits"], axes
 
 
-BUILDERS = {"gpt2": _gpt2, "resnet50": _resnet50}
+BUILDERS = {"gpt2": _gpt2, "gpt2-medium": lambda: _gpt2(d=1024, heads=16, layers=24),
+            "resnet50": _resnet50}
 
 
 def model_path(name):

@@ -3,13 +3,16 @@ list, jump, highlight all), export (SVG parsed with xml.etree, PNG decoded), and
 shareable views (a link reopens the same model, selection and viewport)."""
 import base64
 import collections
+import io
 import json
 import os
+import re
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 import onnx
 import pytest
+from fontTools.ttLib import TTFont
 from onnx import TensorProto, helper, numpy_helper
 
 import models
@@ -162,6 +165,76 @@ def test_exported_svg_parses_and_holds_every_box_label(page, site, tmp_path):
     part = ET.fromstring(page.evaluate("wetron.exportSVG({region: 'view'})"))
     part_titles = [t.text for t in part.iter(SVG + "text") if t.get("class") == "title"]
     assert 0 < len(part_titles) < sum(expected.values()), (view, part_titles)
+
+
+# Rasterise an SVG string as exportPNG does (<img> onto a canvas); the RGBA bytes, base64.
+RASTERISE = """async (svg) => {
+  const img = new Image();
+  img.src = URL.createObjectURL(new Blob([svg], {type: 'image/svg+xml'}));
+  await img.decode();
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const bytes = ctx.getImageData(0, 0, c.width, c.height).data;
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}"""
+
+
+def test_exported_svg_embeds_the_font_the_page_draws_with(page, site, context, tmp_path):
+    path = _plain_model(str(tmp_path / "plain.onnx"))
+    loaded = []   # font loads (FontFace in the layout worker), not the service worker's precache
+    context.on("request", lambda r: loaded.append(r.url) if r.resource_type == "font" else None)
+    open_page(page, site)
+    assert open_file(page, path)["status"] == "ready"
+    # The site's own font files, from the site's origin (the context fixture also fails
+    # the test on any request that leaves it).
+    assert sorted(u.rsplit("/", 1)[1] for u in loaded) == ["DejaVuSans-Bold.woff2", "DejaVuSans-Regular.woff2"], loaded
+    assert all(u.startswith(site.url + "app/fonts/") for u in loaded), loaded
+
+    svg = page.evaluate("wetron.exportSVG()")
+    root = ET.fromstring(svg)
+    style = root.find(f"{SVG}style")
+    faces = re.findall(r'@font-face \{ font-family: "([^"]+)"; font-weight: (\d+); '
+                       r'src: url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\) format\("woff2"\); \}', style.text)
+    assert [(f, w) for f, w, _ in faces] == [("Wetron DejaVu Sans", "400"), ("Wetron DejaVu Sans", "700")]
+    cmaps = {}
+    for _, weight, data in faces:
+        font_bytes = base64.b64decode(data)
+        assert font_bytes[:4] == b"wOF2"
+        font = TTFont(io.BytesIO(font_bytes))
+        assert font.flavor == "woff2" and "DejaVu" in font["name"].getDebugName(1)
+        cmaps[weight] = font.getBestCmap()
+    group = root.find(f"{SVG}g[@class='text']")
+    assert group.get("font-family").startswith('"Wetron DejaVu Sans", ')
+    texts = list(group)
+    assert any(t.get("font-weight") for t in texts) and any("⟨" in t.text for t in texts)
+    for t in texts:   # every character drawn is in the embedded face of its weight
+        cmap = cmaps["700" if t.get("font-weight") else "400"]
+        assert all(ord(ch) in cmap for ch in t.text), t.text
+
+    # embedFont: false names the fonts only: no data, a far smaller file.
+    small = page.evaluate("wetron.exportSVG({embedFont: false})")
+    assert "data:" not in small and ET.fromstring(small).find(f"{SVG}style") is None
+    assert len(small) * 3 < len(svg)
+    assert ET.fromstring(small).find(f"{SVG}g[@class='text']").get("font-family").startswith('"DejaVu Sans", ')
+
+    # Rasterised through <img> (as exportPNG does) the embedded font is what draws the
+    # text: with monospace as the only fallback the picture is unchanged, while the same
+    # SVG without the embedded font falls back to monospace and differs.
+    mono = lambda s: re.sub(r'(<g class="text" font-family=")[^"]*"', r'\1&quot;Wetron DejaVu Sans&quot;, monospace"', s)
+    assert mono(svg) != svg
+    embedded = page.evaluate(RASTERISE, svg)
+    assert page.evaluate(RASTERISE, mono(svg)) == embedded
+    assert page.evaluate(RASTERISE, mono(small)) != embedded
+
+    # The service worker precaches the font files, so offline pages draw in them too.
+    assert page.evaluate("""async (urls) => {
+      await navigator.serviceWorker.ready;
+      return Promise.all(urls.map(async (u) => (await caches.match(u)) !== undefined));
+    }""", loaded) == [True, True]
 
 
 def png_of(page, options):
