@@ -26,14 +26,14 @@ from harness import CHROMIUM, CHROMIUM_ARGS, Site, ensure_built  # noqa: E402
 NODES_PER_LAYER = 14
 
 
-def write_model(nodes):
+def write_model(nodes, names="flat"):
     """Path of a model with about `nodes` nodes (written once, then cached)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     import numpy as np
 
     folder = os.path.join(HERE, ".cache", "scale")
-    path = os.path.join(folder, f"layers-{nodes}.onnx")
+    path = os.path.join(folder, f"layers-{nodes}{'-torch' if names == 'torch' else ''}.onnx")
     if os.path.exists(path):
         return path
     os.makedirs(folder, exist_ok=True)
@@ -47,9 +47,12 @@ def write_model(nodes):
                    helper.make_node("Sigmoid", ["mask_raw"], ["mask"], name="mask")]
     h = "x"
     for i in range(max(1, (nodes - 2) // NODES_PER_LAYER)):
-        p = f"l{i}."
+        # flat: "l3.q" (no module scopes: the page draws every node); torch: the names
+        # torch.onnx.export gives, "/model/layers.3/q/MatMul" (the page opens modules)
+        p = f"/model/layers.{i}/" if names == "torch" else f"l{i}."
+
         def node(op, inputs, attrs=None, name=None):
-            out = p + (name or op.lower())
+            out = p + (name or op.lower()) + (f"/{op}" if names == "torch" else "")
             graph_nodes.append(helper.make_node(op, inputs, [out], name=out, **(attrs or {})))
             return out
         q = node("MatMul", [h, "Wq"], name="q")
@@ -86,9 +89,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=100_000)
     ap.add_argument("--screenshots", help="folder for PNGs of the views measured")
+    ap.add_argument("--names", choices=["flat", "torch"], default="flat",
+                    help="flat: names without scopes, the graph opens flat (the worst case); torch: "
+                         "torch.onnx.export-style scoped names, it opens as modules, then is switched "
+                         "to flat for the frame times")
     args = ap.parse_args()
     t = time.time()
-    path = write_model(args.nodes)
+    path = write_model(args.nodes, args.names)
     print(f"model: {path} ({os.path.getsize(path) / 1e6:.1f} MB, ready in {time.time() - t:.1f} s)", flush=True)
     from playwright.sync_api import sync_playwright
     site = Site(ensure_built())
@@ -115,6 +122,12 @@ def main():
               f"+ draw {tm['draw']:.0f} (page's split); layout worker: JSON parse {w.get('parseMs', 0):.0f}, "
               f"measure {w.get('measureMs', 0):.0f}, layout {w.get('layoutMs', 0):.0f}, buffers {w.get('buildMs', 0):.0f} ms",
               flush=True)
+        if args.names == "torch":
+            t0 = time.time()
+            page.evaluate("wetron.setMode('flat')")
+            print(f"switch to flat (every node drawn): {(time.time() - t0) * 1000:.0f} ms, "
+                  f"drawn {page.evaluate('wetron.state().drawn')}", flush=True)
+            s = page.evaluate("wetron.state()")   # the fitted flat view, for zooming out to it
         measures = page.evaluate("performance.getEntriesByType('measure').map((m) => [m.name, m.duration])")
         print("  " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in measures if name.startswith("renderer")))
         canvas = page.locator("#graph").bounding_box()

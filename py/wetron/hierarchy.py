@@ -14,33 +14,25 @@ MAX_PATH_PARTS = 64
 _IGNORED = {"Constant", "Identity"}
 
 
-def module_path(name):
-    """('encoder', 'layer.3', 'attention') for '/encoder/layer.3/attention/MatMul'."""
-    if "/" not in name:
-        return ()
-    parts = [p for p in name.split("/")[:-1] if p]
-    return tuple(parts[:MAX_PATH_PARTS])
-
-
 def derive(graph):
     """(groups, node_group) for a Graph: groups are dicts {name, path, parent, nodes,
     repeat?}; node_group[i] is the group index of node i, or -1 for the top level."""
-    index = {}            # path tuple -> group index
-    groups = []           # [path, parent, direct node count]
-    node_path = []
+    groups = []           # [path, parent, direct node count, depth]
+    by_prefix = {"": -1}  # a name up to and with its last "/" -> its group
+    children = {}         # (parent group, name) -> group
+    node_raw = []         # per node, its group before dissolving (-1: top level)
     for node in graph.nodes:
-        path = module_path(node.name)
-        node_path.append(path)
-        for k in range(1, len(path) + 1):
-            p = path[:k]
-            if p not in index:
-                index[p] = len(groups)
-                groups.append([p, index.get(p[:-1], -1), 0])
-        if path:
-            groups[index[path]][2] += 1
+        name = node.name
+        prefix = name[:name.rfind("/") + 1]
+        g = by_prefix.get(prefix)
+        if g is None:
+            g = _prefix_group(prefix, by_prefix, children, groups)
+        node_raw.append(g)
+        if g >= 0:
+            groups[g][2] += 1
     # Total node count per group, children before parents (paths sorted longest first).
     total = [g[2] for g in groups]
-    order = sorted(range(len(groups)), key=lambda i: -len(groups[i][0]))
+    order = sorted(range(len(groups)), key=lambda i: -groups[i][3])
     for i in order:
         parent = groups[i][1]
         if parent >= 0:
@@ -48,22 +40,44 @@ def derive(graph):
     # Dissolve single-node groups: their node goes to the nearest kept ancestor.
     keep = [total[i] > 1 for i in range(len(groups))]
     new_index, kept = {}, []
+    resolved = []         # per group: the kept group its nodes belong to, as a new index
     for i, g in enumerate(groups):  # parents come before children here
+        parent = g[1]
         if keep[i]:
-            parent = g[1]
-            while parent >= 0 and not keep[parent]:
-                parent = groups[parent][1]
             new_index[i] = len(kept)
-            kept.append({"name": g[0][-1], "path": "/".join(g[0]),
-                         "parent": new_index.get(parent, -1), "nodes": total[i]})
-    node_group = []
-    for path in node_path:
-        g = index.get(path, -1)
-        while g >= 0 and not keep[g]:
-            g = groups[g][1]
-        node_group.append(new_index.get(g, -1))
+            kept.append({"name": g[0][g[0].rfind("/") + 1:], "path": g[0],
+                         "parent": resolved[parent] if parent >= 0 else -1, "nodes": total[i]})
+            resolved.append(new_index[i])
+        else:
+            resolved.append(resolved[parent] if parent >= 0 else -1)
+    node_group = [resolved[g] if g >= 0 else -1 for g in node_raw]
     _mark_repeats(graph, kept, node_group)
     return kept, node_group
+
+
+def _prefix_group(prefix, by_prefix, children, groups):
+    """The group of a name prefix ("/encoder/layer.3/" -> encoder › layer.3), creating it
+    and its ancestors. Empty parts are skipped and paths are cut at MAX_PATH_PARTS.
+    Found from the nearest known ancestor prefix: a module's many nodes and submodules
+    share its prefix, so each path is split once."""
+    pending = []
+    p = prefix
+    while p not in by_prefix:
+        pending.append(p)
+        p = p[:p.rfind("/", 0, len(p) - 1) + 1]
+    g = by_prefix[p]
+    for q in reversed(pending):
+        part = q[len(p):-1]
+        depth = groups[g][3] if g >= 0 else 0
+        if part and depth < MAX_PATH_PARTS:   # empty parts ("//") and parts past the cap add nothing
+            child = children.get((g, part))
+            if child is None:
+                child = children[(g, part)] = len(groups)
+                groups.append([groups[g][0] + "/" + part if g >= 0 else part, g, 0, depth + 1])
+            g = child
+        by_prefix[q] = g
+        p = q
+    return g
 
 
 def _mark_repeats(graph, groups, node_group):
