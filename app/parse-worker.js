@@ -7,6 +7,7 @@
 //     {type: "tensor", id, tensor, limit}  values of a tensor of the last model opened
 //     {type: "tensor-stats", id, tensor}   statistics + histogram (py/wetron/tensor_stats.py)
 //     {type: "tensor-npy", id, tensor}     the tensor as a .npy file
+//     {type: "cost-export", id, format}    "csv" | "markdown": the CLI's cost report text
 //   worker -> page
 //     {type: "ready", ms, snapshot}        Python and wetron loaded (ms since worker start)
 //     {type: "progress", id, message}      while reading a file also {done, total}: bytes
@@ -16,6 +17,7 @@
 //     {type: "tensor-stats", id, json}     the statistics (docs/app.md, "Tensor viewer");
 //                                          before it {type: "progress", id, message, fraction}
 //     {type: "tensor-npy", id, json, blob} json: {"bytes", "note"}; blob: the .npy file
+//     {type: "cost-export", id, json}      {"text"}: wetron.cost.to_csv / to_markdown
 //     {type: "error", id, message}         one line for the user; tracebacks go to the console
 // Requests sent before "ready" wait for it. To cancel, the page terminates this worker
 // and starts a new one.
@@ -193,6 +195,8 @@ async function handle(python, msg) {
       answer("tensor", id, python.web.tensor_values(msg.tensor, msg.limit ?? 1000));
     } else if (msg.type === "tensor-stats" || msg.type === "tensor-npy") {
       tensorView(python, msg);
+    } else if (msg.type === "cost-export") {   // cost summary: downloads (app/cost-view.js)
+      answer("cost-export", id, python.web.cost_export(msg.format));
     } else {
       postMessage({ type: "error", id, message: `unknown request type '${msg.type}'` });
     }

@@ -4,6 +4,7 @@
 
 import { CATEGORIES, dtypeName, inputName, opCategory, typeText } from './graph-view.js';
 import { tensorView } from './tensor-view.js';   // tensor viewer: statistics, histogram, .npy
+import { costSummary } from './cost-view.js';    // cost summary: by op type, by module, downloads
 
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -217,6 +218,10 @@ export class Sidebar {
         (doc.functions || []).length ? this.row('functions', String(doc.functions.length)) : null),
     ];
     if (g.cost && g.cost.total) parts.push(this.section('Cost', ...costRows(this, g.cost.total, g.cost.symbols)));
+    // --- cost summary (app/cost-view.js) ---
+    const summary = costSummary(doc, g, this.tensorWorker, graphIndex === 0);
+    if (summary) parts.push(this.section('Cost summary', ...summary));
+    // --- end cost summary ---
     if (m.doc) parts.push(this.section('Description', el('p', { class: 'sb-doc', text: m.doc })));
     if (m.imports && m.imports.length) {
       parts.push(this.section('Imports', ...m.imports.map(([d, v]) => this.row(d || 'ai.onnx', String(v)))));
@@ -267,3 +272,6 @@ export class Sidebar {
     this.root.replaceChildren(...parts);
   }
 }
+
+// cost summary (app/cost-view.js) formats its figures as the rest of the sidebar
+export { humanCount };

@@ -54,6 +54,8 @@ export class ParseWorker {
   tensorStats(index, onProgress) { return this.request({ type: 'tensor-stats', tensor: index }, onProgress); }
   // -> {json: '{"bytes", "note"}', blob: the .npy file}
   tensorNpy(index) { return this.request({ type: 'tensor-npy', tensor: index }); }
+  // cost summary: format 'csv' | 'markdown' -> JSON text {"text"}, as `wetron cost --csv/--md`
+  costExport(format) { return this.request({ type: 'cost-export', format }); }
 
   get busy() { return this.pending.size > 0; }
 

@@ -103,3 +103,21 @@ def tensor_npy(index, write):
         return json.dumps({"error": str(e)})
     return json.dumps({"bytes": out.size, "note": note})
 # --- end tensor viewer ----------------------------------------------------------------
+
+
+# --- cost summary: the CLI's `cost --csv` / `cost --md` text (wetron.cost) --------------
+
+def cost_export(fmt):
+    """The main graph's cost report of the last model opened, as the CLI writes it:
+    fmt "csv" (one row per node) or "markdown" (summary). Returns JSON {"text"} or {"error"}."""
+    from . import cost
+    writers = {"csv": cost.to_csv, "markdown": cost.to_markdown}
+    if fmt not in writers:
+        return json.dumps({"error": f"unknown cost report format '{fmt}' (csv or markdown)"})
+    if _current is None:
+        return json.dumps({"error": "no model is open"})
+    try:
+        return json.dumps({"text": writers[fmt](_current)})
+    except ModelError as e:
+        return json.dumps({"error": str(e)})
+# --- end cost summary ------------------------------------------------------------------
