@@ -66,7 +66,30 @@ async function startPython() {
   if (!pyodide) pyodide = await loadPyodide(options);
   pyodide.unpackArchive(await wheel, "wheel");
   pyodide.runPython("import importlib; importlib.invalidate_caches()");
-  return { web: pyodide.pyimport("wetron.web"), pyodide, fromSnapshot };
+  return { web: pyodide.pyimport("wetron.web"), pyodide, fromSnapshot, manifest };
+}
+
+// The first parse after start runs WebAssembly code the browser has not optimised yet
+// (V8 compiles hot functions again, optimised, while they run): a 100k-node model took
+// 6.4 s to parse first and 4.5 s the next time. So, once Python is ready and before any
+// request, the site's example models are parsed once each and thrown away (~0.3 s while
+// the user is still choosing a file; requests sent meanwhile wait for it).
+const WARM_UP_MAX_BYTES = 4 << 20;
+
+async function warmUp(python) {
+  if (!python.manifest.examples) return;
+  const t0 = performance.now();
+  try {
+    const index = await (await fetch(new URL(python.manifest.examples, SITE))).json();
+    for (const example of index.slice(0, 3)) {
+      if (!(example.size <= WARM_UP_MAX_BYTES)) continue;
+      const blob = await (await fetch(new URL(example.url, SITE))).blob();
+      python.web.warm_up(blobReader(blob), example.file);
+    }
+    console.log(`wetron: warmed up in ${Math.round(performance.now() - t0)} ms`);
+  } catch (e) {
+    console.warn("wetron: warm-up skipped:", e);
+  }
 }
 
 // A file as the reader wetron.web expects: read(offset, length) -> Uint8Array of one
@@ -215,7 +238,7 @@ const ready = startPython().then(
     const ms = Math.round(performance.now() - started);
     console.log(`wetron: Python ready in ${ms} ms (${python.fromSnapshot ? "memory snapshot" : "cold start"})`);
     postMessage({ type: "ready", ms, snapshot: python.fromSnapshot });
-    return python;
+    return warmUp(python).then(() => python);
   },
   (e) => {
     console.error("wetron worker: Python failed to start:", e);

@@ -37,7 +37,9 @@ class Reader:
         if offset + length > self.size:
             raise self.error(f"truncated: {length} bytes needed at byte {offset}, "
                              f"file has {self.size}", offset)
-        if s <= offset <= self.end:   # sequential: starts in (or right after) the window
+        # sequential: starts in the window or a little past it (past a node body that
+        # crossed the window's end and was skipped, not read); a jump is past weights
+        if s <= offset < self.end + READAHEAD_MIN:
             self.readahead = min(self.readahead * 2, READAHEAD)
         else:
             self.readahead = READAHEAD_MIN

@@ -52,6 +52,16 @@ def open_file(reader, name, companions=None):
     return text
 
 
+def warm_up(reader, name):
+    """Parse a file and throw the result away, leaving the last model opened as it is:
+    the page does it once at start-up so the browser optimises the parser's code
+    before the user's file arrives (app/parse-worker.js)."""
+    try:
+        open_model(JsSource(reader, name)).dumps()
+    except ModelError:
+        pass
+
+
 def tensor_values(index, limit=1000):
     """Values of tensor `index` of the last model opened, as JSON."""
     if _current is None:
