@@ -4,6 +4,7 @@
 // Plain ES module for node; nothing here is loaded by the site.
 
 import { buildView } from '../app/graph-view.js';
+import { estimatedSizes } from './module_docs.mjs';
 
 // A layout input: {name, n, width, height, ghostWidth, ghostHeight, src, dst, value}.
 class GraphBuilder {
@@ -90,25 +91,12 @@ export function resnetGraph(target) {
 }
 
 // Boxes and edges of graphs[0] of a graph document, sized as the page sizes them
-// (glyph widths estimated: ~6.6 px per character of the 11 px title, 5.6 of the body).
+// (glyph widths estimated: module_docs.mjs estimatedSizes).
 export function documentGraph(doc, name) {
   const view = buildView(doc, 0);
-  const n = view.boxes.length;
-  const width = new Float32Array(n), height = new Float32Array(n), ghostWidth = new Float32Array(n);
-  view.boxes.forEach((b, i) => {
-    let w = 6.6 * b.title.length;
-    for (const line of b.lines) w = Math.max(w, 5.6 * line.length);
-    width[i] = Math.max(44, Math.ceil(w + 16));
-    height[i] = b.lines.length ? 21 + b.lines.length * 13 + 5 : 24;
-    ghostWidth[i] = Math.ceil(5.4 * (b.title.length + 2) + 16);
-  });
-  return { name, n, width, height, ghostWidth, ghostHeight: 18,
+  return { name, n: view.boxes.length, ...estimatedSizes(view),
     src: Int32Array.from(view.edgeSrc), dst: Int32Array.from(view.edgeDst), value: Int32Array.from(view.edgeValue) };
 }
-
-// --- metrics on drawn polylines --------------------------------------------------------
-// lines: Float64Array/Float32Array of x,y pairs; start: Uint32Array (edge e's points are
-// start[e] .. start[e+1]). Edges are joined by straight segments between their points.
 
 export function totalLength(points, start) {
   let total = 0;

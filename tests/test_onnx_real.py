@@ -120,3 +120,43 @@ def test_transformer_module_hierarchy():
         if node["name"].startswith("/encoder/layer.2/attention/self/"):
             assert g["groups"][group]["path"].startswith("encoder/layer.2/attention/self")
     json.dumps(doc, allow_nan=False)
+
+
+def test_hoisted_constants_join_the_module_using_them():
+    """torch hoists constants and weight identities out of modules ("Constant_12",
+    "Identity_353"); the document puts each back into the innermost module holding all
+    its consumers, so the top level shows the model's modules, not hundreds of them."""
+    doc = wetron.open(models.torch_transformer()).to_dict()
+    g = doc["graphs"][0]
+    groups, node_group = g["groups"], g["node_group"]
+    consumers = {}   # value index -> consuming nodes
+    for k, node in enumerate(g["nodes"]):
+        for v in node["in"]:
+            consumers.setdefault(v, []).append(k)
+
+    def chain(grp):   # a group and its ancestors, innermost first
+        out = []
+        while grp >= 0:
+            out.append(grp)
+            grp = groups[grp]["parent"]
+        return out
+
+    adopted = 0
+    for k, node in enumerate(g["nodes"]):
+        if node["op"] not in ("Constant", "Identity") or "/" in node["name"]:
+            continue
+        users = [c for v in node["out"] for c in consumers.get(v, [])]
+        if not users or set(node["out"]) & set(g["outputs"]):
+            assert node_group[k] == -1
+            continue
+        common = set(chain(node_group[users[0]])).intersection(*(chain(node_group[c]) for c in users[1:]))
+        innermost = max(common, key=lambda grp: len(chain(grp)), default=-1)
+        assert node_group[k] == innermost, node["name"]
+        adopted += innermost >= 0
+    assert adopted > 0
+    # the figures stay whole: each group counts every node inside it
+    totals = [0] * len(groups)
+    for k in range(len(g["nodes"])):
+        for grp in chain(node_group[k]):
+            totals[grp] += 1
+    assert totals == [grp["nodes"] for grp in groups]

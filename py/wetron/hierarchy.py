@@ -5,6 +5,8 @@ Exporters write the module path into node names: torch gives
 without its last part is the node's module. Modules holding a single node are
 dissolved (the node says it all), and sibling modules that differ only by a trailing
 number and hold the same ops ("layer.0" … "layer.11") are marked as repeats.
+Constants and identities that the exporter hoisted out of the module using them (torch
+names them "Constant_12", "Identity_353": no module) go back into that module.
 No recursion: graphs can be very deep.
 """
 import re
@@ -51,6 +53,7 @@ def derive(graph):
         else:
             resolved.append(resolved[parent] if parent >= 0 else -1)
     node_group = [resolved[g] if g >= 0 else -1 for g in node_raw]
+    _adopt_hoisted(graph, kept, node_group)
     _mark_repeats(graph, kept, node_group)
     return kept, node_group
 
@@ -78,6 +81,53 @@ def _prefix_group(prefix, by_prefix, children, groups):
         by_prefix[q] = g
         p = q
     return g
+
+
+def _adopt_hoisted(graph, groups, node_group):
+    # A top-level Constant/Identity goes to the innermost module holding every consumer
+    # of its outputs (none of them a graph output). Nodes are visited last to first, so
+    # a chain (Constant -> Identity -> MatMul) follows its consumer in.
+    if not groups:
+        return
+    parents = [g["parent"] for g in groups]
+    depth = []
+    for p in parents:   # parents precede children
+        depth.append(depth[p] + 1 if p >= 0 else 0)
+    consumers = {}
+    for i, node in enumerate(graph.nodes):
+        for name in node.inputs:
+            if name:
+                consumers.setdefault(name, []).append(i)
+    outputs = set(graph.outputs)
+    for i in range(len(graph.nodes) - 1, -1, -1):
+        node = graph.nodes[i]
+        if node_group[i] >= 0 or node.op not in _IGNORED:
+            continue
+        common = None   # the innermost module holding every consumer seen so far
+        for name in node.outputs:
+            if name in outputs:
+                common = -1
+                break
+            for c in consumers.get(name, ()):
+                g = node_group[c]
+                if common is None:
+                    common = g
+                    continue
+                while g != common and g >= 0 and common >= 0:   # lowest common ancestor
+                    if depth[g] >= depth[common]:
+                        g = parents[g]
+                    else:
+                        common = parents[common]
+                common = g if g == common else -1
+                if common < 0:
+                    break
+            if common is not None and common < 0:
+                break
+        if common is not None and common >= 0:
+            node_group[i] = common
+            while common >= 0:
+                groups[common]["nodes"] += 1
+                common = parents[common]
 
 
 def _mark_repeats(graph, groups, node_group):

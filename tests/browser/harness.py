@@ -48,6 +48,21 @@ def ensure_built():
     return DIST
 
 
+# wetron.state() once an open has ended, either way
+OPENED = "['ready', 'error'].includes(wetron.state().status)"
+
+
+def open_in_page(page, site, path):
+    """Load the page, wait for Python, choose the model file with the real file input
+    and wait until it is drawn (asserting it opened)."""
+    page.set_default_timeout(120_000)
+    page.goto(site.url)
+    page.evaluate("wetron.ready()")
+    page.set_input_files("#file-input", [path])
+    page.wait_for_function(OPENED)
+    assert page.evaluate("wetron.state().status") == "ready", page.evaluate("wetron.state().error")
+
+
 class Site:
     def __init__(self, dist):
         self.dist = dist

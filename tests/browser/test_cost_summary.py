@@ -12,18 +12,13 @@ import models
 import wetron
 from wetron import cost, web
 
-pytestmark = pytest.mark.timeout(300)
+from .harness import open_in_page
 
-OPENED = "['ready', 'error'].includes(wetron.state().status)"
+pytestmark = pytest.mark.timeout(300)
 
 
 def open_and_click_background(page, site, path):
-    page.set_default_timeout(120_000)
-    page.goto(site.url)
-    page.evaluate("wetron.ready()")
-    page.set_input_files("#file-input", [path])
-    page.wait_for_function(OPENED)
-    assert page.evaluate("wetron.state().status") == "ready", page.evaluate("wetron.state().error")
+    open_in_page(page, site, path)
     # select something first (a named node, else a graph input), so the summary below
     # comes from the background click
     g = wetron.open(path).graphs[0]

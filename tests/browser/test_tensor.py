@@ -12,18 +12,9 @@ from onnx import helper, numpy_helper, TensorProto
 import models
 import wetron
 
+from .harness import open_in_page
+
 pytestmark = pytest.mark.timeout(300)
-
-OPENED = "['ready', 'error'].includes(wetron.state().status)"
-
-
-def open_model(page, site, path):
-    page.set_default_timeout(120_000)
-    page.goto(site.url)
-    page.evaluate("wetron.ready()")
-    page.set_input_files("#file-input", [path])
-    page.wait_for_function(OPENED)
-    assert page.evaluate("wetron.state().status") == "ready"
 
 
 def shown_stats(page):
@@ -39,7 +30,7 @@ def close(text, want, digits=6):
 
 def test_conv_weight_statistics_histogram_and_npy(page, site, tmp_path):
     path = models.torch_cnn()
-    open_model(page, site, path)
+    open_in_page(page, site, path)
     m = wetron.open(path)
     node = next(n for n in m.graphs[0].nodes if n.op == "Conv" and n.name.endswith("conv2/Conv"))
     assert page.evaluate("(n) => wetron.select(n)", node.name)
@@ -104,7 +95,7 @@ def test_sampled_tensor_says_so(page, site, tmp_path):
                               [numpy_helper.from_array(w, "w")])
     path = tmp_path / "big.onnx"
     onnx.save(helper.make_model(graph), path)
-    open_model(page, site, str(path))
+    open_in_page(page, site, str(path))
     assert page.evaluate("wetron.select('big_matmul')")
     page.locator("#sidebar .tv-stats-button").first.click()
     page.wait_for_selector("#sidebar .tv-stats")
