@@ -69,22 +69,35 @@ async function startPython() {
   return { web: pyodide.pyimport("wetron.web"), pyodide, fromSnapshot, manifest };
 }
 
-// The first parse after start runs WebAssembly code the browser has not optimised yet
-// (V8 compiles hot functions again, optimised, while they run): a 100k-node model took
-// 6.4 s to parse first and 4.5 s the next time. So, once Python is ready and before any
-// request, the site's example models are parsed once each and thrown away (~0.3 s while
-// the user is still choosing a file; requests sent meanwhile wait for it).
+// The first big parse after start ran ~50% slower than later ones (a 100k-node model:
+// 6-7 s, then 4-4.5 s): V8 optimises a WebAssembly function only once it has run hot.
+// So, once Python is ready, the site's example models are parsed and thrown away a few
+// rounds (~1.3 s here) while the user is still choosing a file; a request arriving
+// meanwhile stops it after the current example (~0.1 s), so nobody waits for it.
+const WARM_UP_ROUNDS = 8;
 const WARM_UP_MAX_BYTES = 4 << 20;
+let requestsWaiting = 0;
 
 async function warmUp(python) {
   if (!python.manifest.examples) return;
   const t0 = performance.now();
   try {
     const index = await (await fetch(new URL(python.manifest.examples, SITE))).json();
+    const examples = [];
     for (const example of index.slice(0, 3)) {
-      if (!(example.size <= WARM_UP_MAX_BYTES)) continue;
-      const blob = await (await fetch(new URL(example.url, SITE))).blob();
-      python.web.warm_up(blobReader(blob), example.file);
+      if (example.size <= WARM_UP_MAX_BYTES) {
+        examples.push([await (await fetch(new URL(example.url, SITE))).blob(), example.file]);
+      }
+    }
+    for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+      for (const [blob, name] of examples) {
+        if (requestsWaiting) {
+          console.log(`wetron: warm-up stopped for a request after ${Math.round(performance.now() - t0)} ms`);
+          return;
+        }
+        python.web.warm_up(blobReader(blob), name);
+        await new Promise((resolve) => setTimeout(resolve, 0));   // lets requests arrive
+      }
     }
     console.log(`wetron: warmed up in ${Math.round(performance.now() - t0)} ms`);
   } catch (e) {
@@ -249,7 +262,9 @@ const ready = startPython().then(
 // one request at a time, in order
 let queue = ready;
 self.onmessage = (event) => {
+  requestsWaiting++;
   queue = queue.then(async (python) => {
+    requestsWaiting--;
     if (python) await handle(python, event.data);
     else postMessage({ type: "error", id: event.data.id, message: "Python is not available in this page" });
     return python;

@@ -93,6 +93,9 @@ def main():
                     help="flat: names without scopes, the graph opens flat (the worst case); torch: "
                          "torch.onnx.export-style scoped names, it opens as modules, then is switched "
                          "to flat for the frame times")
+    ap.add_argument("--think", type=float, default=3.0,
+                    help="seconds between Python ready and the file chosen, as a user takes to pick "
+                         "a file (the parse worker warms up meanwhile; 0: chosen at once)")
     args = ap.parse_args()
     t = time.time()
     path = write_model(args.nodes, args.names)
@@ -109,6 +112,8 @@ def main():
         page.set_default_timeout(600_000)
         page.goto(site.url)
         page.evaluate("wetron.ready()")
+        page.wait_for_timeout(args.think * 1000)
+        print(f"file chosen {args.think:g} s after Python was ready", flush=True)
         t0 = time.time()
         page.set_input_files("#file-input", path)
         page.wait_for_function("['ready', 'error'].includes(wetron.state().status)", polling=20)
