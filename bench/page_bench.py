@@ -15,7 +15,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "browser"))
-from harness import CHROMIUM, CHROMIUM_ARGS, Site, ensure_built  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS, Site, ensure_built, timed_open  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 
@@ -57,11 +57,7 @@ def main(paths):
             page.evaluate("wetron.ready()")
             ready = time.time() - t
             rss_before = renderer_rss_mb()
-            t0 = time.time()
-            page.set_input_files("#file-input", path)
-            page.wait_for_function("['ready', 'error'].includes(wetron.state().status)", polling=20)
-            wall = time.time() - t0
-            s = page.evaluate("wetron.state()")
+            wall, s = timed_open(page, path)
             if s["status"] != "ready":
                 print(os.path.basename(path), "error:", s["error"])
                 continue

@@ -21,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "browser"))
-from harness import CHROMIUM, CHROMIUM_ARGS, Site, ensure_built  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS, Site, ensure_built, timed_open  # noqa: E402
 
 NODES_PER_LAYER = 14
 
@@ -114,11 +114,7 @@ def main():
         page.evaluate("wetron.ready()")
         page.wait_for_timeout(args.think * 1000)
         print(f"file chosen {args.think:g} s after Python was ready", flush=True)
-        t0 = time.time()
-        page.set_input_files("#file-input", path)
-        page.wait_for_function("['ready', 'error'].includes(wetron.state().status)", polling=20)
-        wall = time.time() - t0
-        s = page.evaluate("wetron.state()")
+        wall, s = timed_open(page, path)
         if s["status"] != "ready":
             sys.exit(f"open failed: {s['error']}")
         tm, w = s["timings"], s["timings"].get("worker", {})

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,6 +62,15 @@ def open_in_page(page, site, path):
     page.set_input_files("#file-input", [path])
     page.wait_for_function(OPENED)
     assert page.evaluate("wetron.state().status") == "ready", page.evaluate("wetron.state().error")
+
+
+def timed_open(page, path):
+    """Choose `path` with the page's file input; (seconds until drawn or failed,
+    wetron.state()). For the benchmarks in bench/."""
+    t0 = time.time()
+    page.set_input_files("#file-input", path)
+    page.wait_for_function(OPENED, polling=20)
+    return time.time() - t0, page.evaluate("wetron.state()")
 
 
 class Site:
