@@ -6,7 +6,8 @@ import { CATEGORIES } from './graph-view.js';
 import { attachNavigation } from './input.js';
 import { PALETTES, Renderer } from './renderer.js';
 import { attachSearch } from './search.js';
-import { Minimap } from './minimap.js';   // minimap (layout helper)
+import { Minimap } from './minimap.js';
+import { hasGroups } from './module-view.js';
 import { attachExportMenu, exportPNG, exportSVG } from './export.js';
 import { ShareLink } from './share.js';
 import { el, formatBytes, Sidebar } from './sidebar.js';
@@ -44,8 +45,7 @@ const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress:
 sidebar.tensorWorker = viewer.parse;   // tensor viewer (app/tensor-view.js) asks it for statistics, .npy
 // --- shareable views (app/share.js): the address follows the view ---
 const shareLink = new ShareLink(viewer);
-const previousOnView = renderer.onView;
-renderer.onView = () => { previousOnView(); shareLink.schedule(); };
+renderer.addListener((what) => { if (what === 'view') shareLink.schedule(); });
 
 // --- theme ---
 const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
@@ -227,7 +227,7 @@ $('modules-toggle').addEventListener('click', () => quietly(viewer.setMode(viewe
 function showModulesToggle() {
   const g = viewer.doc && viewer.doc.graphs[viewer.graph];
   const button = $('modules-toggle');
-  button.hidden = !(g && Array.isArray(g.groups) && g.groups.length);
+  button.hidden = !(g && hasGroups(g));
   button.setAttribute('aria-pressed', String(viewer.mode === 'modules'));
   button.textContent = viewer.mode === 'modules' ? 'Modules' : 'Flat';
 }

@@ -120,7 +120,7 @@ function blobReader(blob, onRead = null) {
   };
 }
 
-// --- large files: how far the parse has read, as progress (bigfile) ---
+// --- large files: how far the parse has read, as progress ---
 // Python reads a model mostly front to back, skipping weights by offset, so the furthest
 // byte read is the parse's progress. Posted every PROGRESS_MS and at each tenth of the
 // file passed (files over TENTHS_FROM bytes), while Python runs (postMessage works from
@@ -153,7 +153,6 @@ function wasmBytes(python) {
   const heap = python.pyodide._module && python.pyodide._module.HEAPU8;
   return heap ? heap.length : null;
 }
-// --- end large files ---
 
 // --- tensor viewer: statistics and .npy (app/tensor-view.js) ---
 function tensorView(python, msg) {
@@ -175,7 +174,6 @@ function tensorView(python, msg) {
   if (json.startsWith('{"error"')) answer("tensor-npy", id, json);
   else postMessage({ type: "tensor-npy", id, json, blob: new Blob(pieces, { type: "application/octet-stream" }) });
 }
-// --- end tensor viewer ---
 
 // A failure to tell the user as it is (anything else is reported as an internal error).
 class Failure extends Error {}

@@ -90,7 +90,7 @@ void main() {
   float bw = max(0.7, u_px);
   if (v_state > 2.5) { border = u_accent; bw = max(2.2, 2.5 * u_px); }
   else if (v_state > 1.5) { border = u_accent; bw = max(1.3, 1.5 * u_px); }
-  // --- module hierarchy (hier): a frame is a light header bar over a faintly tinted
+  // --- module hierarchy: a frame is a light header bar over a faintly tinted
   // region; a collapsed module's box has a double border ---
   if (v_kind == ${KIND_FRAME}) {
     fill = v_local.y < v_header ? mix(cat, u_body, 0.72) : mix(u_bg, cat, 0.07);
@@ -98,7 +98,6 @@ void main() {
   }
   vec3 c = mix(fill, border, smoothstep(-bw - 0.5 * u_px, -bw + 0.5 * u_px, d));
   if (v_kind == ${KIND_MODULE}) c = mix(c, border, smoothstep(0.5 * u_px, -0.5 * u_px, abs(d + bw + 2.6) - max(0.5, 0.5 * u_px)));
-  // --- end module hierarchy ---
   if (v_state > 0.5 && v_state < 1.5) c = mix(c, u_bg, 0.75);
   outColor = vec4(c * coverage, coverage);
 }`;
@@ -204,10 +203,9 @@ out vec4 outColor;
 void main() { outColor = v_color; }`;
 
 export class Renderer {
-  constructor(canvas, onView = () => {}) {
+  constructor(canvas) {
     this.canvas = canvas;
-    this.onView = onView;
-    this.listeners = new Set();   // (what: 'scene' | 'view' | 'theme') => void, e.g. the minimap
+    this.listeners = new Set();   // (what: 'scene' | 'view' | 'theme') => void, e.g. the minimap, the shared link
     const gl = canvas.getContext('webgl2', { antialias: true, alpha: false, premultipliedAlpha: true });
     if (!gl) throw new Error('WebGL2 is not available in this browser');
     this.gl = gl;
@@ -395,7 +393,6 @@ export class Renderer {
   setCamera(cam) {
     this.cam = { x: cam.x, y: cam.y, z: Math.min(8, Math.max(1e-4, cam.z)) };
     this.requestDraw();
-    this.onView();
     this.notify('view');
   }
 
@@ -495,7 +492,7 @@ export class Renderer {
     const u3 = (prog, name, v) => gl.uniform3fv(loc(prog, name), v);
     const { node, edge, text } = this.programs;
 
-    if (this.gpu.frames && this.gpu.frames.count) {   // module frames (hier), under everything
+    if (this.gpu.frames && this.gpu.frames.count) {   // module frames, under everything
       common(node);
       u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
       gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
@@ -702,10 +699,10 @@ function boxCategories(scene) {
 function countDrawn(scene) {
   const out = { nodes: 0, inputs: 0, outputs: 0, ghosts: 0, edges: 0, modules: 0, frames: 0 };
   const nv = scene.meshes.nodes.vertices;
-  if (scene.meshes.frames) out.frames = scene.meshes.frames.vertices.length / (4 * NODE_STRIDE);   // module frames (hier)
+  if (scene.meshes.frames) out.frames = scene.meshes.frames.vertices.length / (4 * NODE_STRIDE);   // module frames
   for (let q = 0; q < nv.length; q += 4 * NODE_STRIDE) {
     const kind = nv[q + 9];
-    if (kind === KIND_MODULE) out.modules++;   // collapsed module boxes (hier)
+    if (kind === KIND_MODULE) out.modules++;   // collapsed module boxes
     else if (kind === KIND_OP) out.nodes++;
     else if (kind === KIND_INPUT) out.inputs++;
     else if (kind === KIND_OUTPUT) out.outputs++;

@@ -221,7 +221,6 @@ export class Sidebar {
     // --- cost summary (app/cost-view.js) ---
     const summary = costSummary(doc, g, this.tensorWorker, graphIndex === 0);
     if (summary) parts.push(this.section('Cost summary', ...summary));
-    // --- end cost summary ---
     if (m.doc) parts.push(this.section('Description', el('p', { class: 'sb-doc', text: m.doc })));
     if (m.imports && m.imports.length) {
       parts.push(this.section('Imports', ...m.imports.map(([d, v]) => this.row(d || 'ai.onnx', String(v)))));

@@ -506,7 +506,7 @@ export class Viewer {
       selected: this.selected >= 0 ? this.boxName(this.selected) : null,
       highlighted: this.highlight ? { nodes: this.highlight.boxes, edges: this.highlight.edges } : null,
       timings: this.timings,
-      wasmBytes: this.parse.wasmBytes ?? null,   // parse worker's WebAssembly memory (bigfile)
+      wasmBytes: this.parse.wasmBytes ?? null,   // parse worker's WebAssembly memory
       zoom: this.renderer.cam.z,
       modules: this.modulesState(),
     };

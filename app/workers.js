@@ -32,7 +32,7 @@ export class ParseWorker {
     if (!p) return;   // a request that was cancelled
     if (msg.type === 'progress') { (p.onProgress || this.onProgress)(msg.message, msg); return; }
     this.pending.delete(msg.id);
-    if (msg.wasmBytes != null) this.wasmBytes = msg.wasmBytes;   // Pyodide's memory after the last parse (bigfile)
+    if (msg.wasmBytes != null) this.wasmBytes = msg.wasmBytes;   // Pyodide's memory after the last parse
     if (msg.type === 'error') p.reject(new Error(msg.message));
     else p.resolve(msg.type === 'tensor-npy' ? { json: msg.json, blob: msg.blob } : msg.json);
   }

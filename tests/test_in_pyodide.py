@@ -267,4 +267,3 @@ def test_tensor_stats_and_npy_in_pyodide(tmp_path):
             assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"), (key, t.name)
             dtypes.add(t.dtype)
     assert {"float16", "bfloat16", "float8e4m3fn", "int4", "int64", "complex64", "bool"} <= dtypes
-# --- end tensor viewer ---

@@ -112,7 +112,6 @@ def tensor_npy(index, write):
     except ModelError as e:
         return json.dumps({"error": str(e)})
     return json.dumps({"bytes": out.size, "note": note})
-# --- end tensor viewer ----------------------------------------------------------------
 
 
 # --- cost summary: the CLI's `cost --csv` / `cost --md` text (wetron.cost) --------------
@@ -130,4 +129,3 @@ def cost_export(fmt):
         return json.dumps({"text": writers[fmt](_current)})
     except ModelError as e:
         return json.dumps({"error": str(e)})
-# --- end cost summary ------------------------------------------------------------------
