@@ -1,33 +1,41 @@
 // Layout worker: graph document (JSON text) in, drawable scene (typed arrays,
 // transferred) out. Keeps layout and buffer building off the UI thread.
-//   UI -> worker: {id, json, graph, options, modules}   worker -> UI: {id, scene} or {id, error}
-//   options: see layoutGraph (e.g. viewport). json: null reuses the document of the
-//   previous request (expanding a module does not send or parse the document again).
+//   UI -> worker: {id, json, detail, graph, options, modules}   worker -> UI: {id, scene} or {id, error}
+//   options: see layoutGraph (e.g. viewport). json, detail: the document's texts
+//   (app/document.js); json null reuses the document of the previous request
+//   (expanding a module does not send or parse the document again).
 //   modules: null draws every node; {expanded: [paths]} the module view (module-view.js),
-//   reusing the inner layouts of modules laid out before for the same document and graph.
+//   reusing the inner layouts of modules laid out before for the same document and graph;
+//   'default' the graph's default (defaultMode), reported as scene.mode.
 
+import { parseDocument } from './document.js';
+import { defaultMode } from './module-view.js';
 import { buildScene } from './scene.js';
 import { GlyphAtlas, loadFonts } from './text.js';
 
 const makeCanvas = (w, h) => new OffscreenCanvas(Math.max(1, w), Math.max(1, h));
 let doc = null;
 const moduleCaches = new Map();   // graph index -> Map (module-layout.js cache)
+loadFonts();   // now, while the page waits for a file: the first layout need not wait
 
 self.onmessage = async (event) => {
-  const { id, json, graph = 0, options = {}, modules = null } = event.data;
+  const { id, json, detail = null, graph = 0, options = {}, modules = null } = event.data;
   await loadFonts();   // glyphs measured before the font arrives would keep fallback metrics
   try {
     const t0 = performance.now();
-    if (json != null) { doc = JSON.parse(json); moduleCaches.clear(); }
+    if (json != null) { doc = parseDocument(json, detail); moduleCaches.clear(); }
     if (!doc) throw new Error('no document');
     const parseMs = performance.now() - t0;
     let request = null;
-    if (modules) {
+    // 'default': a new document, drawn as its modules if it has many nodes (module-view.js)
+    const mode = modules === 'default' ? defaultMode(doc.graphs[graph]) : modules ? 'modules' : 'flat';
+    if (mode === 'modules') {
       if (!moduleCaches.has(graph)) moduleCaches.set(graph, new Map());
-      request = { expanded: modules.expanded || [], cache: moduleCaches.get(graph) };
+      request = { expanded: (modules !== 'default' && modules.expanded) || [], cache: moduleCaches.get(graph) };
     }
     const { scene, transfer } = buildScene(doc, new GlyphAtlas(makeCanvas), graph, options, request);
     scene.stats.parseMs = parseMs;
+    scene.mode = mode;
     self.postMessage({ id, scene }, transfer);
   } catch (error) {
     self.postMessage({ id, error: `layout failed: ${error && error.message ? error.message : error}` });

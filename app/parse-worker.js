@@ -2,7 +2,11 @@
 //
 // Protocol (the page talks to this module worker with postMessage):
 //   page -> worker
-//     {type: "open", id, file: File|Blob, name, companions: [{name, file}]}
+//     {type: "open", id, file: File|Blob, name, companions: [{name, file}], detail}
+//                                          detail false: the document without its detail
+//     {type: "detail", id, file, name, companions}   the detail alone (another worker
+//                                          opens the same file meanwhile: app/document.js)
+//     {type: "detail-current", id}         the detail of the last model opened here
 //     {type: "open-url", id, url}          fetched here (same origin or CORS), then opened
 //     {type: "tensor", id, tensor, limit}  values of a tensor of the last model opened
 //     {type: "tensor-stats", id, tensor}   statistics + histogram (py/wetron/tensor_stats.py)
@@ -12,6 +16,7 @@
 //     {type: "ready", ms, snapshot}        Python and wetron loaded (ms since worker start)
 //     {type: "progress", id, message}      while reading a file also {done, total}: bytes
 //     {type: "graph", id, json, wasmBytes} the graph document (docs/graph-schema.md), JSON text;
+//     {type: "detail", id, json, wasmBytes} wetron Model.detail_dict, JSON text;
 //                                          wasmBytes: Pyodide's WebAssembly memory size (peak)
 //     {type: "tensor", id, json}           {"dtype", "shape", "count", "values", "truncated"}
 //     {type: "tensor-stats", id, json}     the statistics (docs/app.md, "Tensor viewer");
@@ -201,19 +206,39 @@ function fileName(url) {
   try { return decodeURIComponent(last); } catch { return last; }
 }
 
-async function openFile(python, id, file, name, companions) {
-  postMessage({ type: "progress", id, message: `Reading ${name}…` });
+function companionReaders(companions) {
   const others = new Map();
   for (const c of companions || []) others.set(c.name, blobReader(c.file));
-  const json = python.web.open_file(blobReader(file, readProgress(id, name, file.size)), name, others);
+  return others;
+}
+
+async function openFile(python, id, file, name, companions, detail = true) {
+  postMessage({ type: "progress", id, message: `Reading ${name}…` });
+  const reader = blobReader(file, readProgress(id, name, file.size));
+  const json = python.web.open_file(reader, name, companionReaders(companions), detail);
   answer("graph", id, json, { wasmBytes: wasmBytes(python) });
 }
 
 async function handle(python, msg) {
   const { id } = msg;
   try {
+    await answerRequest(python, msg);
+  } finally {
+    if (msg.type === "open" || msg.type === "open-url" || msg.type === "detail") python.web.collect_garbage();
+  }
+}
+
+async function answerRequest(python, msg) {
+  const { id } = msg;
+  try {
     if (msg.type === "open") {
-      await openFile(python, id, msg.file, msg.name || msg.file.name || "model", msg.companions);
+      await openFile(python, id, msg.file, msg.name || msg.file.name || "model", msg.companions, msg.detail !== false);
+    } else if (msg.type === "detail") {
+      const json = python.web.open_detail(blobReader(msg.file), msg.name || msg.file.name || "model",
+        companionReaders(msg.companions));
+      answer("detail", id, json, { wasmBytes: wasmBytes(python) });
+    } else if (msg.type === "detail-current") {
+      answer("detail", id, python.web.current_detail());
     } else if (msg.type === "open-url") {
       const name = fileName(msg.url);
       postMessage({ type: "progress", id, message: `Downloading ${name}…` });

@@ -3,6 +3,7 @@
 // usable), selection with upstream/downstream highlighting, and the status the
 // automation API reports.
 
+import { parseDocument } from './document.js';
 import { KIND_FRAME, KIND_INPUT, KIND_MODULE, KIND_OP } from './graph-view.js';
 import { FRAME_HEADER } from './module-layout.js';
 import { defaultMode, groupChain, groupTree, hasGroups } from './module-view.js';
@@ -19,11 +20,14 @@ export class Viewer {
     this.onStatus = onStatus;       // () => void, whenever status/error/model changes
     this.onProgress = onProgress;   // (message | null)
     this.parse = new ParseWorker((message) => this.onProgress(message));
+    // A second parse worker opens the same file at the same time for the document's
+    // detail (shapes and cost: app/document.js), on the other core.
+    this.detail = new ParseWorker(() => {});
     this.layout = new LayoutWorker();
     this.status = 'idle';
     this.error = null;
     this.doc = null;
-    this.json = null;
+    this.texts = null;     // {json, detail}: the document's JSON texts (app/document.js)
     this.graph = 0;          // index in doc.graphs of the graph on screen
     this.scene = null;
     this.selected = -1;      // box index
@@ -47,6 +51,7 @@ export class Viewer {
   async open(source) {
     const token = ++this.openCount;
     if (this.parse.busy) this.parse.cancel();
+    if (this.detail.busy) this.detail.cancel();
     this.layout.cancel();
     this.setStatus('loading');
     const t0 = performance.now();
@@ -56,18 +61,16 @@ export class Viewer {
       await this.parse.readyPromise;
       if (stale()) throw cancelled();
       this.onProgress('Parsing…');
-      let json;
-      if (typeof source === 'string') {
-        json = await this.parse.openUrl(new URL(source, document.baseURI).href);
-      } else if (source instanceof Blob) {
-        json = await this.parse.open(source, source.name || 'model', []);
+      let texts;
+      if (typeof source === 'string') {   // downloaded once, by one worker: the whole document
+        texts = { json: await this.parse.openUrl(new URL(source, document.baseURI).href), detail: null };
       } else {
-        json = await this.parse.open(source.file, source.name || source.file.name || 'model', source.companions || []);
+        const file = source instanceof Blob ? source : source.file;
+        texts = await this.openBoth(file, source.name || file.name || 'model', source.companions || []);
       }
       if (stale()) throw cancelled();
       const t1 = performance.now();
-      const doc = this.acceptDocument(json);
-      const scene = await this.present(json, doc, 0, token);
+      const scene = await this.present(texts, null, 0, token);
       const t3 = performance.now(), t2 = t3 - scene.drawMs;
       this.timings = { parse: t1 - t0, layout: t2 - t1, draw: t3 - t2, total: t3 - t0, worker: scene.stats };
       this.sourceUrl = typeof source === 'string' ? source : null;   // app/share.js: a link can reopen it
@@ -81,13 +84,34 @@ export class Viewer {
     }
   }
 
+  // The document without its detail from one parse worker and the detail from the other,
+  // both parsing the file at once; the first worker computes the detail itself if the
+  // second could not.
+  async openBoth(file, name, companions) {
+    const detail = this.detail.detail(file, name, companions);
+    detail.catch(() => {});   // a bad file is reported by the first worker
+    const json = await this.parse.open(file, name, companions, false);
+    let detailJson;
+    try {
+      detailJson = await detail;
+    } catch (error) {
+      if (error.cancelled) throw error;
+      console.warn('wetron: the second parse worker failed; computing the detail here:', error);
+      detailJson = await this.parse.detailCurrent();
+    }
+    return { json, detail: detailJson };
+  }
+
   // A graph document produced elsewhere (JSON text): skips the parse worker.
-  openDocument(json) { return this.relayout(() => [json, this.acceptDocument(json), 0]); }
+  openDocument(json) {
+    const texts = { json, detail: null };
+    return this.relayout(() => [texts, parseDocument(json), 0]);
+  }
 
   // Show graphs[index] of the open model (a subgraph: If/Loop/Scan bodies, functions).
   async openGraph(index, selectNode = -1) {
     if (!this.doc || !this.doc.graphs[index]) return;
-    await this.relayout(() => [this.json, this.doc, index]);
+    await this.relayout(() => [this.texts, this.doc, index]);
     if (selectNode >= 0) await this.revealNode(selectNode);
   }
 
@@ -109,14 +133,14 @@ export class Viewer {
     return path;
   }
 
-  // Lays out and shows what() -> [json, doc, graph], as one cancellable step.
+  // Lays out and shows what() -> [texts, doc, graph], as one cancellable step.
   async relayout(what) {
     const token = ++this.openCount;
     this.layout.cancel();
     this.setStatus('loading');
     try {
-      const [json, doc, graph, modules = null] = what();
-      await this.present(json, doc, graph, token, modules);
+      const [texts, doc, graph, modules = null] = what();
+      await this.present(texts, doc, graph, token, modules);
       this.onProgress(null);
       this.setStatus('ready');
     } catch (error) {
@@ -130,6 +154,7 @@ export class Viewer {
   cancel() {
     this.openCount++;
     if (this.parse.busy) this.parse.cancel();
+    if (this.detail.busy) this.detail.cancel();
     this.layout.cancel();
     this.onProgress(null);
     this.setStatus(this.doc ? 'ready' : 'idle');
@@ -146,42 +171,48 @@ export class Viewer {
 
   // Lays out graphs[graph] of the document (in the worker) and shows it. modules:
   // {mode, expanded: Set, anchor?: path} or null: the graph's default (as it is when the
-  // same graph is shown again).
-  async present(json, doc, graph, token, modules = null) {
+  // same graph is shown again). doc null: a new document, parsed here while the layout
+  // worker parses and lays it out (it picks the default mode itself).
+  async present(texts, doc, graph, token, modules = null) {
     this.onProgress('Laying out…');
-    const g = doc.graphs[graph];
-    if (!modules) {
-      const same = doc === this.doc && graph === this.graph;
-      modules = same ? { mode: this.mode, expanded: this.expanded } : { mode: defaultMode(g), expanded: new Set() };
+    let layout;
+    if (doc === null) {
+      layout = this.layout.layout(texts, this.layoutOptions(), graph, 'default');
+      layout.catch(() => {});   // awaited below, unless the document is refused first
+      try {
+        doc = parseDocument(texts.json, texts.detail);
+      } catch (error) {
+        this.layout.cancel();
+        throw error;
+      }
+    } else {
+      const g = doc.graphs[graph];
+      if (!modules) {
+        const same = doc === this.doc && graph === this.graph;
+        modules = same ? { mode: this.mode, expanded: this.expanded } : { mode: defaultMode(g), expanded: new Set() };
+      }
+      if (!hasGroups(g)) modules = { mode: 'flat', expanded: new Set() };
+      const request = modules.mode === 'modules' ? { expanded: [...modules.expanded] } : null;
+      layout = this.layout.layout(texts, this.layoutOptions(), graph, request);
     }
-    if (!hasGroups(g)) modules = { mode: 'flat', expanded: new Set() };
-    const request = modules.mode === 'modules' ? { expanded: [...modules.expanded] } : null;
-    const scene = await this.layout.layout(json, this.layoutOptions(), graph, request);
+    const scene = await layout;
     if (token !== this.openCount) throw cancelled();
+    if (!modules) modules = { mode: scene.mode, expanded: new Set() };
     this.onProgress('Drawing…');
     const t0 = performance.now();
-    await this.show(json, doc, scene, graph, modules);
+    await this.show(texts, doc, scene, graph, modules);
     if (token !== this.openCount) throw cancelled();
     scene.drawMs = performance.now() - t0;
     return scene;
   }
 
-  acceptDocument(json) {
-    const doc = JSON.parse(json);
-    if (doc.error) throw new Error(doc.error);
-    if (doc.schema !== 'wetron-graph' || !Array.isArray(doc.graphs) || !doc.graphs.length) {
-      throw new Error('not a wetron graph document');
-    }
-    return doc;
-  }
-
-  async show(json, doc, scene, graph, modules = { mode: 'flat', expanded: new Set() }) {
+  async show(texts, doc, scene, graph, modules = { mode: 'flat', expanded: new Set() }) {
     // Expanding or collapsing keeps the module in place on screen and the selection.
     const same = doc === this.doc && graph === this.graph && this.scene;
     const anchor = same && modules.anchor != null ? this.moduleAnchor(modules.anchor) : null;
     const keep = same && this.selected >= 0 ? this.boxName(this.selected) : null;
     const cam = { ...this.renderer.cam };
-    this.json = json;   // kept to lay out subgraphs later
+    this.texts = texts;   // kept to lay out subgraphs later
     this.doc = doc;
     this.graph = graph;
     this.mode = modules.mode;
@@ -378,7 +409,7 @@ export class Viewer {
     if (!this.doc) return;
     const modules = { mode, expanded };
     if (anchor !== undefined) modules.anchor = anchor;
-    await this.relayout(() => [this.json, this.doc, this.graph, modules]);
+    await this.relayout(() => [this.texts, this.doc, this.graph, modules]);
   }
 
   // Expands the module at `path` (and its ancestors, so that it shows); false if the
@@ -506,7 +537,9 @@ export class Viewer {
       selected: this.selected >= 0 ? this.boxName(this.selected) : null,
       highlighted: this.highlight ? { nodes: this.highlight.boxes, edges: this.highlight.edges } : null,
       timings: this.timings,
-      wasmBytes: this.parse.wasmBytes ?? null,   // parse worker's WebAssembly memory
+      // WebAssembly memory of the parse workers (the one that opened the file, and the one
+      // that computed its detail), each its peak
+      wasmBytes: this.parse.wasmBytes != null ? this.parse.wasmBytes + (this.detail.wasmBytes ?? 0) : null,
       zoom: this.renderer.cam.z,
       modules: this.modulesState(),
     };

@@ -45,8 +45,12 @@ export class ParseWorker {
     });
   }
 
-  // -> graph document JSON text
-  open(file, name, companions = []) { return this.request({ type: 'open', file, name, companions }); }
+  // -> graph document JSON text; detail false: without the part detail() gives
+  open(file, name, companions = [], detail = true) { return this.request({ type: 'open', file, name, companions, detail }); }
+  // -> JSON text of the document detail (app/document.js) of a file; detailCurrent(): of
+  // the model this worker opened last
+  detail(file, name, companions = []) { return this.request({ type: 'detail', file, name, companions }); }
+  detailCurrent() { return this.request({ type: 'detail-current' }); }
   openUrl(url) { return this.request({ type: 'open-url', url }); }
   // -> JSON text {dtype, shape, count, values, truncated} or {error}
   tensor(index, limit) { return this.request({ type: 'tensor', tensor: index, limit }); }
@@ -68,19 +72,19 @@ export class ParseWorker {
   }
 }
 
-// Layout worker (app/layout-worker.js): graph document text in, scene out.
+// Layout worker (app/layout-worker.js): graph document texts in, scene out.
 export class LayoutWorker {
   constructor() { this.nextId = 1; this.start(); }
 
   start() {
     this.pending = new Map();
-    this.sentJson = null;   // the document the worker holds
+    this.sentTexts = null;   // the document the worker holds
     this.worker = new Worker(new URL('./layout-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => {
       const p = this.pending.get(data.id);
       if (!p) return;
       this.pending.delete(data.id);
-      if (data.error) { this.sentJson = null; p.reject(new Error(data.error)); } else p.resolve(data.scene);
+      if (data.error) { this.sentTexts = null; p.reject(new Error(data.error)); } else p.resolve(data.scene);
     };
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -89,15 +93,17 @@ export class LayoutWorker {
     };
   }
 
-  // modules: null (flat) or {expanded: [paths]} (module view, app/module-view.js).
-  layout(json, options = {}, graph = 0, modules = null) {
+  // texts: {json, detail} (app/document.js). modules: null (flat), {expanded: [paths]}
+  // (module view, app/module-view.js), or 'default' (the graph's default mode, returned
+  // as scene.mode).
+  layout(texts, options = {}, graph = 0, modules = null) {
     const id = this.nextId++;
-    // The worker keeps the last document: the same text is not sent (and parsed) again.
-    const send = json === this.sentJson ? null : json;
-    this.sentJson = json;
+    // The worker keeps the last document: the same texts are not sent (and parsed) again.
+    const send = texts === this.sentTexts ? null : texts;
+    this.sentTexts = texts;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, json: send, graph, options, modules });
+      this.worker.postMessage({ id, json: send && send.json, detail: send && send.detail, graph, options, modules });
     });
   }
 

@@ -321,12 +321,12 @@ def totals(cost):
     return t
 
 
-def document(graph, types, groups, node_group, bindings=None):
+def document(graph, types, groups, node_group, bindings=None, node_keys=DOC_NODE_KEYS):
     """The graph document's "cost" entry (docs/graph-schema.md)."""
     with paused_gc():
         cost = graph_cost(graph, types, bindings)
         d = {"symbols": dict(sorted(cost.symbols.items())),
-             "nodes": {key: getattr(cost, key) for key in DOC_NODE_KEYS},
+             "nodes": {key: getattr(cost, key) for key in node_keys},
              "total": totals(cost)}
         if groups:
             d["groups"] = group_sums(cost, groups, node_group)

@@ -19,46 +19,58 @@ _IGNORED = {"Constant", "Identity"}
 def derive(graph):
     """(groups, node_group) for a Graph: groups are dicts {name, path, parent, nodes,
     repeat?}; node_group[i] is the group index of node i, or -1 for the top level."""
-    groups = []           # [path, parent, direct node count, depth]
+    # Groups as parallel lists; a parent is always created before its children, so
+    # walking indices backwards visits children before parents.
+    paths, parents, depths = [], [], []
     by_prefix = {"": -1}  # a name up to and with its last "/" -> its group
     children = {}         # (parent group, name) -> group
+    known = by_prefix.get
     node_raw = []         # per node, its group before dissolving (-1: top level)
     for node in graph.nodes:
         name = node.name
         prefix = name[:name.rfind("/") + 1]
-        g = by_prefix.get(prefix)
-        if g is None:
-            g = _prefix_group(prefix, by_prefix, children, groups)
+        g = known(prefix)
+        if g is None:   # a new prefix; most often the parent's prefix is known already
+            cut = prefix.rfind("/", 0, len(prefix) - 1) + 1
+            parent = known(prefix[:cut])
+            part = prefix[cut:-1]
+            if parent is None or not part or (parent >= 0 and depths[parent] >= MAX_PATH_PARTS):
+                g = _prefix_group(prefix, by_prefix, children, paths, parents, depths)
+            else:
+                g = children.get((parent, part))
+                if g is None:
+                    g = children[(parent, part)] = len(paths)
+                    paths.append(paths[parent] + "/" + part if parent >= 0 else part)
+                    parents.append(parent)
+                    depths.append(depths[parent] + 1 if parent >= 0 else 1)
+                by_prefix[prefix] = g
         node_raw.append(g)
-        if g >= 0:
-            groups[g][2] += 1
-    # Total node count per group, children before parents (paths sorted longest first).
-    total = [g[2] for g in groups]
-    order = sorted(range(len(groups)), key=lambda i: -groups[i][3])
-    for i in order:
-        parent = groups[i][1]
-        if parent >= 0:
-            total[parent] += total[i]
+    # Total node count per group: direct nodes, then children added to their parents.
+    total = [0] * (len(paths) + 1)   # [-1] takes the top level's count, unused
+    for g in node_raw:
+        total[g] += 1
+    for i in range(len(paths) - 1, -1, -1):
+        if parents[i] >= 0:
+            total[parents[i]] += total[i]
     # Dissolve single-node groups: their node goes to the nearest kept ancestor.
-    keep = [total[i] > 1 for i in range(len(groups))]
-    new_index, kept = {}, []
+    kept = []
     resolved = []         # per group: the kept group its nodes belong to, as a new index
-    for i, g in enumerate(groups):  # parents come before children here
-        parent = g[1]
-        if keep[i]:
-            new_index[i] = len(kept)
-            kept.append({"name": g[0][g[0].rfind("/") + 1:], "path": g[0],
+    for i, path in enumerate(paths):  # parents come before children here
+        parent = parents[i]
+        if total[i] > 1:
+            resolved.append(len(kept))
+            kept.append({"name": path[path.rfind("/") + 1:], "path": path,
                          "parent": resolved[parent] if parent >= 0 else -1, "nodes": total[i]})
-            resolved.append(new_index[i])
         else:
             resolved.append(resolved[parent] if parent >= 0 else -1)
-    node_group = [resolved[g] if g >= 0 else -1 for g in node_raw]
+    resolved.append(-1)   # node_raw's -1 (top level) stays -1
+    node_group = [resolved[g] for g in node_raw]
     _adopt_hoisted(graph, kept, node_group)
     _mark_repeats(graph, kept, node_group)
     return kept, node_group
 
 
-def _prefix_group(prefix, by_prefix, children, groups):
+def _prefix_group(prefix, by_prefix, children, paths, parents, depths):
     """The group of a name prefix ("/encoder/layer.3/" -> encoder › layer.3), creating it
     and its ancestors. Empty parts are skipped and paths are cut at MAX_PATH_PARTS.
     Found from the nearest known ancestor prefix: a module's many nodes and submodules
@@ -71,12 +83,14 @@ def _prefix_group(prefix, by_prefix, children, groups):
     g = by_prefix[p]
     for q in reversed(pending):
         part = q[len(p):-1]
-        depth = groups[g][3] if g >= 0 else 0
+        depth = depths[g] if g >= 0 else 0
         if part and depth < MAX_PATH_PARTS:   # empty parts ("//") and parts past the cap add nothing
             child = children.get((g, part))
             if child is None:
-                child = children[(g, part)] = len(groups)
-                groups.append([groups[g][0] + "/" + part if g >= 0 else part, g, 0, depth + 1])
+                child = children[(g, part)] = len(paths)
+                paths.append(paths[g] + "/" + part if g >= 0 else part)
+                parents.append(g)
+                depths.append(depth + 1)
             g = child
         by_prefix[q] = g
         p = q
@@ -89,20 +103,23 @@ def _adopt_hoisted(graph, groups, node_group):
     # a chain (Constant -> Identity -> MatMul) follows its consumer in.
     if not groups:
         return
+    nodes = graph.nodes
+    hoisted = [i for i, node in enumerate(nodes) if node.op in _IGNORED and node_group[i] < 0]
+    if not hoisted:
+        return
     parents = [g["parent"] for g in groups]
     depth = []
     for p in parents:   # parents precede children
         depth.append(depth[p] + 1 if p >= 0 else 0)
-    consumers = {}
-    for i, node in enumerate(graph.nodes):
+    consumers = {name: [] for i in hoisted for name in nodes[i].outputs}   # only these
+    for i, node in enumerate(nodes):
         for name in node.inputs:
-            if name:
-                consumers.setdefault(name, []).append(i)
+            found = consumers.get(name)
+            if found is not None:
+                found.append(i)
     outputs = set(graph.outputs)
-    for i in range(len(graph.nodes) - 1, -1, -1):
-        node = graph.nodes[i]
-        if node_group[i] >= 0 or node.op not in _IGNORED:
-            continue
+    for i in reversed(hoisted):
+        node = nodes[i]
         common = None   # the innermost module holding every consumer seen so far
         for name in node.outputs:
             if name in outputs:
@@ -131,24 +148,33 @@ def _adopt_hoisted(graph, groups, node_group):
 
 
 def _mark_repeats(graph, groups, node_group):
-    # Op signature of each group: the op types of its nodes, in node order. Constants
-    # are left out: exporters share equal constants, so the first block holds them.
-    ops = [[] for _ in groups]
-    parents = [g["parent"] for g in groups]
-    for node, g in zip(graph.nodes, node_group):
-        if node.op in _IGNORED:
-            continue
-        while g >= 0:
-            ops[g].append(node.op)
-            g = parents[g]
+    # Sibling modules named stem + number ("layer.0", "layer.1", …) form a family.
     families = {}
     for i, g in enumerate(groups):
         m = _NUMBERED.match(g["name"])
         if m:
             families.setdefault((g["parent"], m.group(1)), []).append((int(m.group(2)), i))
+    families = {key: members for key, members in families.items() if len(members) > 1}
+    if not families:
+        return
+    # Op signature of each family member: the op types of its nodes, in node order.
+    # Constants are left out: exporters share equal constants, so the first block
+    # holds them. Each group's chain of members (itself and its ancestors) is found
+    # once, so a node is appended only where a signature is wanted.
+    member = [False] * len(groups)
+    for members in families.values():
+        for _, i in members:
+            member[i] = True
+    chains = []   # per group: the members among it and its ancestors
+    for i, g in enumerate(groups):   # parents come before children
+        up = chains[g["parent"]] if g["parent"] >= 0 else ()
+        chains.append((i,) + up if member[i] else up)
+    ops = {i: [] for members in families.values() for _, i in members}
+    for node, g in zip(graph.nodes, node_group):
+        if g >= 0 and node.op not in _IGNORED:
+            for i in chains[g]:
+                ops[i].append(node.op)
     for (parent, stem), members in families.items():
-        if len(members) < 2:
-            continue
         by_signature = {}
         for number, i in members:
             by_signature.setdefault(tuple(ops[i]), []).append((number, i))

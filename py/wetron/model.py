@@ -145,22 +145,23 @@ class Model:
                 "values": [_json_value(v) for v in values[:n]], "truncated": n < count}
 
     # --- the document --------------------------------------------------------
-    def to_dict(self):
+    def to_dict(self, detail=True):
+        """The graph document (docs/graph-schema.md). detail=False leaves out what
+        detail_dict() gives (value types, inferred shapes, cost): the page has another
+        worker compute that part at the same time (docs/app.md)."""
         with paused_gc():
-            return self._to_dict()
+            return self._to_dict(detail)
 
-    def _to_dict(self):
-        types, type_index = [], {}
+    def detail_dict(self):
+        """Per graph, what to_dict(detail=False) leaves out: {"types": [type dicts],
+        "graphs": [{"value_types": [index into types, per value], "inferred", "cost"}]}."""
+        with paused_gc():
+            types, type_ref = _type_table()
+            graphs = [_graph_detail(g, _value_index(g), type_ref) for g in self.graphs]
+            return {"types": types, "graphs": graphs}
 
-        def type_ref(t):
-            if t is None:
-                return None
-            i = type_index.get(t)
-            if i is None:
-                d = _type_dict(t, type_ref)
-                i = type_index[t] = len(types)
-                types.append(d)
-            return i
+    def _to_dict(self, detail):
+        types, type_ref = _type_table()
 
         doc = {
             "schema": SCHEMA, "version": VERSION,
@@ -175,7 +176,7 @@ class Model:
             },
             "types": types,
             "tensors": [],
-            "graphs": [_graph_dict(g, type_ref) for g in self.graphs],
+            "graphs": [_graph_dict(g, type_ref, detail) for g in self.graphs],
             "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
                            "inputs": f.inputs, "outputs": f.outputs,
                            "attributes": f.attributes, "graph": f.graph.index,
@@ -189,9 +190,31 @@ class Model:
         doc["tensors"] = [_tensor_dict(t) for t in self.tensors]
         return doc
 
-    def dumps(self):
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+    def dumps(self, detail=True):
+        return _dumps(self.to_dict(detail))
+
+    def dumps_detail(self):
+        return _dumps(self.detail_dict())
+
+
+def _dumps(d):
+    return json.dumps(d, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _type_table():
+    """(types, type_ref): type_ref(model type tuple) -> its index in types, added once."""
+    types, type_index = [], {}
+
+    def type_ref(t):
+        if t is None:
+            return None
+        i = type_index.get(t)
+        if i is None:
+            d = _type_dict(t, type_ref)
+            i = type_index[t] = len(types)
+            types.append(d)
+        return i
+    return types, type_ref
 
 
 QUANT_LIST_MAX = 64  # per-channel scales can be long: the document keeps the first ones
@@ -271,42 +294,54 @@ def _attr_value(a):
     return v
 
 
-def _graph_dict(g, type_ref):
-    values, index = [], {}
-    types = g.types
-    weights = {t.name: t.index for t in g.initializers}
+def _attr_dict(a, type_ref):
+    d = {"name": a.name, "type": a.type}
+    if a.ref is not None:
+        d["ref"] = a.ref
+    elif a.type in ("type_proto",):
+        d["value"] = type_ref(a.value)
+    elif a.type == "type_protos":
+        d["value"] = [type_ref(t) for t in a.value]
+    else:
+        d["value"] = _attr_value(a)
+    if a.doc:
+        d["doc"] = a.doc
+    return d
 
-    def value(name):
-        if name == "":
-            return -1
-        i = index.get(name)
-        if i is None:
-            i = index[name] = len(values)
-            values.append([name, None, weights.get(name)])
-        return i
 
+def _value_index(g):
+    """A graph's value names -> their index in the document's "values" ("" -> -1, an
+    omitted input): graph inputs, weights, node inputs and outputs in node order, graph
+    outputs, then values with a declared type only."""
+    index = {"": -1}
+    add = index.setdefault
     for n in g.inputs:
-        value(n)
-    for n in weights:
-        value(n)
+        add(n, len(index) - 1)
+    for t in g.initializers:
+        add(t.name, len(index) - 1)
+    for node in g.nodes:
+        for n in node.inputs:
+            add(n, len(index) - 1)
+        for n in node.outputs:
+            add(n, len(index) - 1)
+    for n in g.outputs:
+        add(n, len(index) - 1)
+    for n in g.types:
+        add(n, len(index) - 1)
+    return index
+
+
+def _graph_dict(g, type_ref, detail=True):
+    index = _value_index(g)
+    weights = {t.name: t.index for t in g.initializers}
+    values = [[name, None, weights.get(name)] for name in index]
+    del values[0]   # ""
     nodes = []
     for node in g.nodes:
         d = {"op": node.op, "domain": node.domain, "name": node.name,
-             "in": [value(n) for n in node.inputs], "out": [value(n) for n in node.outputs],
-             "attrs": []}
-        for a in node.attributes:
-            ad = {"name": a.name, "type": a.type}
-            if a.ref is not None:
-                ad["ref"] = a.ref
-            elif a.type in ("type_proto",):
-                ad["value"] = type_ref(a.value)
-            elif a.type == "type_protos":
-                ad["value"] = [type_ref(t) for t in a.value]
-            else:
-                ad["value"] = _attr_value(a)
-            if a.doc:
-                ad["doc"] = a.doc
-            d["attrs"].append(ad)
+             "in": [index[n] for n in node.inputs], "out": [index[n] for n in node.outputs],
+             "attrs": [_attr_dict(a, type_ref) for a in node.attributes]
+             if node.attributes else []}
         if node.doc:
             d["doc"] = node.doc
         if node.overload:
@@ -314,28 +349,41 @@ def _graph_dict(g, type_ref):
         if node.metadata:
             d["metadata"] = node.metadata
         nodes.append(d)
-    for n in g.outputs:
-        value(n)
-    for n in types:
-        value(n)
-    shaped = shapes.infer(g)   # the declared types, plus inferred ones for the rest
-    for v in values:
-        v[1] = type_ref(shaped.types.get(v[0]))
     d = {"name": g.name, "doc": g.doc,
          "parent": None if g.parent is None else [g.parent[0].index, g.parent[1], g.parent[2]],
-         "values": values, "inputs": [value(n) for n in g.inputs],
-         "outputs": [value(n) for n in g.outputs],
-         "initializers": [value(t.name) for t in g.initializers], "nodes": nodes}
+         "values": values, "inputs": [index[n] for n in g.inputs],
+         "outputs": [index[n] for n in g.outputs],
+         "initializers": [index[t.name] for t in g.initializers], "nodes": nodes}
     if g.metadata:
         d["metadata"] = g.metadata
     if g.quantization:
         d["quantization"] = [[index[n], _quant_dict(q)] for n, q in g.quantization.items()
-                             if n in index]
-    if shaped.inferred:
-        d["inferred"] = [index[n] for n in shaped.inferred if n in index]
+                             if n and n in index]
     groups, node_group = hierarchy.derive(g)
     if groups:
         d["groups"] = groups
         d["node_group"] = node_group
-    d["cost"] = cost.document(g, shaped.types, groups, node_group)
+    if detail:
+        extra = _graph_detail(g, index, type_ref, groups, node_group)
+        for v, t in zip(values, extra["value_types"]):
+            v[1] = t
+        if extra["inferred"]:
+            d["inferred"] = extra["inferred"]
+        d["cost"] = extra["cost"]
     return d
+
+
+def _graph_detail(g, index, type_ref, groups=None, node_group=None):
+    """Value types (the declared ones, plus inferred ones for the rest), which of them
+    were inferred, and cost, of one graph; index: _value_index(g). Without groups, the
+    cost has every per-node figure and no per-group sums: the page sums them up
+    (app/document.js), so the worker computing this need not derive the hierarchy."""
+    shaped = shapes.infer(g)
+    known = shaped.types.get
+    names = iter(index)
+    next(names)   # ""
+    return {"value_types": [type_ref(known(n)) for n in names],
+            "inferred": [index[n] for n in shaped.inferred if n and n in index],
+            "cost": cost.document(g, shaped.types, groups, node_group,
+                                  node_keys=cost.DOC_NODE_KEYS if groups is not None
+                                  else cost.KEYS)}

@@ -68,26 +68,41 @@ class Reader:
         return self._stream_fields(start, end)
 
     def _stream_fields(self, pos, end):
+        # Headers are decoded straight from the current window while a whole header
+        # (at most 22 bytes: tag and length varints) fits in it; payloads past the
+        # window are skipped by offset, and the next header starts a new window.
         while pos < end:
             buf, base = self.view(pos, min(22, end - pos))
             p = pos - base
-            limit = min(len(buf), end - base)
-            tag, p = varint(self, buf, p, limit, base)
-            if tag < 8:
-                raise _field_zero(self, base + p)
-            wire = tag & 7
-            if wire == 2:
-                n, p = varint(self, buf, p, limit, base)
-                off = base + p
-                if off + n > end:
-                    raise self.error(f"truncated: field {tag >> 3} needs {n} bytes, "
-                                     f"{end - off} left", off)
-                yield tag >> 3, 2, off, n
-                pos = off + n
-            else:
-                value, p = _scalar(self, buf, p, limit, base, wire, tag)
-                yield tag >> 3, wire, value, 0
-                pos = base + p
+            stop = min(len(buf), end - base)
+            safe = stop if base + stop == end else stop - 22   # headers wholly inside
+            while True:
+                tag = buf[p]
+                if tag < 0x80:
+                    p += 1
+                else:
+                    tag, p = varint(self, buf, p, stop, base)
+                if tag < 8:
+                    raise _field_zero(self, base + p)
+                wire = tag & 7
+                if wire == 2:
+                    n = buf[p] if p < stop else 0x80
+                    if n < 0x80:
+                        p += 1
+                    else:
+                        n, p = varint(self, buf, p, stop, base)
+                    off = base + p
+                    if off + n > end:
+                        raise self.error(f"truncated: field {tag >> 3} needs {n} bytes, "
+                                         f"{end - off} left", off)
+                    yield tag >> 3, 2, off, n
+                    p += n
+                else:
+                    value, p = _scalar(self, buf, p, stop, base, wire, tag)
+                    yield tag >> 3, wire, value, 0
+                if p >= safe:   # (buf stays valid if the caller moved the window)
+                    break
+            pos = base + p
 
     # --- repeated scalars, packed or not -------------------------------------
     def packed_varints(self, offset, length, limit=None):

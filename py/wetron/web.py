@@ -5,6 +5,7 @@ The worker hands Python a JS reader per file: an object with `size` and
 the file is read in ranges and never copied whole into the WebAssembly heap.
 Everything crosses back as one JSON string (faster than toJs for big graphs).
 """
+import gc
 import json
 import posixpath
 
@@ -27,14 +28,46 @@ class JsSource(Source):
         return self._reader.read(offset, length).to_bytes()
 
 
-def open_file(reader, name, companions=None):
+def open_file(reader, name, companions=None, detail=True):
     """Parse one file; `companions` maps a file's path relative to the model's folder
     (and its base name) -> JS reader (external data, SavedModel variables, TF.js
     shards, …). A path the formats ask for ('variables/variables.index') is also looked
     up by its base name, for files picked one by one rather than as a folder.
+    detail=False leaves out what open_detail gives (Model.to_dict).
     Returns the graph document as a JSON string, or {"error": message} as JSON."""
     global _current
     _current = None  # a failed open must not leave the previous model answering
+    try:
+        model = _open(reader, name, companions)
+        text = model.dumps(detail)
+    except ModelError as e:
+        return json.dumps({"error": str(e)})
+    _current = model
+    return text
+
+
+def open_detail(reader, name, companions=None):
+    """Parse one file for the part of its document that open_file(detail=False) leaves
+    out (Model.detail_dict): the page's second parse worker computes it meanwhile.
+    The model is not kept. JSON text, or {"error": message}."""
+    try:
+        return _open(reader, name, companions).dumps_detail()
+    except ModelError as e:
+        return json.dumps({"error": str(e)})
+
+
+def current_detail():
+    """Model.detail_dict of the last model opened, as JSON (when the second worker
+    could not give it)."""
+    if _current is None:
+        return json.dumps({"error": "no model is open"})
+    try:
+        return _current.dumps_detail()
+    except ModelError as e:
+        return json.dumps({"error": str(e)})
+
+
+def _open(reader, name, companions):
     others = {}
     if companions is not None:
         for key in companions.keys():
@@ -43,13 +76,14 @@ def open_file(reader, name, companions=None):
     def companion(path):
         found = others.get(path)
         return found if found is not None else others.get(posixpath.basename(path))
-    try:
-        model = open_model(JsSource(reader, name), companions=companion)
-        text = model.dumps()
-    except ModelError as e:
-        return json.dumps({"error": str(e)})
-    _current = model
-    return text
+    return open_model(JsSource(reader, name), companions=companion)
+
+
+def collect_garbage():
+    """Free the models no longer used: most formats' tensors keep their parser, which
+    keeps the model, so a model dropped is freed only by the cycle collector, which
+    Python may not run for a long time. The worker calls this once it has answered."""
+    gc.collect()
 
 
 def warm_up(reader, name):
@@ -60,6 +94,7 @@ def warm_up(reader, name):
         open_model(JsSource(reader, name)).dumps()
     except ModelError:
         pass
+    gc.collect()
 
 
 def tensor_values(index, limit=1000):

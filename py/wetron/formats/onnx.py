@@ -91,6 +91,9 @@ class _Parser:
             m.functions.append(self.function(a, b))
         for a, b in training:
             m.training.append(self.training_info(a, b))
+        # Tensors keep this parser (their decoder); without its model, the model is not
+        # in a reference cycle and is freed as soon as it is dropped.
+        self.m = None
         return m
 
     def opset(self, a, b):
@@ -229,24 +232,75 @@ class _Parser:
         r = self.r
         n = Node("")
         attrs = []
-        strings = {1: n.inputs, 2: n.outputs}
-        for f, x, y, text in _node_fields(r, a, b):
-            if f in strings:
-                strings[f].append(text)
-            elif f == 3:
-                n.name = text
-            elif f == 4:
-                n.op = text
-            elif f == 7:
-                n.domain = text
-            elif f == 8:
-                n.overload = text
-            elif f == 5:
-                attrs.append((x, y))
-            elif f == 6:
-                n.doc = r.string(x, y)
-            elif f == 9:
-                n.metadata.append(self.entry(x, y))
+        # The hot loop of a parse (every node of a big graph): fields are decoded from
+        # the in-memory window right here; a node too big for a window (a Constant
+        # holding a big tensor) is walked field by field instead.
+        fields = _node_fields(r, a, b) if b > IN_MEMORY else None
+        if fields is None:
+            buf, base = r.view(a, b)
+            p = a - base
+            end = p + b
+            inputs, outputs = n.inputs, n.outputs
+            while p < end:
+                tag = buf[p]
+                if tag < 0x80:
+                    p += 1
+                else:
+                    tag, p = varint(r, buf, p, end, base)
+                if tag & 7 != 2:
+                    if tag < 8:
+                        raise r.error("invalid field number 0 in a node", base + p)
+                    _, p = _scalar(r, buf, p, end, base, tag & 7, tag)
+                    continue
+                k = buf[p] if p < end else 0x80
+                if k < 0x80:
+                    p += 1
+                else:
+                    k, p = varint(r, buf, p, end, base)
+                q = p + k
+                if q > end:
+                    raise r.error(f"truncated: field {tag >> 3} needs {k} bytes, {end - p} left",
+                                  base + p)
+                f = tag >> 3
+                if f == 1:
+                    inputs.append(buf[p:q].decode("utf-8", "replace"))
+                elif f == 2:
+                    outputs.append(buf[p:q].decode("utf-8", "replace"))
+                elif f == 3:
+                    n.name = buf[p:q].decode("utf-8", "replace")
+                elif f == 4:
+                    n.op = buf[p:q].decode("utf-8", "replace")
+                elif f == 7:
+                    n.domain = buf[p:q].decode("utf-8", "replace")
+                elif f == 8:
+                    n.overload = buf[p:q].decode("utf-8", "replace")
+                elif f == 5:
+                    attrs.append((base + p, k))
+                elif f == 6:
+                    n.doc = buf[p:q].decode("utf-8", "replace")
+                elif f == 9:
+                    n.metadata.append(self.entry(base + p, k))
+                p = q
+        else:
+            for f, x, y, text in fields:
+                if f == 1:
+                    n.inputs.append(text)
+                elif f == 2:
+                    n.outputs.append(text)
+                elif f == 3:
+                    n.name = text
+                elif f == 4:
+                    n.op = text
+                elif f == 7:
+                    n.domain = text
+                elif f == 8:
+                    n.overload = text
+                elif f == 5:
+                    attrs.append((x, y))
+                elif f == 6:
+                    n.doc = r.string(x, y)
+                elif f == 9:
+                    n.metadata.append(self.entry(x, y))
         index = len(g.nodes)
         for x, y in attrs:
             n.attributes.append(self.attribute(x, y, (g, index), depth))
@@ -587,39 +641,11 @@ _NODE_STRINGS = frozenset((1, 2, 3, 4, 7, 8))  # NodeProto's short string fields
 
 
 def _node_fields(r, a, b):
-    """(field, offset, length, text) of a NodeProto's length-delimited fields; text is
-    decoded for its short string fields. The hot loop of a parse (every node of a big
-    graph), so it walks the in-memory window itself instead of going through
-    Reader.fields and Reader.string."""
-    if b > IN_MEMORY:  # e.g. a Constant holding a big tensor: walk it lazily
-        for f, w, x, y in r.fields(a, a + b):
-            if w == 2:
-                yield f, x, y, r.string(x, y) if f in _NODE_STRINGS else None
-        return
-    buf, base = r.view(a, b)
-    p = a - base
-    end = p + b
-    while p < end:
-        tag = buf[p]
-        if tag < 0x80:
-            p += 1
-        else:
-            tag, p = varint(r, buf, p, end, base)
-        if tag & 7 != 2:
-            _, p = _scalar(r, buf, p, end, base, tag & 7, tag)
-            continue
-        n = buf[p] if p < end else 0x80
-        if n < 0x80:
-            p += 1
-        else:
-            n, p = varint(r, buf, p, end, base)
-        q = p + n
-        if q > end:
-            raise r.error(f"truncated: field {tag >> 3} needs {n} bytes, {end - p} left",
-                          base + p)
-        f = tag >> 3
-        yield f, base + p, n, buf[p:q].decode("utf-8", "replace") if f in _NODE_STRINGS else None
-        p = q
+    """(field, offset, length, text) of a big NodeProto's length-delimited fields, walked
+    lazily; text is decoded for its short string fields."""
+    for f, w, x, y in r.fields(a, a + b):
+        if w == 2:
+            yield f, x, y, r.string(x, y) if f in _NODE_STRINGS else None
 
 
 def _span(ref):
