@@ -7,8 +7,8 @@ draw as the page measures them), then the tab's memory:
   JS heap      used JS heap of the page's main thread and of each worker (CDP
                Runtime.getHeapUsage on every target of the tab), the main thread's
                peak sampled every ~50 ms during the load;
-  wasm         the parse worker's WebAssembly memory (Pyodide's heap; it never
-               shrinks, so this is its peak), reported by the worker (state().wasmBytes);
+  wasm         the parse workers' WebAssembly memory (Pyodide's heaps; they never
+               shrink, so these are their peaks), reported by the page (state().wasmBytes);
   renderer RSS resident memory of Chromium's renderer processes, for reference
                (includes code, GPU/software-GL buffers and the Pyodide runtime).
 
@@ -63,7 +63,8 @@ OPENED = "['ready', 'error'].includes(wetron.state().status)"
 
 
 def worker_heaps(page, browser_cdp, page_url_prefix):
-    """{worker file: (used JS heap, ArrayBuffer backing stores incl. wasm memory) bytes}
+    """{worker file (#n for a second one): (used JS heap, ArrayBuffer backing stores incl.
+    wasm memory) bytes}
     for the dedicated workers of the site, by
     attaching to each worker target (non-flattened CDP sessions; page.wait_for_timeout
     lets Playwright deliver the answers, which come as events)."""
@@ -84,8 +85,10 @@ def worker_heaps(page, browser_cdp, page_url_prefix):
         while session not in answers and time.time() < deadline:
             page.wait_for_timeout(20)
         result = answers.get(session, {}).get("result")
-        if result:
-            out[t["url"].rsplit("/", 1)[-1]] = (result["usedSize"], result.get("backingStorageSize", 0))
+        if result:   # two parse workers: "parse-worker.js", "parse-worker.js #2"
+            name = t["url"].rsplit("/", 1)[-1]
+            key = name if name not in out else f"{name} #{sum(k.startswith(name) for k in out) + 1}"
+            out[key] = (result["usedSize"], result.get("backingStorageSize", 0))
         browser_cdp.send("Target.detachFromTarget", {"sessionId": session})
     return out
 
