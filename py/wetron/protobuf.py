@@ -75,33 +75,8 @@ class Reader:
             buf, base = self.view(pos, min(22, end - pos))
             p = pos - base
             stop = min(len(buf), end - base)
-            safe = stop if base + stop == end else stop - 22   # headers wholly inside
-            while True:
-                tag = buf[p]
-                if tag < 0x80:
-                    p += 1
-                else:
-                    tag, p = varint(self, buf, p, stop, base)
-                if tag < 8:
-                    raise _field_zero(self, base + p)
-                wire = tag & 7
-                if wire == 2:
-                    n = buf[p] if p < stop else 0x80
-                    if n < 0x80:
-                        p += 1
-                    else:
-                        n, p = varint(self, buf, p, stop, base)
-                    off = base + p
-                    if off + n > end:
-                        raise self.error(f"truncated: field {tag >> 3} needs {n} bytes, "
-                                         f"{end - off} left", off)
-                    yield tag >> 3, 2, off, n
-                    p += n
-                else:
-                    value, p = _scalar(self, buf, p, stop, base, wire, tag)
-                    yield tag >> 3, wire, value, 0
-                if p >= safe:   # (buf stays valid if the caller moved the window)
-                    break
+            safe = stop if base + stop == end else max(p + 1, stop - 22)
+            p = yield from _memory_fields(self, buf, p, end - base, base, safe)
             pos = base + p
 
     # --- repeated scalars, packed or not -------------------------------------
@@ -117,30 +92,38 @@ class Reader:
         return out
 
 
-def _memory_fields(r, buf, p, end, base):
-    while p < end:
+def _memory_fields(r, buf, p, end, base, safe=None):
+    """The fields of a message ending at buf[end] (relative to base) from buf[p:].
+    Streaming, buf is a window that may stop short of end: decoding then stops at the
+    first field starting at or past `safe` (a whole header fits before it), and the
+    generator returns where, for the next window. Payloads may run past the window."""
+    stop = min(end, len(buf))   # headers lie before this
+    if safe is None:
+        safe = end
+    while p < safe:
         tag = buf[p]
         if tag < 0x80:
             p += 1
         else:
-            tag, p = varint(r, buf, p, end, base)
+            tag, p = varint(r, buf, p, stop, base)
         if tag < 8:
             raise _field_zero(r, base + p)
         wire = tag & 7
         if wire == 2:
-            n = buf[p] if p < end else 0x80
+            n = buf[p] if p < stop else 0x80
             if n < 0x80:
                 p += 1
             else:
-                n, p = varint(r, buf, p, end, base)
+                n, p = varint(r, buf, p, stop, base)
             if p + n > end:
                 raise r.error(f"truncated: field {tag >> 3} needs {n} bytes, {end - p} left",
                               base + p)
             yield tag >> 3, 2, base + p, n
             p += n
         else:
-            value, p = _scalar(r, buf, p, end, base, wire, tag)
+            value, p = _scalar(r, buf, p, stop, base, wire, tag)
             yield tag >> 3, wire, value, 0
+    return p
 
 
 def _field_zero(r, offset):
