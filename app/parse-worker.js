@@ -220,7 +220,6 @@ async function openFile(python, id, file, name, companions, detail = true) {
 }
 
 async function handle(python, msg) {
-  const { id } = msg;
   try {
     await answerRequest(python, msg);
   } finally {

@@ -39,10 +39,7 @@ def derive(graph):
             else:
                 g = children.get((parent, part))
                 if g is None:
-                    g = children[(parent, part)] = len(paths)
-                    paths.append(paths[parent] + "/" + part if parent >= 0 else part)
-                    parents.append(parent)
-                    depths.append(depths[parent] + 1 if parent >= 0 else 1)
+                    g = _new_group(parent, part, children, paths, parents, depths)
                 by_prefix[prefix] = g
         node_raw.append(g)
     # Total node count per group: direct nodes, then children added to their parents.
@@ -87,13 +84,18 @@ def _prefix_group(prefix, by_prefix, children, paths, parents, depths):
         if part and depth < MAX_PATH_PARTS:   # empty parts ("//") and parts past the cap add nothing
             child = children.get((g, part))
             if child is None:
-                child = children[(g, part)] = len(paths)
-                paths.append(paths[g] + "/" + part if g >= 0 else part)
-                parents.append(g)
-                depths.append(depth + 1)
+                child = _new_group(g, part, children, paths, parents, depths)
             g = child
         by_prefix[q] = g
         p = q
+    return g
+
+
+def _new_group(parent, part, children, paths, parents, depths):
+    g = children[(parent, part)] = len(paths)
+    paths.append(paths[parent] + "/" + part if parent >= 0 else part)
+    parents.append(parent)
+    depths.append(depths[parent] + 1 if parent >= 0 else 1)
     return g
 
 

@@ -10,7 +10,7 @@ import struct
 
 from .. import dtypes
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
-from ..protobuf import IN_MEMORY, Reader, _scalar, signed32, signed64, varint
+from ..protobuf import IN_MEMORY, Reader, _field_zero, _scalar, signed32, signed64, varint
 
 FORMAT = "ONNX"
 MAX_DEPTH = 64          # nesting of graphs in attributes / functions
@@ -249,7 +249,7 @@ class _Parser:
                     tag, p = varint(r, buf, p, end, base)
                 if tag & 7 != 2:
                     if tag < 8:
-                        raise r.error("invalid field number 0 in a node", base + p)
+                        raise _field_zero(r, base + p)
                     _, p = _scalar(r, buf, p, end, base, tag & 7, tag)
                     continue
                 k = buf[p] if p < end else 0x80
