@@ -1,17 +1,18 @@
 // Layout worker: graph document (JSON text) in, drawable scene (typed arrays,
 // transferred) out. Keeps layout and buffer building off the UI thread.
-//   UI -> worker: {id, json, detail, graph, options, modules}   worker -> UI: {id, scene} or {id, error}
+//   UI -> worker: {id, json, detail, graph, options, modules, warmUp}   worker -> UI: {id, scene} or {id, error}
 //   options: see layoutGraph (e.g. viewport). json, detail: the document's texts
 //   (app/document.js); json null reuses the document of the previous request
 //   (expanding a module does not send or parse the document again).
 //   modules: null draws every node; {expanded: [paths]} the module view (module-view.js),
 //   reusing the inner layouts of modules laid out before for the same document and graph;
 //   'default' the graph's default (defaultMode), reported as scene.mode.
+//   warmUp: the page's warm-up: the common glyphs are rasterised first (text.js).
 
 import { parseDocument } from './document.js';
 import { defaultMode } from './module-view.js';
 import { buildScene } from './scene.js';
-import { GlyphAtlas, loadFonts } from './text.js';
+import { GlyphAtlas, loadFonts, prepareGlyphs } from './text.js';
 
 const makeCanvas = (w, h) => new OffscreenCanvas(Math.max(1, w), Math.max(1, h));
 let doc = null;
@@ -19,9 +20,11 @@ const moduleCaches = new Map();   // graph index -> Map (module-layout.js cache)
 loadFonts();   // now, while the page waits for a file: the first layout need not wait
 
 self.onmessage = async (event) => {
-  const { id, json, detail = null, graph = 0, options = {}, modules = null } = event.data;
+  const { id, json, detail = null, graph = 0, options = {}, modules = null, warmUp = false } = event.data;
+  const received = performance.timeOrigin + performance.now();
   await loadFonts();   // glyphs measured before the font arrives would keep fallback metrics
   try {
+    if (warmUp) prepareGlyphs(makeCanvas);   // the page's warm-up (LayoutWorker.warmUp)
     const t0 = performance.now();
     if (json != null) { doc = parseDocument(json, detail); moduleCaches.clear(); }
     if (!doc) throw new Error('no document');
@@ -35,6 +38,9 @@ self.onmessage = async (event) => {
     }
     const { scene, transfer } = buildScene(doc, new GlyphAtlas(makeCanvas), graph, options, request);
     scene.stats.parseMs = parseMs;
+    // absolute times (ms since the epoch): the page's timings (app/viewer.js) split on them
+    scene.stats.received = received;
+    scene.stats.posted = performance.timeOrigin + performance.now();
     scene.mode = mode;
     self.postMessage({ id, scene }, transfer);
   } catch (error) {

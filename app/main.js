@@ -160,19 +160,20 @@ async function walkEntries(roots) {
   return out;
 }
 
-async function openFiles(files) {
+// chosenAt: the choosing event's timeStamp (the open's timings start there)
+async function openFiles(files, chosenAt = null) {
   const entries = files.map((f) => (f instanceof File ? entryOf(f) : f));
   if (!entries.length) return;
-  await viewer.open(modelAndCompanions(entries.slice(0, MAX_FILES)));
+  await viewer.open(modelAndCompanions(entries.slice(0, MAX_FILES)), chosenAt);
 }
 // From the UI: failures are shown in the banner, nothing else to do.
 const quietly = (promise) => promise.catch(() => {});
 
 for (const input of [ui.fileInput, ui.folderInput]) {
-  input.addEventListener('change', () => {
+  input.addEventListener('change', (event) => {
     const files = [...input.files];
     input.value = '';
-    quietly(openFiles(files));
+    quietly(openFiles(files, event.timeStamp));
   });
 }
 for (const id of ['open-button', 'start-open']) $(id).addEventListener('click', () => ui.fileInput.click());

@@ -3,7 +3,8 @@
 // Protocol (the page talks to this module worker with postMessage):
 //   page -> worker
 //     {type: "open", id, file: File|Blob, name, companions: [{name, file}], detail}
-//                                          detail false: the document without its detail
+//                                          detail false: the document without its detail;
+//                                          "auto": without it only for big models
 //     {type: "detail", id, file, name, companions}   the detail alone (another worker
 //                                          opens the same file meanwhile: app/document.js)
 //     {type: "detail-current", id}         the detail of the last model opened here
@@ -12,9 +13,12 @@
 //     {type: "tensor-stats", id, tensor}   statistics + histogram (py/wetron/tensor_stats.py)
 //     {type: "tensor-npy", id, tensor}     the tensor as a .npy file
 //     {type: "cost-export", id, format}    "csv" | "markdown": the CLI's cost report text
+//     {type: "stop-warm-up"}               no answer: ends the warm-up (a file is coming)
 //   worker -> page
 //     {type: "ready", ms, snapshot}        Python and wetron loaded (ms since worker start)
+//     {type: "warm-document", json}        an example's document, from the warm-up (below)
 //     {type: "progress", id, message}      while reading a file also {done, total}: bytes
+//     {type: "opened", id, nodes, detail}  the file is parsed; detail: the document will hold it
 //     {type: "graph", id, json, wasmBytes} the graph document (docs/graph-schema.md), JSON text;
 //     {type: "detail", id, json, wasmBytes} wetron Model.detail_dict, JSON text;
 //                                          wasmBytes: Pyodide's WebAssembly memory size (peak)
@@ -77,15 +81,21 @@ async function startPython() {
 // The first big parse after start ran ~50% slower than later ones (a 100k-node model:
 // 6-7 s, then 4-4.5 s): V8 optimises a WebAssembly function only once it has run hot.
 // So, once Python is ready, the site's example models are parsed and thrown away a few
-// rounds (~1.3 s here) while the user is still choosing a file; a request arriving
-// meanwhile stops it after the current example (~0.1 s), so nobody waits for it.
+// rounds while the user is still choosing a file. That must never delay the file: a
+// step is one small example (~10-50 ms), after each the worker rests as long as the
+// step took (the page's main thread and the other worker keep a core), and a request
+// ends it at once (during a rest) or after the step under way.
+// The first example's document is posted to the page ({type: "warm-document", json}),
+// which warms up its layout worker and GPU programs with it (app/viewer.js).
 const WARM_UP_ROUNDS = 8;
 const WARM_UP_MAX_BYTES = 4 << 20;
 let requestsWaiting = 0;
+let wake = null;   // ends the warm-up's rest early: a request came
 
 async function warmUp(python) {
   if (!python.manifest.examples) return;
   const t0 = performance.now();
+  const rest = (ms) => new Promise((resolve) => { wake = resolve; setTimeout(resolve, ms); }).then(() => { wake = null; });
   try {
     const index = await (await fetch(new URL(python.manifest.examples, SITE))).json();
     const examples = [];
@@ -94,35 +104,46 @@ async function warmUp(python) {
         examples.push([await (await fetch(new URL(example.url, SITE))).blob(), example.file]);
       }
     }
+    let steps = 0;
     for (let round = 0; round < WARM_UP_ROUNDS; round++) {
       for (const [blob, name] of examples) {
         if (requestsWaiting) {
-          console.log(`wetron: warm-up stopped for a request after ${Math.round(performance.now() - t0)} ms`);
+          console.log(`wetron: warm-up stopped for a request after ${Math.round(performance.now() - t0)} ms, ${steps} steps`);
+          python.web.warm_up_done();
           return;
         }
-        python.web.warm_up(blobReader(blob), name);
-        await new Promise((resolve) => setTimeout(resolve, 0));   // lets requests arrive
+        const start = performance.now();
+        const json = python.web.warm_up(blobReader(blob), name);
+        if (round === 0 && name === examples[0][1] && json) postMessage({ type: "warm-document", json });
+        steps++;
+        await rest(performance.now() - start);
       }
     }
-    console.log(`wetron: warmed up in ${Math.round(performance.now() - t0)} ms`);
+    console.log(`wetron: warmed up in ${Math.round(performance.now() - t0)} ms, ${steps} steps`);
   } catch (e) {
     console.warn("wetron: warm-up skipped:", e);
   }
+  python.web.warm_up_done();
 }
 
 // A file as the reader wetron.web expects: read(offset, length) -> Uint8Array of one
 // Blob slice, so a big file is never copied whole into the WebAssembly heap.
 // Offsets are plain numbers: exact up to 2^53, and Blob.slice takes 64-bit positions.
 // onRead(end), if given, is told how far into the file each read reached.
+// reads, readMs: how many reads, and the time spent in them (the page's timings).
 function blobReader(blob, onRead = null) {
   const files = new FileReaderSync();
-  return {
-    size: blob.size,
+  const reader = {
+    size: blob.size, reads: 0, readMs: 0,
     read: (offset, length) => {
       if (onRead) onRead(offset + length);
-      return new Uint8Array(files.readAsArrayBuffer(blob.slice(offset, offset + length)));
+      const start = performance.now();
+      const bytes = new Uint8Array(files.readAsArrayBuffer(blob.slice(offset, offset + length)));
+      reader.reads++; reader.readMs += performance.now() - start;
+      return bytes;
     },
   };
+  return reader;
 }
 
 // --- large files: how far the parse has read, as progress ---
@@ -212,11 +233,17 @@ function companionReaders(companions) {
   return others;
 }
 
+// Absolute times (ms since the epoch, comparable across the page's threads) of a request
+// reaching Python and Python answering: the page's timings (app/viewer.js) split on them.
+const now = () => performance.timeOrigin + performance.now();
+
 async function openFile(python, id, file, name, companions, detail = true) {
   postMessage({ type: "progress", id, message: `Reading ${name}…` });
   const reader = blobReader(file, readProgress(id, name, file.size));
-  const json = python.web.open_file(reader, name, companionReaders(companions), detail);
-  answer("graph", id, json, { wasmBytes: wasmBytes(python) });
+  const start = now();
+  const opened = (nodes, withDetail) => postMessage({ type: "opened", id, nodes, detail: withDetail });
+  const json = python.web.open_file(reader, name, companionReaders(companions), detail, opened);
+  answer("graph", id, json, { wasmBytes: wasmBytes(python), timing: { start, end: now(), reads: reader.reads, readMs: reader.readMs } });
 }
 
 async function handle(python, msg) {
@@ -230,12 +257,15 @@ async function handle(python, msg) {
 async function answerRequest(python, msg) {
   const { id } = msg;
   try {
-    if (msg.type === "open") {
-      await openFile(python, id, msg.file, msg.name || msg.file.name || "model", msg.companions, msg.detail !== false);
+    if (msg.type === "stop-warm-up") {
+      return;   // arriving stopped it
+    } else if (msg.type === "open") {
+      await openFile(python, id, msg.file, msg.name || msg.file.name || "model", msg.companions, msg.detail ?? true);
     } else if (msg.type === "detail") {
+      const start = now();
       const json = python.web.open_detail(blobReader(msg.file), msg.name || msg.file.name || "model",
         companionReaders(msg.companions));
-      answer("detail", id, json, { wasmBytes: wasmBytes(python) });
+      answer("detail", id, json, { wasmBytes: wasmBytes(python), timing: { start, end: now() } });
     } else if (msg.type === "detail-current") {
       answer("detail", id, python.web.current_detail());
     } else if (msg.type === "open-url") {
@@ -273,7 +303,7 @@ const ready = startPython().then(
     const ms = Math.round(performance.now() - started);
     console.log(`wetron: Python ready in ${ms} ms (${python.fromSnapshot ? "memory snapshot" : "cold start"})`);
     postMessage({ type: "ready", ms, snapshot: python.fromSnapshot });
-    return warmUp(python).then(() => python);
+    return warmUp(python).then(() => python, () => python);   // requests are answered whatever happened to it
   },
   (e) => {
     console.error("wetron worker: Python failed to start:", e);
@@ -285,6 +315,7 @@ const ready = startPython().then(
 let queue = ready;
 self.onmessage = (event) => {
   requestsWaiting++;
+  if (wake) wake();
   queue = queue.then(async (python) => {
     requestsWaiting--;
     if (python) await handle(python, event.data);

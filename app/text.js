@@ -39,16 +39,72 @@ const ATLAS_WIDTH = 1024;
 const MAX_GLYPHS = 4000;    // characters past this many distinct ones are drawn as '?'
 const INF = 1e20;
 
+// Glyphs measured and rasterised once per realm (the layout worker lives as long as the
+// page): each scene's atlas only packs them, so a new scene rasterises just the glyphs
+// never seen before (the first layout of a small model spent most of its time here).
+// Per weight: character -> {advance, empty, x, y, w, h, sdf: Uint8Array of w*h or null}.
+const GLYPHS = [new Map(), new Map()];
+const MAX_CACHED = 20000;   // distinct glyphs kept; past it new ones are rasterised per scene
+let measureCtx = null, rasterCtx = null, rasterSize = 0, distanceField = null;
+
+function cachedGlyph(ch, weight, makeCanvas) {
+  const cached = GLYPHS[weight].get(ch);
+  if (cached) return cached;
+  measureCtx ||= makeCanvas(RENDER_SIZE * 3, RENDER_SIZE * 3).getContext('2d', { willReadFrequently: true });
+  measureCtx.font = glyphFont(weight);
+  const m = measureCtx.measureText(ch);
+  const left = Math.ceil(m.actualBoundingBoxLeft || 0), right = Math.ceil(m.actualBoundingBoxRight || 0);
+  const ascent = Math.ceil(m.actualBoundingBoxAscent || 0), descent = Math.ceil(m.actualBoundingBoxDescent || 0);
+  const g = {
+    advance: m.width, empty: left + right <= 0 || ascent + descent <= 0,
+    // quad relative to the pen on the baseline, in render px (y down)
+    x: -left - BUFFER, y: -ascent - BUFFER, w: left + right + 2 * BUFFER, h: ascent + descent + 2 * BUFFER,
+    sdf: null,
+  };
+  if (GLYPHS[0].size + GLYPHS[1].size < MAX_CACHED) GLYPHS[weight].set(ch, g);
+  return g;
+}
+
+// The glyph's distance field (w*h bytes), rasterised on first use.
+function glyphField(g, ch, weight, makeCanvas) {
+  if (g.sdf) return g.sdf;
+  const size = Math.max(g.w, g.h);
+  if (size > rasterSize) {
+    rasterSize = Math.max(size, RENDER_SIZE * 3);
+    rasterCtx = makeCanvas(rasterSize, rasterSize).getContext('2d', { willReadFrequently: true });
+    rasterCtx.textBaseline = 'alphabetic';
+    distanceField = new DistanceField(rasterSize);
+  }
+  rasterCtx.clearRect(0, 0, g.w, g.h);
+  rasterCtx.fillStyle = 'black';
+  rasterCtx.font = glyphFont(weight);
+  rasterCtx.fillText(ch, -g.x, -g.y);
+  const sdf = new Uint8Array(g.w * g.h);
+  distanceField.compute(rasterCtx.getImageData(0, 0, g.w, g.h).data, g.w, g.h, sdf, g.w, 0, 0);
+  g.sdf = sdf;
+  return sdf;
+}
+
+const glyphFont = (weight) => `${weight === BOLD ? '600 ' : ''}${RENDER_SIZE}px ${FONT_FAMILY}`;
+
+// Measures and rasterises the printable ASCII characters in both weights ahead of the
+// first scene (the layout worker's warm-up), so it only packs them.
+export function prepareGlyphs(makeCanvas) {
+  for (const weight of [REGULAR, BOLD]) {
+    for (let c = 32; c < 127; c++) {
+      const ch = String.fromCharCode(c), g = cachedGlyph(ch, weight, makeCanvas);
+      if (!g.empty) glyphField(g, ch, weight, makeCanvas);
+    }
+  }
+}
+
+// One scene's glyphs, packed into one texture by build().
 export class GlyphAtlas {
   constructor(makeCanvas) {
     this.makeCanvas = makeCanvas;   // (w, h) => OffscreenCanvas or HTMLCanvasElement
-    const canvas = makeCanvas(RENDER_SIZE * 3, RENDER_SIZE * 3);
-    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
-    this.glyphs = [new Map(), new Map()];   // per weight: code point -> glyph
+    this.glyphs = [new Map(), new Map()];   // per weight: code point -> this atlas's glyph
     this.count = 0;
   }
-
-  font(weight) { return `${weight === BOLD ? '600 ' : ''}${RENDER_SIZE}px ${FONT_FAMILY}`; }
 
   // Width of `text` in world units at font `size`.
   measure(text, weight, size) {
@@ -62,24 +118,14 @@ export class GlyphAtlas {
     let g = map.get(ch);
     if (g) return g;
     if (this.count >= MAX_GLYPHS) return this.glyph('?', weight);
-    this.ctx.font = this.font(weight);
-    const m = this.ctx.measureText(ch);
-    const left = Math.ceil(m.actualBoundingBoxLeft || 0), right = Math.ceil(m.actualBoundingBoxRight || 0);
-    const ascent = Math.ceil(m.actualBoundingBoxAscent || 0), descent = Math.ceil(m.actualBoundingBoxDescent || 0);
-    const empty = left + right <= 0 || ascent + descent <= 0;
-    g = {
-      advance: m.width, empty,
-      // quad relative to the pen on the baseline, in render px (y down)
-      x: -left - BUFFER, y: -ascent - BUFFER,
-      w: left + right + 2 * BUFFER, h: ascent + descent + 2 * BUFFER,
-      u: 0, v: 0, ch, weight,
-    };
+    const shape = cachedGlyph(ch, weight, this.makeCanvas);
+    g = { advance: shape.advance, empty: shape.empty, x: shape.x, y: shape.y, w: shape.w, h: shape.h, u: 0, v: 0, ch, weight, shape };
     map.set(ch, g);
     this.count++;
     return g;
   }
 
-  // Rasterise every glyph asked for so far into the atlas; returns {width, height, data}.
+  // Pack every glyph asked for so far into the atlas; returns {width, height, data}.
   build() {
     const all = [];
     for (const map of this.glyphs) for (const g of map.values()) if (!g.empty) all.push(g);
@@ -92,18 +138,9 @@ export class GlyphAtlas {
     }
     const width = ATLAS_WIDTH, height = Math.max(1, y + rowH);
     const data = new Uint8Array(width * height);
-    const maxW = all.reduce((a, g) => Math.max(a, g.w), 1), maxH = all.reduce((a, g) => Math.max(a, g.h), 1);
-    const canvas = this.makeCanvas(maxW, maxH);
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    ctx.textBaseline = 'alphabetic';
-    ctx.fillStyle = 'black';
-    const sdf = new DistanceField(Math.max(maxW, maxH));
     for (const g of all) {
-      ctx.clearRect(0, 0, g.w, g.h);
-      ctx.font = this.font(g.weight);
-      ctx.fillText(g.ch, -g.x, -g.y);
-      const pixels = ctx.getImageData(0, 0, g.w, g.h).data;
-      sdf.compute(pixels, g.w, g.h, data, width, g.u, g.v);
+      const sdf = glyphField(g.shape, g.ch, g.weight, this.makeCanvas);
+      for (let row = 0; row < g.h; row++) data.set(sdf.subarray(row * g.w, (row + 1) * g.w), (g.v + row) * width + g.u);
     }
     this.width = width; this.height = height;
     return { width, height, data };

@@ -10,6 +10,7 @@ import { defaultMode, groupChain, groupTree, hasGroups } from './module-view.js'
 import { LayoutWorker, ParseWorker } from './workers.js';
 import { STATE_DIM, STATE_PATH, STATE_SELECTED } from './renderer.js';
 
+const DETAIL_AFTER_MS = 150;   // the second parse worker is asked this far into a parse (openBoth)
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 export class Viewer {
@@ -24,6 +25,10 @@ export class Viewer {
     // detail (shapes and cost: app/document.js), on the other core.
     this.detail = new ParseWorker(() => {});
     this.layout = new LayoutWorker();
+    // The first worker's warm-up hands over an example's document (app/parse-worker.js):
+    // laid out and drawn once, unseen, so that the first model's layout and frame do
+    // not pay for cold code, glyph rasterising and GPU program compiles.
+    this.parse.onWarmDocument = (json) => this.warmUp(json);
     this.status = 'idle';
     this.error = null;
     this.doc = null;
@@ -42,13 +47,24 @@ export class Viewer {
 
   ready() { return this.parse.readyPromise; }
 
+  async warmUp(json) {
+    if (this.doc || this.status === 'loading') return;   // a model is coming: it warms up itself
+    try {
+      const scene = await this.layout.warmUp({ json, detail: null }, this.layoutOptions());
+      if (!this.renderer.scene) this.renderer.warmUp(scene);
+    } catch (error) {
+      if (!error.cancelled) console.warn('wetron: layout warm-up failed:', error);
+    }
+  }
+
   setStatus(status, error = null) {
     this.status = status; this.error = error;
     this.onStatus();
   }
 
   // source: File/Blob, URL string, or {file, name, companions}. Resolves when drawn.
-  async open(source) {
+  // chosenAt: when the user chose it (an event's timeStamp), for the timings.
+  async open(source, chosenAt = null) {
     const token = ++this.openCount;
     if (this.parse.busy) this.parse.cancel();
     if (this.detail.busy) this.detail.cancel();
@@ -72,7 +88,8 @@ export class Viewer {
       const t1 = performance.now();
       const scene = await this.present(texts, null, 0, token);
       const t3 = performance.now(), t2 = t3 - scene.drawMs;
-      this.timings = { parse: t1 - t0, layout: t2 - t1, draw: t3 - t2, total: t3 - t0, worker: scene.stats };
+      this.timings = { parse: t1 - t0, layout: t2 - t1, draw: t3 - t2, total: t3 - t0, worker: scene.stats,
+        phases: openPhases(chosenAt ?? t0, t0, t1, t2, t3, texts.arrived, this.parse.timing, this.detail.timing, scene.stats) };
       this.sourceUrl = typeof source === 'string' ? source : null;   // app/share.js: a link can reopen it
       this.onProgress(null);
       this.setStatus('ready');
@@ -84,13 +101,39 @@ export class Viewer {
     }
   }
 
-  // The document without its detail from one parse worker and the detail from the other,
-  // both parsing the file at once; the first worker computes the detail itself if the
-  // second could not.
+  // A small model's document comes whole from the first parse worker (its parse tells
+  // how big the model is: wetron.web.INLINE_DETAIL_NODES). A bigger one's detail comes
+  // from the second worker, parsing the file at the same time: it is asked once the
+  // first says the model is big, or DETAIL_AFTER_MS into the parse (a big model takes
+  // longer to parse). Asked at once, both workers read a small model's file together,
+  // each read waiting for the other's. The first worker computes the detail itself if
+  // the second could not.
   async openBoth(file, name, companions) {
-    const detail = this.detail.detail(file, name, companions);
-    detail.catch(() => {});   // a bad file is reported by the first worker
-    const json = await this.parse.open(file, name, companions, false);
+    const arrived = {};   // when each part reached the page (timings)
+    let request = null, detail = null, inline = false;
+    this.detail.stopWarmUp();
+    const askDetail = () => {
+      if (request || inline) return;
+      request = this.detail.detail(file, name, companions);
+      detail = request.then((text) => { arrived.detail = performance.now(); return text; });
+      detail.catch(() => {});   // a bad file is reported by the first worker
+    };
+    const timer = setTimeout(askDetail, DETAIL_AFTER_MS);
+    let json;
+    try {
+      json = await this.parse.open(file, name, companions, 'auto', (opened) => {
+        if (opened.detail) { inline = true; clearTimeout(timer); } else askDetail();
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    arrived.json = performance.now();
+    if (inline) {
+      if (request) this.detail.abandon(request);
+      arrived.inline = true;
+      return { json, detail: null, arrived };
+    }
+    askDetail();
     let detailJson;
     try {
       detailJson = await detail;
@@ -99,7 +142,7 @@ export class Viewer {
       console.warn('wetron: the second parse worker failed; computing the detail here:', error);
       detailJson = await this.parse.detailCurrent();
     }
-    return { json, detail: detailJson };
+    return { json, detail: detailJson, arrived };
   }
 
   // A graph document produced elsewhere (JSON text): skips the parse worker.
@@ -217,14 +260,21 @@ export class Viewer {
     this.graph = graph;
     this.mode = modules.mode;
     this.expanded = new Set(modules.expanded);
+    const t0 = performance.now();
     this.onStatus();           // the page shows its model layout (sidebar) ...
     this.renderer.resize();    // ... so the canvas has its final size before fitting
+    const t1 = performance.now();
     this.renderer.setScene(scene);
     this.scene = scene;
     this.indexScene();
     this.selected = -1;
     this.highlight = null;
+    const t2 = performance.now();
     this.sidebar.showModel(doc, graph);
+    // for profiles (performance.getEntriesByType('measure')), as the renderer's own
+    performance.measure('show: page status', { start: t0, end: t1 });
+    performance.measure('show: scene', { start: t1, end: t2 });
+    performance.measure('show: sidebar', { start: t2, end: performance.now() });
     if (same && modules.anchor !== undefined) {   // not refitted: the anchor stays where it was
       const now = anchor ? this.moduleAnchor(modules.anchor) : null;
       const dx = anchor && now ? now.x - anchor.x : 0, dy = anchor && now ? now.y - anchor.y : 0;
@@ -233,7 +283,9 @@ export class Viewer {
     }
     if (keep != null) { const i = this.findBox(keep); if (i >= 0) this.selectBox(i); }
     this.renderer.requestDraw();
+    const t3 = performance.now();
     await nextFrame();   // runs after the renderer's callback: the new scene is drawn
+    performance.measure('show: to the frame drawn', { start: t3, end: performance.now() });
   }
 
   // Adjacency and name lookup for the boxes of the scene.
@@ -544,6 +596,26 @@ export class Viewer {
       modules: this.modulesState(),
     };
   }
+}
+
+// Where an open's time went, in ms on the page's clock, from the file chosen to drawn:
+// input (chosen -> open started), toPython (-> the first worker's Python starts: message,
+// and a warm-up step under way), python (its parse + document), fromPython (the text to
+// the page), detailWait (-> the second worker's detail, after the document), layout
+// (layout worker, message to scene back), draw (sidebar, buffers, first frame).
+function openPhases(chosen, t0, t1, t2, t3, arrived, parse, detail, stats) {
+  const page = (abs) => abs - performance.timeOrigin;
+  const out = { input: t0 - chosen, layout: t2 - t1, draw: t3 - t2, total: t3 - chosen };
+  if (parse && arrived) {
+    out.toPython = page(parse.start) - t0;
+    out.python = parse.end - parse.start;
+    out.reads = parse.reads; out.readMs = parse.readMs;   // of python: reading the file
+    out.fromPython = arrived.json - page(parse.end);
+    out.detailWait = Math.max(0, (arrived.detail ?? arrived.json) - arrived.json);
+    if (detail && !arrived.inline) out.detailPython = detail.end - detail.start;
+  }
+  if (stats.received) { out.toLayout = page(stats.received) - t1; out.layoutWorker = stats.posted - stats.received; }
+  return out;
 }
 
 function cancelled() {

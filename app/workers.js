@@ -5,6 +5,7 @@
 export class ParseWorker {
   constructor(onProgress) {
     this.onProgress = onProgress;   // (message) for the request in flight
+    this.onWarmDocument = null;     // (json): an example's document from the warm-up (app/viewer.js)
     this.nextId = 1;
     this.start();
   }
@@ -27,26 +28,39 @@ export class ParseWorker {
 
   receive(msg) {
     if (msg.type === 'ready') { this.isReady = true; this.readyMs = msg.ms; this.readyResolve(msg.ms); return; }
+    if (msg.type === 'warm-document') { if (this.onWarmDocument) this.onWarmDocument(msg.json); return; }
     if (msg.type === 'error' && msg.id == null) { this.readyReject(new Error(msg.message)); return; }   // Python did not start
     const p = this.pending.get(msg.id);
     if (!p) return;   // a request that was cancelled
     if (msg.type === 'progress') { (p.onProgress || this.onProgress)(msg.message, msg); return; }
+    if (msg.type === 'opened') { if (p.onOpened) p.onOpened(msg); return; }
     this.pending.delete(msg.id);
     if (msg.wasmBytes != null) this.wasmBytes = msg.wasmBytes;   // Pyodide's memory after the last parse
+    if (msg.timing) this.timing = msg.timing;   // {start, end}: when Python took and answered the last open
     if (msg.type === 'error') p.reject(new Error(msg.message));
     else p.resolve(msg.type === 'tensor-npy' ? { json: msg.json, blob: msg.blob } : msg.json);
   }
 
-  request(message, onProgress = null) {
+  // -> a promise of the answer, with its requestId (for abandon)
+  request(message, onProgress = null, onOpened = null) {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+    const promise = new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress, onOpened });
       this.worker.postMessage({ ...message, id });
     });
+    promise.requestId = id;
+    return promise;
   }
 
-  // -> graph document JSON text; detail false: without the part detail() gives
-  open(file, name, companions = [], detail = true) { return this.request({ type: 'open', file, name, companions, detail }); }
+  // A request whose answer nobody needs any more: it never settles, and the worker is
+  // not busy for it (a parse cannot be stopped; its answer is dropped when it comes).
+  abandon(request) { this.pending.delete(request.requestId); }
+
+  // -> graph document JSON text; detail false: without the part detail() gives; 'auto':
+  // without it for big models only. onOpened({nodes, detail}) once the file is parsed.
+  open(file, name, companions = [], detail = true, onOpened = null) {
+    return this.request({ type: 'open', file, name, companions, detail }, null, onOpened);
+  }
   // -> JSON text of the document detail (app/document.js) of a file; detailCurrent(): of
   // the model this worker opened last
   detail(file, name, companions = []) { return this.request({ type: 'detail', file, name, companions }); }
@@ -60,6 +74,10 @@ export class ParseWorker {
   tensorNpy(index) { return this.request({ type: 'tensor-npy', tensor: index }); }
   // cost summary: format 'csv' | 'markdown' -> JSON text {"text"}, as `wetron cost --csv/--md`
   costExport(format) { return this.request({ type: 'cost-export', format }); }
+
+  // Ends the worker's warm-up (app/parse-worker.js), so it leaves the cores to a file
+  // being opened; nothing is answered.
+  stopWarmUp() { this.worker.postMessage({ type: 'stop-warm-up' }); }
 
   get busy() { return this.pending.size > 0; }
 
@@ -78,19 +96,34 @@ export class LayoutWorker {
 
   start() {
     this.pending = new Map();
+    this.warming = new Map();   // warm-up layouts: not cancelled (nobody waits for them)
     this.sentTexts = null;   // the document the worker holds
     this.worker = new Worker(new URL('./layout-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => {
-      const p = this.pending.get(data.id);
+      const p = this.pending.get(data.id) || this.warming.get(data.id);
       if (!p) return;
       this.pending.delete(data.id);
+      this.warming.delete(data.id);
       if (data.error) { this.sentTexts = null; p.reject(new Error(data.error)); } else p.resolve(data.scene);
     };
     this.worker.onerror = (event) => {
       event.preventDefault();
-      for (const p of this.pending.values()) p.reject(new Error(`layout worker failed: ${event.message}`));
+      for (const p of [...this.pending.values(), ...this.warming.values()]) p.reject(new Error(`layout worker failed: ${event.message}`));
       this.pending.clear();
+      this.warming.clear();
     };
+  }
+
+  // The page's warm-up (app/viewer.js): a small document laid out once, after the worker
+  // has prepared its glyphs, so the first model's layout runs optimised code and only
+  // packs glyphs. A layout asked for meanwhile waits for it; cancel() leaves it be.
+  warmUp(texts, options) {
+    const id = this.nextId++;
+    this.sentTexts = texts;
+    return new Promise((resolve, reject) => {
+      this.warming.set(id, { resolve, reject });
+      this.worker.postMessage({ id, json: texts.json, detail: texts.detail, graph: 0, options, modules: 'default', warmUp: true });
+    });
   }
 
   // texts: {json, detail} (app/document.js). modules: null (flat), {expanded: [paths]}
@@ -111,7 +144,7 @@ export class LayoutWorker {
     if (!this.pending.size) return;
     const error = new Error('cancelled');
     error.cancelled = true;
-    for (const p of this.pending.values()) p.reject(error);
+    for (const p of [...this.pending.values(), ...this.warming.values()]) p.reject(error);
     this.worker.terminate();
     this.start();
   }

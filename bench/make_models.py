@@ -5,8 +5,12 @@
   gpt2-medium.onnx  the same with GPT-2 medium's size (24 layers, d_model 1024, 16 heads):
                  ~1.4 GB, the "24-layer transformer export" of the page benchmarks
   resnet50.onnx  ResNet-50-sized CNN (bottleneck blocks 3-4-6-3), weights inline: ~100 MB
+  vit_b16.onnx   ViT-B/16 as torchvision builds it (nn.MultiheadAttention blocks): ~350 MB
+  bert_base.onnx BERT-base-like encoder written the Hugging Face way (attention mask,
+                 token types, pooler): ~440 MB
+  one_node.onnx  a single Relu
 
-Both are torch.nn modules with random weights, exported with the TorchScript exporter
+All are torch.nn modules with random weights, exported with the TorchScript exporter
 (dynamo=False). Each file is written to a temporary name and renamed when complete.
 
     python bench/make_models.py        # builds what is missing, prints the paths
@@ -149,8 +153,120 @@ def _resnet50():
     return ResNet50(), args, ["input"], ["logits"], axes
 
 
+def _vit_b16(d=768, heads=12, layers=12, patch=16, image=224, classes=1000):
+    """ViT-B/16 as torchvision builds it: patch convolution, class token, learned
+    positions, encoder blocks of nn.MultiheadAttention + MLP, head on the class token."""
+    import torch
+    from torch import nn
+
+    class EncoderBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(d, eps=1e-6)
+            self.self_attention = nn.MultiheadAttention(d, heads, batch_first=True)
+            self.ln_2 = nn.LayerNorm(d, eps=1e-6)
+            self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+        def forward(self, x):
+            y = self.ln_1(x).transpose(0, 1)   # (sequence, batch, d): the module's slow path,
+            a = self.self_attention             # which exports (its fused fast path does not)
+            y, _ = nn.functional.multi_head_attention_forward(
+                y, y, y, d, heads, a.in_proj_weight, a.in_proj_bias, None, None, False, 0.0,
+                a.out_proj.weight, a.out_proj.bias, training=False, need_weights=False)
+            y = y.transpose(0, 1)
+            x = x + y
+            return x + self.mlp(self.ln_2(x))
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv_proj = nn.Conv2d(3, d, patch, patch)
+            self.class_token = nn.Parameter(torch.zeros(1, 1, d))
+            self.pos_embedding = nn.Parameter(torch.randn(1, (image // patch) ** 2 + 1, d) * 0.02)
+            self.layers = nn.Sequential(*(EncoderBlock() for _ in range(layers)))
+            self.ln = nn.LayerNorm(d, eps=1e-6)
+            self.head = nn.Linear(d, classes)
+
+        def forward(self, x):
+            x = self.conv_proj(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embedding
+            return self.head(self.ln(self.layers(x))[:, 0])
+
+    torch.manual_seed(0)
+    args = (torch.randn(1, 3, image, image),)
+    return ViT(), args, ["input"], ["logits"], {"input": {0: "batch"}, "logits": {0: "batch"}}
+
+
+def _bert_base(d=768, heads=12, layers=12, vocab=30522, positions=512):
+    """A BERT-base-like encoder written as Hugging Face writes it: word + position +
+    token-type embeddings, an extended attention mask from the input mask, per layer
+    query/key/value projections, GELU intermediate, residual LayerNorms, a pooler."""
+    import torch
+    from torch import nn
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+
+        def forward(self, x, mask):
+            b, s, _ = x.shape
+            split = lambda t: t.view(b, s, heads, d // heads).transpose(1, 2)   # noqa: E731
+            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            scores = q @ k.transpose(-1, -2) / (d // heads) ** 0.5 + mask
+            return (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(b, s, d)
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = SelfAttention()
+            self.attention_output = nn.Linear(d, d)
+            self.attention_norm = nn.LayerNorm(d, eps=1e-12)
+            self.intermediate = nn.Linear(d, 4 * d)
+            self.output = nn.Linear(4 * d, d)
+            self.output_norm = nn.LayerNorm(d, eps=1e-12)
+
+        def forward(self, x, mask):
+            x = self.attention_norm(x + self.attention_output(self.attention(x, mask)))
+            return self.output_norm(x + self.output(nn.functional.gelu(self.intermediate(x))))
+
+    class Bert(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.word_embeddings = nn.Embedding(vocab, d)
+            self.position_embeddings = nn.Embedding(positions, d)
+            self.token_type_embeddings = nn.Embedding(2, d)
+            self.embeddings_norm = nn.LayerNorm(d, eps=1e-12)
+            self.layer = nn.ModuleList(Layer() for _ in range(layers))
+            self.pooler = nn.Linear(d, d)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            pos = torch.arange(input_ids.shape[1]).unsqueeze(0)
+            x = self.embeddings_norm(self.word_embeddings(input_ids) + self.position_embeddings(pos)
+                                     + self.token_type_embeddings(token_type_ids))
+            mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+            for layer in self.layer:
+                x = layer(x, mask)
+            return x, torch.tanh(self.pooler(x[:, 0]))
+
+    torch.manual_seed(0)
+    ids = torch.randint(0, vocab, (1, 16))
+    args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
+    return Bert(), args, names, ["last_hidden_state", "pooler_output"], axes
+
+
+def _one_node():
+    """The smallest model: one Relu."""
+    import torch
+    args = (torch.randn(1, 3, 224, 224),)
+    return torch.nn.ReLU(), args, ["input"], ["output"], {"input": {0: "batch"}, "output": {0: "batch"}}
+
+
 BUILDERS = {"gpt2": _gpt2, "gpt2-medium": lambda: _gpt2(d=1024, heads=16, layers=24),
-            "resnet50": _resnet50}
+            "resnet50": _resnet50, "vit_b16": _vit_b16, "bert_base": _bert_base, "one_node": _one_node}
 
 
 def model_path(name):

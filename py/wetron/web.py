@@ -11,9 +11,15 @@ import posixpath
 
 from . import open as open_model
 from .errors import ModelError
-from .source import Source
+from .source import BytesSource, Source
 
 _current = None  # the last model opened, kept for tensor_values()
+
+
+# A read in the browser costs ~1 ms whatever its size up to ~64 kB (~3.5 ms per MB
+# past that): the file's head, which format detection and the first parse steps read
+# in several small pieces, is read once.
+HEAD = 64 << 10
 
 
 class JsSource(Source):
@@ -23,22 +29,42 @@ class JsSource(Source):
         self.name = name
         self.size = int(reader.size)
         self._reader = reader
+        self._head = None
 
     def _read(self, offset, length):
+        if offset + length <= HEAD:
+            if self._head is None:
+                self._head = self._reader.read(0, min(HEAD, self.size)).to_bytes()
+            if offset + length <= len(self._head):
+                return self._head[offset:offset + length]
         return self._reader.read(offset, length).to_bytes()
 
 
-def open_file(reader, name, companions=None, detail=True):
+# Models of up to this many nodes (all graphs together) get their detail in the same
+# document: computing it here costs less than another worker parsing the file again.
+INLINE_DETAIL_NODES = 3000
+
+
+def open_file(reader, name, companions=None, detail=True, opened=None):
     """Parse one file; `companions` maps a file's path relative to the model's folder
     (and its base name) -> JS reader (external data, SavedModel variables, TF.js
     shards, …). A path the formats ask for ('variables/variables.index') is also looked
     up by its base name, for files picked one by one rather than as a folder.
-    detail=False leaves out what open_detail gives (Model.to_dict).
+    detail=False leaves out what open_detail gives (Model.to_dict); "auto" leaves it
+    out only for models of more than INLINE_DETAIL_NODES nodes. `opened(nodes,
+    with_detail)`, a JS function, is told as soon as the file is parsed, before the
+    document is written (the page then knows whether to ask for the detail elsewhere).
     Returns the graph document as a JSON string, or {"error": message} as JSON."""
     global _current
     _current = None  # a failed open must not leave the previous model answering
     try:
         model = _open(reader, name, companions)
+        if detail == "auto" or opened is not None:
+            nodes = sum(len(g.nodes) for g in model.graphs)
+            if detail == "auto":
+                detail = nodes <= INLINE_DETAIL_NODES
+            if opened is not None:
+                opened(nodes, bool(detail))
         text = model.dumps(detail)
     except ModelError as e:
         return json.dumps({"error": str(e)})
@@ -86,15 +112,30 @@ def collect_garbage():
     gc.collect()
 
 
+_warm_files = {}  # name -> bytes of the warm-up's examples, read once
+
+
 def warm_up(reader, name):
-    """Parse a file and throw the result away, leaving the last model opened as it is:
-    the page does it once at start-up so the browser optimises the parser's code
-    before the user's file arrives (app/parse-worker.js)."""
+    """Parse a file (a small example), leaving the last model opened as it is: the page
+    does it at start-up so the browser optimises the parser's code before the user's
+    file arrives (app/parse-worker.js). The file is read once and parsed from memory
+    after that: the step is short, and it is Python's code that needs warming, not the
+    browser's reads. Returns the document's JSON text ("" if it failed), which the page
+    uses to warm up its own layout and drawing. warm_up_done() ends the warm-up."""
+    data = _warm_files.get(name)
+    if data is None:
+        data = _warm_files[name] = reader.read(0, int(reader.size)).to_bytes()
     try:
-        open_model(JsSource(reader, name)).dumps()
+        return open_model(BytesSource(data, name)).dumps()
     except ModelError:
-        pass
-    gc.collect()
+        return ""
+
+
+def warm_up_done():
+    """Free the examples' bytes. The warm-up's models are left to the collection after
+    the next open (collect_garbage): collecting now (~0.1-0.2 s) would delay the file
+    whose request ended the warm-up."""
+    _warm_files.clear()
 
 
 def tensor_values(index, limit=1000):
