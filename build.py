@@ -37,8 +37,9 @@ DIST = os.path.join(ROOT, "dist")
 WHEELS = os.path.join(ROOT, "wheels")
 PACKAGE = os.path.join(ROOT, "py", "wetron")
 PYODIDE = os.path.join(ROOT, "node_modules", "pyodide")
-PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
-                 "python_stdlib.zip", "pyodide-lock.json"]
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "python_stdlib.zip", "pyodide-lock.json"]
+# gzipped into dist/ (app/parse-worker.js decompresses it): 9.6 -> 3.6 MB on a first visit
+PYODIDE_WASM = "pyodide.asm.wasm"
 SNAPSHOT = "pyodide/snapshot.bin.gz"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)   # fixed, so the same sources give the same wheel bytes
 
@@ -125,18 +126,52 @@ def ensure_node_modules():
 # Runs in node: start Python, install the wheel, import every wetron module, and save
 # the WebAssembly memory. The worker restores it instead of booting Python and
 # importing again (see app/parse-worker.js, which must do the same steps otherwise).
+#
+# Reproducible: the same sources give the same snapshot bytes, so a redeploy that changed
+# nothing keeps its content hash and returning visitors keep their copy. Python's memory
+# would otherwise differ from run to run (about 9 MB of 31 MB) through
+#   - hash randomization: every dict and set of str laid out differently -> PYTHONHASHSEED
+#   - randomness: the `random` module's Mersenne Twister states, the allocator's ChaCha
+#     key (all from node:crypto) -> a fixed pseudo-random stream while the snapshot is made
+#   - the clock: time.time() kept by modules at import, file times of the unpacked wheel
+#     left in stat buffers -> Date.now and performance.now count from a fixed epoch
+#   - where the build runs: sys.executable and $_ are node's script path -> fixed name
+# The snapshot is public and shared by every visitor anyway, so none of these fixed values
+# is a secret given away; the browser's clock and randomness take over once it is restored.
 SNAPSHOT_SCRIPT = r"""
-import { loadPyodide } from %(pyodide)s;
-import { readFileSync, writeFileSync } from "node:fs";
-const py = await loadPyodide({ indexURL: %(index)s, _makeSnapshot: true });
+import nodeCrypto from "node:crypto";
+let seed = 0x9e3779b9;
+function fill(view) {   // xorshift32: the same bytes every build
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  for (let i = 0; i < bytes.length; i++) {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    bytes[i] = seed & 0xff;
+  }
+  return view;
+}
+nodeCrypto.randomFillSync = fill;
+if (globalThis.crypto) globalThis.crypto.getRandomValues = fill;
+Math.random = () => { const b = fill(new Uint32Array(1)); return b[0] / 2 ** 32; };
+const EPOCH = Date.UTC(1980, 0, 1);   // as the wheel's ZIP_DATE; each reading 1 ms later
+let wall = 0, monotonic = 0;
+Date.now = () => EPOCH + ++wall;
+performance.now = () => ++monotonic;
+
+const { loadPyodide } = await import(%(pyodide)s);
+const { readFileSync, writeFileSync } = await import("node:fs");
+const py = await loadPyodide({ indexURL: %(index)s, _makeSnapshot: true,
+                               _sysExecutable: "./this.program",   // as in a browser
+                               env: { PYTHONHASHSEED: "0" } });
 py.unpackArchive(new Uint8Array(readFileSync(%(wheel)s)), "wheel");
 py.runPython(`
 import importlib, pkgutil, wetron
 importlib.invalidate_caches()
-for m in pkgutil.walk_packages(wetron.__path__, "wetron."):
-    if not m.name.endswith("__main__"):
-        importlib.import_module(m.name)
+names = sorted(m.name for m in pkgutil.walk_packages(wetron.__path__, "wetron.")
+               if not m.name.endswith("__main__"))
+for name in names:
+    importlib.import_module(name)
 import wetron.web
+del names, name
 `);
 writeFileSync(%(out)s, py.makeMemorySnapshot());
 """
@@ -153,14 +188,20 @@ def build_snapshot(wheel, out_path):
                 "pyodide": json.dumps("file://" + os.path.join(PYODIDE, "pyodide.mjs")),
                 "index": json.dumps(index), "wheel": json.dumps(wheel),
                 "out": json.dumps(raw)})
-        run = subprocess.run(["node", script], cwd=tmp, capture_output=True, text=True)
+        # TZ: Python's time module keeps the zone (time.timezone, tzname) at import
+        env = dict(os.environ, TZ="UTC")
+        run = subprocess.run(["node", script], cwd=tmp, env=env, capture_output=True, text=True)
         if run.returncode != 0:
             # node echoes the whole minified line of pyodide.asm.mjs; keep the end
             raise SystemExit(f"build: snapshot failed:\n{run.stderr[-3000:]}")
-        with open(raw, "rb") as src, open(out_path, "wb") as dst:
-            # mtime=0: the same snapshot gives the same bytes (and content hash)
-            with gzip.GzipFile(fileobj=dst, mode="wb", compresslevel=6, mtime=0) as gz:
-                shutil.copyfileobj(src, gz)
+        gzip_file(raw, out_path)
+
+
+def gzip_file(path, out_path):
+    with open(path, "rb") as src, open(out_path, "wb") as dst:
+        # mtime=0 and no file name in the header: the same input gives the same bytes
+        with gzip.GzipFile("", mode="wb", compresslevel=9, fileobj=dst, mtime=0) as gz:
+            shutil.copyfileobj(src, gz)
 
 
 # --- the site ---------------------------------------------------------------------
@@ -210,14 +251,15 @@ def site_files(dist):
 
 
 def write_service_worker(dist, files, hashes):
-    """dist/sw.js from app/sw.js: the precache list and a version that changes whenever
-    any file does, so a new deployment replaces the old cache."""
+    """dist/sw.js from app/sw.js: every file with its content hash, and a version that
+    changes whenever any file does, so a new deployment installs a new worker (which
+    downloads only the files whose hash changed)."""
     version = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
     with open(os.path.join(ROOT, "app", "sw.js")) as f:
         template = f.read()
-    precache = (["./"] if "index.html" in files else []) + files
+    listing = json.dumps({p: hashes[p] for p in files}, indent=1)
     text = (template.replace('"__VERSION__"', json.dumps(version))
-                    .replace("[/*__FILES__*/]", json.dumps(precache, indent=1)))
+                    .replace("{/*__FILES__*/}", listing))
     with open(os.path.join(dist, "sw.js"), "w") as f:
         f.write(text)
     return version
@@ -261,6 +303,7 @@ def _build_into(dist, snapshot):
     os.makedirs(os.path.join(dist, "pyodide"))
     for fname in PYODIDE_FILES:
         shutil.copy2(os.path.join(PYODIDE, fname), os.path.join(dist, "pyodide", fname))
+    gzip_file(os.path.join(PYODIDE, PYODIDE_WASM), os.path.join(dist, "pyodide", PYODIDE_WASM + ".gz"))
     if snapshot:
         build_snapshot(os.path.join(dist, wheel_url), os.path.join(dist, SNAPSHOT))
         log(f"snapshot {SNAPSHOT} ({os.path.getsize(os.path.join(dist, SNAPSHOT)) >> 10} KiB)")

@@ -46,6 +46,17 @@ async function fetchBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+// Pyodide's runtime is served gzipped (build.py: 9.6 -> 3.6 MB, whether the host
+// compresses or not); its loader fetches pyodide.asm.wasm, and that one request is
+// answered here from the .gz, decompressed as it streams into the compiler.
+const WASM = PYODIDE + "pyodide.asm.wasm";
+const plainFetch = self.fetch.bind(self);
+self.fetch = (input, init) => {
+  if (String(input instanceof Request ? input.url : input) !== WASM) return plainFetch(input, init);
+  return plainFetch(WASM + ".gz", init).then((response) => !response.ok ? response : new Response(
+    response.body.pipeThrough(new DecompressionStream("gzip")), { headers: { "Content-Type": "application/wasm" } }));
+};
+
 async function fetchGunzipped(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
@@ -90,20 +101,23 @@ async function startPython() {
 const WARM_UP_ROUNDS = 8;
 const WARM_UP_MAX_BYTES = 4 << 20;
 let requestsWaiting = 0;
-let wake = null;   // ends the warm-up's rest early: a request came
+let wake = null;   // ends the warm-up's rest or download early: a request came
 
 async function warmUp(python) {
-  if (!python.manifest.examples) return;
+  if (!python.manifest.examples || requestsWaiting) return;   // a file is waiting already
   const t0 = performance.now();
   const rest = (ms) => new Promise((resolve) => { wake = resolve; setTimeout(resolve, ms); }).then(() => { wake = null; });
+  // downloading the examples (a first visit: seconds on a slow link) is aborted by a request too
+  const download = new AbortController();
+  wake = () => download.abort();
+  const get = (url) => fetch(new URL(url, SITE), { signal: download.signal });
   try {
-    const index = await (await fetch(new URL(python.manifest.examples, SITE))).json();
+    const index = await (await get(python.manifest.examples)).json();
     const examples = [];
     for (const example of index.slice(0, 3)) {
-      if (example.size <= WARM_UP_MAX_BYTES) {
-        examples.push([await (await fetch(new URL(example.url, SITE))).blob(), example.file]);
-      }
+      if (example.size <= WARM_UP_MAX_BYTES) examples.push([await (await get(example.url)).blob(), example.file]);
     }
+    wake = null;
     let steps = 0;
     for (let round = 0; round < WARM_UP_ROUNDS; round++) {
       for (const [blob, name] of examples) {
@@ -121,8 +135,9 @@ async function warmUp(python) {
     }
     console.log(`wetron: warmed up in ${Math.round(performance.now() - t0)} ms, ${steps} steps`);
   } catch (e) {
-    console.warn("wetron: warm-up skipped:", e);
+    if (!download.signal.aborted) console.warn("wetron: warm-up skipped:", e); else console.log("wetron: warm-up stopped for a request while downloading the examples");
   }
+  wake = null;
   python.web.warm_up_done();
 }
 

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -12,7 +13,7 @@ import zipfile
 
 import pytest
 
-from .harness import PREFIX, REPO, ParseWorker
+from .harness import PREFIX, REPO, ParseWorker, Site
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -35,7 +36,7 @@ def test_manifest_hashes_every_file(site):
     for key in ("wheel", "snapshot", "examples"):
         assert manifest[key] in manifest["files"], key
         assert not manifest[key].startswith("/") and "://" not in manifest[key]
-    for name in ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+    for name in ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm.gz", "python_stdlib.zip",
                  "pyodide-lock.json"]:
         assert f"pyodide/{name}" in manifest["files"]
 
@@ -68,9 +69,12 @@ def test_service_worker_precaches_every_file(site):
     with open(os.path.join(site.dist, "sw.js")) as f:
         text = f.read()
     assert "__VERSION__" not in text and "__FILES__" not in text
-    files = json.loads(re.search(r"const FILES = (\[.*?\]);", text, re.S).group(1))
-    assert set(files) - {"./"} == site_files(site.dist) - {"sw.js"}
+    files = json.loads(re.search(r"const FILES = (\{.*?\});", text, re.S).group(1))
+    assert set(files) == site_files(site.dist) - {"sw.js"}
     assert not any(f.startswith("/") or "://" in f for f in files)
+    for path in ("index.html", "pyodide/pyodide.asm.wasm.gz"):
+        with open(os.path.join(site.dist, path), "rb") as f:
+            assert files[path] == hashlib.sha256(f.read()).hexdigest(), path
 
 
 def test_build_py_serve_uses_the_right_mime_types(site):
@@ -82,7 +86,6 @@ def test_build_py_serve_uses_the_right_mime_types(site):
         base = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
         want = {"pyodide/pyodide.mjs": "application/javascript",
                 "app/parse-worker.js": "application/javascript",
-                "pyodide/pyodide.asm.wasm": "application/wasm",
                 "manifest.json": "application/json"}
         for path, mime in want.items():
             with urllib.request.urlopen(base + path) as response:
@@ -131,3 +134,61 @@ def test_site_works_offline_after_the_first_visit(page, site, context):
     finally:
         context.set_offline(False)
     assert not reached, f"offline, yet the server was asked for {reached}"
+
+
+REGISTER = """async (url) => {
+  await navigator.serviceWorker.register(url);
+  await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r));
+  }
+}"""
+
+
+def test_a_redeploy_downloads_only_the_files_that_changed(browser, site, tmp_path):
+    """Returning visitors keep what did not change: after a redeploy that changed one
+    script, the new service worker fetches that script, the manifest and itself; not
+    the 25 MB of Pyodide, the wheel and the snapshot again."""
+    sys.path.insert(0, REPO)
+    import build
+    dist = str(tmp_path / "dist")
+    shutil.copytree(site.dist, dist)
+    copy = Site(dist)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(copy.blank_url)
+        page.evaluate(REGISTER, copy.url + "sw.js")
+        first = [p for p in copy.requests if p != PREFIX + "_test/blank.html"]
+        assert PREFIX + "pyodide/pyodide.asm.wasm.gz" in first
+
+        # the redeploy: one script changed, the manifest and sw.js rewritten as build.py does
+        with open(os.path.join(dist, "app", "search.js"), "a") as f:
+            f.write("\n// redeployed\n")
+        files = sorted(site_files(dist) - {"sw.js"})
+        hashes = {p: build.sha256_file(os.path.join(dist, p)) for p in files}
+        with open(os.path.join(dist, "manifest.json")) as f:
+            manifest = json.load(f)
+        manifest["files"] = {p: h for p, h in hashes.items() if p != "manifest.json"}
+        with open(os.path.join(dist, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+        hashes["manifest.json"] = build.sha256_file(os.path.join(dist, "manifest.json"))
+        build.write_service_worker(dist, files, hashes)
+
+        del copy.requests[:]
+        page.evaluate("""async () => {
+          const registration = await navigator.serviceWorker.getRegistration();
+          const changed = new Promise((r) =>
+            navigator.serviceWorker.addEventListener("controllerchange", r));
+          await registration.update();
+          await changed;
+        }""")
+        assert sorted(set(copy.requests)) == sorted(
+            PREFIX + p for p in ("app/search.js", "manifest.json", "sw.js"))
+        # and what it serves is the new content
+        text = page.evaluate("async (u) => (await fetch(u)).text()", copy.url + "app/search.js")
+        assert text.endswith("// redeployed\n")
+    finally:
+        context.close()
+        copy.close()
