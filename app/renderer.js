@@ -373,6 +373,9 @@ export class Renderer {
       this.setScene(scene);
       const [x0, y0] = scene.bounds;
       for (const z of [1, FAR_BOX_ZOOM / 2]) { this.cam = { x: x0, y: y0, z }; this.draw(); }
+      // a readback waits for the GPU to run the draws: a software GPU (SwiftShader)
+      // compiles its routines then, not at the first visible frame
+      this.gl.readPixels(0, 0, 1, 1, this.gl.RGBA, this.gl.UNSIGNED_BYTE, new Uint8Array(4));
     } finally {
       this.releaseScene();
       this.cam = { x: 0, y: 0, z: 1 };

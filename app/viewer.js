@@ -22,9 +22,10 @@ export class Viewer {
     this.onProgress = onProgress;   // (message | null)
     this.parse = new ParseWorker((message) => this.onProgress(message));
     // A second parse worker opens the same file at the same time for the document's
-    // detail (shapes and cost: app/document.js), on the other core. It starts once the
-    // first is ready, so that a first visit downloads Python once.
-    this.detail = new ParseWorker(() => {}, this.parse.started);
+    // detail (shapes and cost: app/document.js), on the other core. (On a first visit
+    // both ask for Pyodide at once: the HTTP cache makes the second wait for the first's
+    // download rather than download again.)
+    this.detail = new ParseWorker(() => {});
     this.layout = new LayoutWorker();
     // The first worker's warm-up hands over an example's document (app/parse-worker.js):
     // laid out and drawn once, unseen, so that the first model's layout and frame do
