@@ -238,7 +238,10 @@ export class Renderer {
   resize() {
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, this.canvas.clientWidth), h = Math.max(1, this.canvas.clientHeight);
-    this.canvas.width = Math.round(w * dpr); this.canvas.height = Math.round(h * dpr);
+    const width = Math.round(w * dpr), height = Math.round(h * dpr);
+    // (setting the size, even to the same, reallocates the drawing buffer)
+    if (this.canvas.width !== width) this.canvas.width = width;
+    if (this.canvas.height !== height) this.canvas.height = height;
     this.size = { w, h, dpr };
     if (this.fitted && this.scene) this.fit(false);   // still as fitted: keep it fitted
     this.requestDraw();
