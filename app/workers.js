@@ -3,54 +3,33 @@
 
 // Parse worker (app/parse-worker.js, Pyodide): protocol in docs/app.md.
 export class ParseWorker {
-  // startAfter: a promise (another worker's readiness) this one starts after. On a first
-  // visit both would download Pyodide and the snapshot at once (~20 MB each); started
-  // later, this one finds them in the HTTP cache. Requests meanwhile are queued.
-  constructor(onProgress, startAfter = null) {
+  constructor(onProgress) {
     this.onProgress = onProgress;   // (message) for the request in flight
     this.onWarmDocument = null;     // (json): an example's document from the warm-up (app/viewer.js)
     this.nextId = 1;
-    this.startAfter = startAfter;
-    // settles when this worker's Python first started or failed to (across restarts)
-    this.started = new Promise((resolve) => { this.startedResolve = resolve; });
     this.start();
   }
 
   start() {
     this.pending = new Map();   // id -> {resolve, reject}
+    this.worker = new Worker(new URL('./parse-worker.js', import.meta.url), { type: 'module' });
     this.isReady = false;
     this.readyPromise = new Promise((resolve, reject) => { this.readyResolve = resolve; this.readyReject = reject; });
-    this.readyPromise.catch(() => {});
-    if (!this.startAfter) { this.spawn(); return; }
-    const queued = [];
-    const later = { postMessage: (message) => queued.push(message), terminate: () => { queued.length = 0; } };
-    const go = () => {
-      if (this.worker !== later) return;   // cancelled meanwhile: start() ran again
-      this.startAfter = null;
-      this.spawn();
-      for (const message of queued) this.worker.postMessage(message);
-    };
-    this.worker = later;
-    this.startAfter.then(go, go);
-  }
-
-  spawn() {
-    this.worker = new Worker(new URL('./parse-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       const message = `parse worker failed: ${event.message || 'could not start'}`;
       event.preventDefault();
       this.readyReject(new Error(message));
-      this.startedResolve();
       for (const p of this.pending.values()) p.reject(new Error(message));
       this.pending.clear();
     };
+    this.readyPromise.catch(() => {});
   }
 
   receive(msg) {
-    if (msg.type === 'ready') { this.isReady = true; this.readyMs = msg.ms; this.readyResolve(msg.ms); this.startedResolve(); return; }
+    if (msg.type === 'ready') { this.isReady = true; this.readyMs = msg.ms; this.readyResolve(msg.ms); return; }
     if (msg.type === 'warm-document') { if (this.onWarmDocument) this.onWarmDocument(msg.json); return; }
-    if (msg.type === 'error' && msg.id == null) { this.readyReject(new Error(msg.message)); this.startedResolve(); return; }   // Python did not start
+    if (msg.type === 'error' && msg.id == null) { this.readyReject(new Error(msg.message)); return; }   // Python did not start
     const p = this.pending.get(msg.id);
     if (!p) return;   // a request that was cancelled
     if (msg.type === 'progress') { (p.onProgress || this.onProgress)(msg.message, msg); return; }
