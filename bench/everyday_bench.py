@@ -48,8 +48,7 @@ def wetron_once(dist, path, think=1.0):
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            # bypass_csp: Playwright polls its waits with eval, which the page's CSP forbids
-            page = browser.new_page(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(300_000)
             page.goto(site.url)
             page.evaluate("wetron.ready()")

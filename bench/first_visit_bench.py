@@ -236,7 +236,7 @@ def main():
             with tempfile.TemporaryDirectory() as profile:
                 context = p.chromium.launch_persistent_context(
                     profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                    viewport={"width": 1400, "height": 900}, bypass_csp=True,   # (Playwright polls with eval)
+                    viewport={"width": 1400, "height": 900},
                     service_workers="block" if args.no_sw else "allow")
                 page = context.new_page()
                 shape(page, args)

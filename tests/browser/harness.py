@@ -1,6 +1,8 @@
 """The browser-test harness's parts that tests import: the site server, the build
-check and the parse-worker client (fixtures in conftest.py wrap them)."""
+check and the parse-worker client (fixtures in conftest.py wrap them), and a
+page.wait_for_function that works under the page's Content-Security-Policy."""
 import base64
+import datetime
 import http.server
 import json
 import os
@@ -144,6 +146,68 @@ class Site:
 MIME_TYPES = {".mjs": "application/javascript", ".js": "application/javascript",
               ".wasm": "application/wasm", ".json": "application/json",
               ".gz": "application/gzip", ".whl": "application/zip"}
+
+
+# --- waiting under the page's Content-Security-Policy ----------------------------------
+# index.html's CSP forbids eval, and Playwright's own Page.wait_for_function evaluates
+# its expression with eval() inside the page: under the CSP it fails with an EvalError.
+# page.evaluate() is compiled through the DevTools protocol, which the CSP does not
+# govern, so this replacement polls the same expression from one evaluate: the same
+# arguments and meaning (a function is called with arg; the first truthy value comes
+# back as a JSHandle; polling "raf" or milliseconds; TimeoutError after the timeout,
+# the page's default one unless given). Installed on Playwright's Page class, so the
+# tests and the benchmarks (which import this module) keep calling
+# page.wait_for_function, and every browser test runs the page under its real CSP.
+
+_WAIT_FOR = """async ([__wfArg, __wfPolling, __wfTimeout]) => {
+  const __wfDeadline = __wfTimeout > 0 ? performance.now() + __wfTimeout : Infinity;
+  let __wfFunction = null;
+  for (;;) {
+    let __wfValue = __wfFunction ? __wfFunction(__wfArg) : (%s);
+    if (!__wfFunction && typeof __wfValue === 'function') {
+      __wfFunction = __wfValue;
+      __wfValue = __wfFunction(__wfArg);
+    }
+    if (__wfValue) return __wfValue;
+    if (performance.now() > __wfDeadline) throw new Error('__wetron_wait_timeout__');
+    await new Promise((resolve) => {
+      if (__wfPolling === 'raf') requestAnimationFrame(resolve);
+      setTimeout(resolve, __wfPolling === 'raf' ? 100 : __wfPolling);   // rAF stops in hidden pages
+    });
+  }
+}"""
+
+
+def _wait_for_function(self, expression, *, arg=None, polling=None, timeout=None):
+    from playwright.sync_api import Error, TimeoutError
+    if isinstance(timeout, datetime.timedelta):
+        timeout = timeout.total_seconds() * 1000
+    try:
+        ms = self._impl_obj._timeout_settings.timeout(timeout)
+    except AttributeError:   # a Playwright without these internals: its usual default
+        ms = 30_000 if timeout is None else timeout
+    deadline = time.monotonic() + ms / 1000 if ms else None
+    source = _WAIT_FOR % expression.strip().rstrip(";")
+    while True:
+        left = 0 if deadline is None else max(1, (deadline - time.monotonic()) * 1000)
+        try:
+            return self.evaluate_handle(source, [arg, polling if polling is not None else "raf", left])
+        except Error as error:
+            if "__wetron_wait_timeout__" in error.message:
+                raise TimeoutError(f"Page.wait_for_function: Timeout {ms:.0f}ms exceeded "
+                                   f"waiting for {expression!r}") from None
+            # a navigation replaced the document: wait on in the new one, as Playwright does
+            navigated = "Execution context was destroyed" in error.message or "navigat" in error.message
+            if not navigated or (deadline is not None and time.monotonic() > deadline):
+                raise
+
+
+def install_csp_safe_wait():
+    from playwright.sync_api import Page
+    Page.wait_for_function = _wait_for_function
+
+
+install_csp_safe_wait()
 
 
 # --- the parse worker ---------------------------------------------------------------------
