@@ -112,7 +112,7 @@ def _header(version=3, tensors=0, kvs=0):
     (_header(kvs=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<I", 99), "unknown metadata"),
     (_header(kvs=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<IIQ", 9, 4, 1 << 40),
      "past the end"),
-    (_header(tensors=1 << 40), "exceed"),
+    (_header(tensors=1 << 40), "more than the 1,000,000 Wetron opens"),
     (_header(tensors=1) + struct.pack("<Q", 1) + b"t" + struct.pack("<IQIQ", 1, 32, 99, 0),
      "unknown"),
     (_header(tensors=1) + struct.pack("<Q", 1) + b"t" + struct.pack("<IQIQ", 1, 32, 8, 0),

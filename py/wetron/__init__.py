@@ -6,7 +6,7 @@ import os
 
 from .errors import ModelError
 from .model import Model
-from .util import paused_gc
+from .util import MAX_NODES, paused_gc, too_many
 from .source import BytesSource, FileSource, Source, sibling_resolver
 from . import detect
 from .formats import REGISTRY
@@ -38,11 +38,17 @@ def _parse(source, companions):
         if fmt.looks_like(head, source.name):
             try:
                 with paused_gc():
-                    return fmt.parse(source, companions)
+                    model = fmt.parse(source, companions)
             except RecursionError:
                 raise ModelError("nested too deeply", source.name, fmt.FORMAT) from None
             except MemoryError:
                 raise ModelError("too large to parse in memory", source.name, fmt.FORMAT) from None
+            # Formats check their own counts before building; this bounds the rest
+            # (the document, shapes, cost, layout) for any format.
+            nodes = sum(len(g.nodes) for g in model.graphs)
+            if nodes > MAX_NODES:
+                raise ModelError(too_many(nodes, "nodes", MAX_NODES), source.name, model.format)
+            return model
     what = detect.not_a_model(head)
     raise ModelError(what or "unrecognised file: it does not start like any format Wetron "
                      "reads (" + ", ".join(f.FORMAT for f in REGISTRY) + ")", source.name)

@@ -27,7 +27,7 @@ import io
 import math
 
 from .dtypes import BITS
-from .shapes import evaluate, symbols
+from .shapes import ATTR_TYPES, evaluate, symbols
 from .util import paused_gc
 
 KEYS = ("flops", "macs", "params", "weight_bytes", "activation_bytes")
@@ -61,16 +61,31 @@ _GLOBAL_POOL = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
 _STANDARD = ("", "ai.onnx")
 _TENSOR = ("tensor", "sparse_tensor")
 _NO_SHAPE = (None, None, None)
+# A count or figure past this is not counted (None): no real tensor has 2**63
+# elements, and products of hostile dims would otherwise grow without bound (and reach
+# str() in the document).
+MAX_FIGURE = 2 ** 63 - 1
 
 
 def _prod(dims):
-    return None if dims is None or None in dims else math.prod(dims)
+    if dims is None or None in dims:
+        return None
+    n = math.prod(dims)
+    return n if n <= MAX_FIGURE else None
+
+
+class _WrongType(Exception):
+    """An attribute of another type than its rule reads: the node is not counted."""
 
 
 def _attr(node, name, default=None):
     for a in node.attributes:
         if a.name == name:
-            return default if a.ref is not None else a.value
+            if a.ref is not None:
+                return default
+            if a.type != ATTR_TYPES.get(name, a.type):   # (a name not listed: unchecked)
+                raise _WrongType(name)
+            return a.value
     return default
 
 
@@ -131,7 +146,7 @@ def _op_cost(node, ins, outs):
         return (None, None) if x_n is None else (x_n * _REDUCE[op], 0)
     if op in _POOL:
         kernel = _attr(node, "kernel_shape")
-        if out_n is None or not kernel:
+        if out_n is None or not kernel or len(kernel) != len(out) - 2:
             return None, None
         return out_n * math.prod(kernel), 0
     if op in _GLOBAL_POOL:
@@ -142,7 +157,6 @@ def _op_cost(node, ins, outs):
         if out_n is None or x is None or len(x) != len(out):
             return None, None
         mode = _attr(node, "mode", "nearest")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
         k = sum(1 for a, b in zip(x, out) if a != b)
         taps = 0 if mode == "nearest" else (2 ** k if mode in ("linear", "bilinear") else 4 ** k)
         return out_n * taps, 0
@@ -150,8 +164,7 @@ def _op_cost(node, ins, outs):
 
 
 def _einsum_cost(node, ins, out_n):
-    eq = _attr(node, "equation", "")
-    eq = (eq.decode() if isinstance(eq, bytes) else eq).replace(" ", "")
+    eq = _attr(node, "equation", "").replace(" ", "")
     terms = eq.partition("->")[0].split(",")
     if len(terms) == 1:
         x_n = _prod(ins[0]) if ins else None
@@ -284,10 +297,12 @@ def graph_cost(graph, types, bindings=None):
                 flops[i] = macs[i] = 0
             else:
                 try:
-                    flops[i], macs[i] = _op_cost(node, [shape(x)[0] if x else None
-                                                        for x in node.inputs], outs)
-                except (ArithmeticError, ValueError, TypeError, IndexError):
-                    pass   # malformed attributes: unknown, as for an unknown op
+                    f, m = _op_cost(node, [shape(x)[0] if x else None
+                                           for x in node.inputs], outs)
+                except (_WrongType, ArithmeticError, ValueError, TypeError, IndexError):
+                    continue   # malformed attributes: unknown, as for an unknown op
+                if f is not None and f <= MAX_FIGURE and (m is None or m <= MAX_FIGURE):
+                    flops[i], macs[i] = f, m
     return result
 
 

@@ -12,7 +12,7 @@ import math
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
 from . import cost, hierarchy, shapes
-from .util import paused_gc
+from .util import MAX_ELEMENTS, MAX_TENSORS, paused_gc
 
 SCHEMA = "wetron-graph"
 VERSION = 1
@@ -110,6 +110,15 @@ class Model:
         return graph
 
     def add_tensor(self, tensor):
+        if len(self.tensors) >= MAX_TENSORS:   # formats check their header counts first
+            raise ModelError(f"more than {MAX_TENSORS:,} tensors, the most Wetron opens",
+                             self.file, self.format)
+        dims = tensor.dims
+        if len(dims) > 1 and math.prod(dims) > MAX_ELEMENTS:   # (dims are ints: Tensor.count)
+            # No tensor is that big: its element count, and the sums and products of
+            # it, would grow past what the document can print.
+            raise ModelError(f"tensor '{tensor.name}': a shape of {len(dims)} dimensions "
+                             f"holding more than 2^63 elements", self.file, self.format)
         tensor.index = len(self.tensors)
         self.tensors.append(tensor)
         return tensor

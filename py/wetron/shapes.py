@@ -31,7 +31,35 @@ MAX_TERMS = 8          # terms of a symbolic expression, else unknown
 MAX_DEGREE = 4         # symbols multiplied in one term
 MAX_EXPR = 48          # characters of a rendered expression
 MAX_RANK = 64          # ranks above this are not built (hostile attributes)
+MAX_DIM = 2 ** 63 - 1  # dims and folded ints beyond int64 are unknown (they only come
+                       # from hostile files, and would grow without bound)
 BIG = 2 ** 31 - 1      # Slice bounds at or beyond this mean "to the end"
+
+# The type each attribute the rules read must have (ONNX AttributeProto types, as
+# model.Attribute.type). An attribute of another type (an INT equation, a TENSOR
+# kernel_shape: a broken or hostile file) makes the node's shape unknown and its cost
+# not counted: never a crash, never a guess. cost.py reads it too. A name missing here
+# is read unchecked (tests/test_hardening.py checks every name the rules read is here).
+ATTR_TYPES = {
+    "allowzero": "int", "auto_pad": "string", "axes": "ints", "axis": "int",
+    "batch_dims": "int", "blocksize": "int", "body": "graph", "ceil_mode": "int",
+    "dilations": "ints", "direction": "string", "dtype": "int", "else_branch": "graph",
+    "end": "int", "ends": "ints", "equation": "string", "group": "int",
+    "hidden_size": "int", "k": "int", "keep_aspect_ratio_policy": "string",
+    "keepdims": "int", "kernel_shape": "ints", "kv_num_heads": "int", "layout": "int",
+    "mode": "string", "noop_with_empty_axes": "int", "num_outputs": "int",
+    "output_dtype": "int", "output_height": "int", "output_padding": "ints",
+    "output_shape": "ints", "output_width": "int", "pads": "ints", "perm": "ints",
+    "pooled_shape": "ints", "q_num_heads": "int", "reduction": "string",
+    "sample_size": "int", "scales": "floats", "shape": "ints", "split": "ints",
+    "start": "int", "starts": "ints", "stash_type": "int", "strides": "ints",
+    "then_branch": "graph", "to": "int", "transA": "int", "transB": "int",
+    "value": "tensor",
+    # Constant's forms
+    "value_int": "int", "value_ints": "ints", "value_float": "float",
+    "value_floats": "floats", "value_string": "string", "value_strings": "strings",
+    "sparse_value": "sparse_tensor",
+}
 
 
 class Shapes:
@@ -339,8 +367,8 @@ class _Ctx:
     def attr(self, name, default=None):
         for a in self.node.attributes:
             if a.name == name:
-                if a.ref is not None:
-                    raise _Unknown(name)
+                if a.ref is not None or a.type != ATTR_TYPES.get(name, a.type):
+                    raise _Unknown(name)   # a function's attribute, or the wrong type
                 return a.value
         return default
 
@@ -381,6 +409,9 @@ class _Ctx:
 
     def fold(self, i, dims, flat):
         if dims is not None and len(flat) <= MAX_FOLD and all(type(d) is int for d in dims):
+            for x in flat:   # (ints past int64 are not kept: x*x chains would grow them)
+                if type(x) is int and not -MAX_DIM - 1 <= x <= MAX_DIM:
+                    return
             if self.out_values is None:
                 self.out_values = {}
             self.out_values[i] = (tuple(dims), flat)
@@ -665,9 +696,9 @@ def _h_layernorm(c):
 def _h_constant(c):
     n = c.node
     for a in n.attributes:
-        if a.ref is not None:
+        if a.ref is not None or a.type != ATTR_TYPES.get(a.name, a.type):
             raise _Unknown(a.name)
-        if a.name == "value" and a.type == "tensor":
+        if a.name == "value":
             t = a.value
             if n.outputs and n.outputs[0]:
                 c.lazy[n.outputs[0]] = t
@@ -893,7 +924,8 @@ def _h_reshape(c):
     target = c.ints(1)
     if target is None:
         s = c.dims(1)
-        return [(c.dtype(0), None if not s or type(s[0]) is not int else (None,) * s[0])]
+        return [(c.dtype(0), None if not s or type(s[0]) is not int or s[0] > MAX_RANK
+                 else (None,) * s[0])]
     allowzero = c.attr("allowzero", 0)
     out, infer_at = [], -1
     for i, t in enumerate(target):
@@ -1053,6 +1085,8 @@ def _h_split(c):
     if sizes is None:
         parts = c.attr("num_outputs")
         d = x[axis]
+        if parts is not None and parts != n:
+            raise ValueError("Split num_outputs differs from its outputs")
         if parts is not None and type(d) is int:
             chunk = -(-d // parts)
             sizes = [chunk] * (parts - 1) + [d - chunk * (parts - 1)]
@@ -1167,7 +1201,7 @@ def _h_expand(c):
     target = c.ints(1)
     if target is None:
         s = c.dims(1)
-        if x is None or not s or type(s[0]) is not int:
+        if x is None or not s or type(s[0]) is not int or s[0] > MAX_RANK:
             return [(c.dtype(0), None)]
         target = [None] * s[0]
     if x is None:
@@ -1199,7 +1233,8 @@ def _h_constant_of_shape(c):
         fill = v[1][0] if v and v[1] else None
     if shape is None:
         s = c.dims(0)
-        return [(dtype, None if not s or type(s[0]) is not int else (None,) * s[0])]
+        return [(dtype, None if not s or type(s[0]) is not int or s[0] > MAX_RANK
+                 else (None,) * s[0])]
     out = tuple(shape)
     if all(type(d) is int for d in out) and math.prod(out) <= MAX_FOLD:
         c.fold(0, out, [fill] * math.prod(out))
@@ -1510,9 +1545,7 @@ def _h_affine_grid(c):
 
 
 def _h_einsum(c):
-    eq = c.attr("equation", "")
-    eq = eq.decode() if isinstance(eq, bytes) else eq
-    eq = eq.replace(" ", "")
+    eq = c.attr("equation", "").replace(" ", "")
     if len(eq) > 256:
         return [(c.dtype(0), None)]
     lhs, arrow, rhs = eq.partition("->")
@@ -1689,6 +1722,17 @@ def topological_order(graph):
     return order
 
 
+def _bounded(dims):
+    """dims with ints past int64 made unknown: products of hostile dims would
+    otherwise grow node after node (and reach str() in the document)."""
+    if dims is not None:
+        for d in dims:
+            if type(d) is int and not -MAX_DIM - 1 <= d <= MAX_DIM:
+                return tuple(None if type(x) is int and not -MAX_DIM - 1 <= x <= MAX_DIM
+                             else x for x in dims)
+    return dims
+
+
 def _merge(declared, inferred):
     """A declared (dtype, dims) completed by an inferred one where it says nothing."""
     dtype, dims = declared
@@ -1795,12 +1839,13 @@ def _infer(graph, order):
             if name in declared:
                 dt = declared[name]
                 if dt[0] in ("tensor", "sparse_tensor"):
-                    known[name] = _merge((dt[1], dt[2]), (dtype, dims))
+                    known[name] = _merge((dt[1], dt[2]), (dtype, _bounded(dims)))
             elif dtype is not None or dims is not None:
                 shared = interned.get(t)   # one tuple per distinct type: less for the GC
                 if shared is None:
-                    t = (dtype, dims)
-                    shared = interned[t] = (t, ("tensor", dtype or "undefined", dims, ""))
+                    t = (dtype, _bounded(dims))
+                    shared = interned[(dtype, dims)] = (t, ("tensor", dtype or "undefined",
+                                                            t[1], ""))
                 known[name] = shared[0]
                 types[name] = shared[1]
                 inferred.append(name)

@@ -18,12 +18,12 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..model import Model, Tensor
+from ..util import MAX_TENSORS, too_many
 from ..weights import build_graph
 
 FORMAT = "GGUF"
 MAGIC = b"GGUF"
 MAX_KV = 1 << 20
-MAX_TENSORS = 1 << 22
 MAX_DIMS = 8              # ggml's GGML_MAX_DIMS is 4; leave room
 MAX_ARRAY_DEPTH = 8
 SHOWN_ITEMS = 16          # array items shown in metadata
@@ -158,10 +158,16 @@ class _Parser:
             raise self.error(f"unsupported GGUF version {version}", 4)
         self.version = version
         n_tensors, n_kv = self.count(), self.count()
+        # The counts are checked before anything is allocated for them: against the
+        # limits, and the tensor count against the bytes left (a tensor info takes at
+        # least 20 bytes in version 1, 24 after: name length, n_dims, type, offset).
         if n_tensors > MAX_TENSORS:
-            raise self.error(f"{n_tensors} tensors exceed the limit of {MAX_TENSORS}", 8)
+            raise self.error(too_many(n_tensors, "tensors", MAX_TENSORS), 8)
         if n_kv > MAX_KV:
-            raise self.error(f"{n_kv} metadata entries exceed the limit of {MAX_KV}", 8)
+            raise self.error(too_many(n_kv, "metadata entries", MAX_KV), 8)
+        if n_tensors * (20 if version == 1 else 24) > cur.remaining():
+            raise self.error(f"{n_tensors:,} tensors do not fit in the file's "
+                             f"{src.size:,} bytes", 8)
 
         m = Model(src.name, src.size, FORMAT)
         m.format_version = f"v{version}"
@@ -178,15 +184,15 @@ class _Parser:
                 or alignment <= 0 or alignment & (alignment - 1):
             raise self.error(f"general.alignment {alignment!r} is not a power of two")
         infos = []
+        dim, tail = ("I", 4) if version == 1 else ("Q", 8), struct.Struct("<IQ")
         for _ in range(n_tensors):
             at = cur.pos
             name = self.string()
             n_dims = cur.unpack("I", 4)
             if n_dims > MAX_DIMS:
                 raise self.error(f"tensor '{name}' has {n_dims} dimensions", at)
-            ne = [self.count() if version == 1 else cur.unpack("Q", 8) for _ in range(n_dims)]
-            gtype = cur.unpack("I", 4)
-            offset = cur.unpack("Q", 8)
+            ne = list(struct.unpack(f"<{n_dims}{dim[0]}", cur.take(n_dims * dim[1])))
+            gtype, offset = tail.unpack(cur.take(12))
             infos.append((name, ne, gtype, offset, at))
         data_start = -(-cur.pos // alignment) * alignment
 

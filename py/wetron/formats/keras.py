@@ -18,6 +18,7 @@ from .. import hdf5
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
 from ..source import BytesSource, SliceSource, SourceFile
+from ..util import load_json
 
 FORMAT = "Keras"
 MAX_JSON_BYTES = 256 << 20
@@ -74,9 +75,10 @@ class _Archive:
             raise _error(self.source, f"{name} is {info.file_size} bytes, more than "
                          f"{MAX_JSON_BYTES}")
         try:
-            return json.loads(self.zip.read(info).decode("utf-8", "replace"))
+            text = self.zip.read(info).decode("utf-8", "replace")
         except _ZIP_ERRORS as e:
             raise _error(self.source, f"{name} cannot be read: {e}") from None
+        return load_json(text, lambda message: _error(self.source, message), name)
 
     def weights_source(self, m):
         """(Source of model.weights.h5, offset of its bytes in the archive or None)."""
@@ -196,10 +198,7 @@ def _json_attr(source, value, name):
         value = value[0] if len(value) == 1 else ""
     if not isinstance(value, str):
         raise _error(source, f"attribute {name} is not a JSON string")
-    try:
-        return json.loads(value)
-    except ValueError as e:
-        raise _error(source, f"attribute {name} is not valid JSON: {e}") from None
+    return load_json(value, lambda message: _error(source, message), f"attribute {name}")
 
 
 def _chunked_attr(group, name):

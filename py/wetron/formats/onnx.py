@@ -7,8 +7,10 @@ fields, or an external file) and `decode_tensor` reads them on request.
 import math
 import posixpath
 import struct
+from array import array
 
 from .. import dtypes
+from ..util import MAX_NODES
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
 from ..protobuf import IN_MEMORY, Reader, _field_zero, _scalar, signed32, signed64, varint
 
@@ -49,6 +51,7 @@ class _Parser:
         self.companions = companions
         self.m = Model(r.source.name, r.size, FORMAT)
         self._external = {}  # location -> Source or None (missing)
+        self.nodes_seen = 0  # nodes of every graph and function so far (MAX_NODES)
 
     # --- model ---------------------------------------------------------------
     def model(self):
@@ -119,12 +122,16 @@ class _Parser:
         if depth > MAX_DEPTH:
             raise self.r.error(f"subgraphs nested deeper than {MAX_DEPTH}", start)
         r = self.r
-        nodes, value_info = [], []
+        nodes, value_info = array("q"), []   # nodes: offset, length, ... (lean: 16 B each)
+        budget = MAX_NODES - self.nodes_seen
         for f, w, a, b in r.fields(start, start + length):
             if w != 2:
                 continue
             if f == 1:
-                nodes.append((a, b))
+                nodes.append(a)
+                nodes.append(b)
+                if len(nodes) > 2 * budget:   # checked before any node is parsed
+                    raise self.too_many_nodes(start, length)
             elif f == 2:
                 g.name = r.string(a, b)
             elif f == 5:
@@ -144,11 +151,18 @@ class _Parser:
                 g.metadata.append(self.entry(a, b))
         # Nodes are parsed after the graph's own fields so that subgraphs get indices
         # after their parent, in file order.
-        for a, b in nodes:
-            g.nodes.append(self.node(g, a, b, depth))
+        self.nodes_seen += len(nodes) // 2
+        for k in range(0, len(nodes), 2):
+            g.nodes.append(self.node(g, nodes[k], nodes[k + 1], depth))
         for a, b in value_info:
             self.value_info(g, a, b, only_if_new=True)
         return g
+
+    def too_many_nodes(self, start, length):
+        """The error for a model over MAX_NODES, raised as soon as the count passes
+        it: the nodes past it are not even counted (a file can hold 100M tiny ones)."""
+        return self.r.error(f"more than {MAX_NODES:,} nodes (in a graph of {length:,} bytes), "
+                            "the most Wetron opens", start)
 
     def value_info(self, g, a, b, only_if_new=False):
         name, typ = "", None
@@ -428,6 +442,8 @@ class _Parser:
                 attributes.append(self.attribute(x, y, (g, -1), 0).name)
             elif f == 7:
                 nodes.append((x, y))
+                if len(nodes) > MAX_NODES - self.nodes_seen:
+                    raise self.too_many_nodes(a, b)
             elif f == 8:
                 doc = r.string(x, y)
             elif f == 9:
@@ -441,6 +457,7 @@ class _Parser:
             elif f == 14:
                 g.metadata.append(self.entry(x, y))
         g.name, g.inputs, g.outputs = name, list(inputs), list(outputs)
+        self.nodes_seen += len(nodes)
         for x, y in nodes:
             g.nodes.append(self.node(g, x, y, 1))
         fn = Function(name, domain, overload, inputs, outputs, attributes, g, imports)

@@ -23,6 +23,7 @@ from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
 from ..pickle_reader import Global, Obj
 from ..source import BytesSource, SourceFile
+from ..util import load_json
 from ..weights import build_graph, guess_op, module_path
 
 FORMAT = "PyTorch"
@@ -672,9 +673,10 @@ class _ExportParser:
 
     def json(self, name):
         try:
-            return json.loads(self.zip.read(name, MAX_JSON))
+            data = self.zip.read(name, MAX_JSON)
         except (UnicodeDecodeError, ValueError) as e:
             raise self.error(f"{name} is not valid JSON: {e}") from None
+        return load_json(data, self.error, name)
 
     def model(self):
         m, p, names = self.m, self.prefix, self.zip.entries

@@ -10,11 +10,13 @@ import math
 from .. import dtypes
 from ..errors import ModelError
 from ..model import Model, Tensor
+from ..util import MAX_TENSORS, load_json, too_many
 from ..weights import build_graph, raw_decoder
 
 FORMAT = "safetensors"
 MAX_HEADER = 100 << 20      # the reference implementation's own limit
 MAX_DIMS = 64
+MAX_DIM = (1 << 63) - 1     # int64, as in the reference implementation's readers
 
 DTYPES = {
     "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
@@ -46,10 +48,17 @@ def parse(source, companions=None):
         raise error(f"header length {n} exceeds the {MAX_HEADER >> 20} MB limit", 0)
     if 8 + n > source.size:
         raise error(f"header length {n} runs past the end of the file ({source.size} bytes)", 0)
+    raw = source.read(8, n)
+    # Every tensor entry has a "data_offsets" key: counted before the JSON is parsed,
+    # so a header of millions of entries is rejected before they are built.
+    entries = raw.count(b'"data_offsets"')
+    if entries > MAX_TENSORS:
+        raise error(too_many(entries, "tensors", MAX_TENSORS), 8)
     try:
-        header = json.loads(source.read(8, n).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
         raise error(f"header is not valid JSON: {e}", 8) from None
+    header = load_json(text, lambda message: error(message, 8), "header")
     if not isinstance(header, dict):
         raise error("header is not a JSON object", 8)
 
@@ -86,7 +95,7 @@ def _tensor(name, info, base, data_size, error):
     if dtype is None:
         raise error(f"tensor '{name}': unknown dtype {code!r}", 8)
     if (not isinstance(shape, list) or len(shape) > MAX_DIMS
-            or not all(type(d) is int and d >= 0 for d in shape)):
+            or not all(type(d) is int and 0 <= d <= MAX_DIM for d in shape)):
         raise error(f"tensor '{name}': bad shape {shape!r}", 8)
     if (not isinstance(offsets, list) or len(offsets) != 2
             or not all(type(o) is int for o in offsets)

@@ -12,6 +12,7 @@ feeding their consumers; FunctionDefs become functions with their own graphs, an
 "func" attributes (PartitionedCall f, While body, If branches) name them.
 """
 import base64
+import bisect
 import json
 import math
 import posixpath
@@ -22,13 +23,16 @@ from ..errors import ModelError
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
 from ..protobuf import Reader, signed32, signed64, varint
 from ..source import BytesSource
+from ..util import MAX_NODES, MAX_TENSORS, load_json, too_many
 
 FORMAT = "TensorFlow"
 FORMAT_JS = "TensorFlow.js"
 MAX_DEPTH = 16                # func attributes inside func attributes
 MAX_INDEX_BYTES = 256 << 20   # variables.index is read whole
-MAX_JSON_BYTES = 256 << 20
+MAX_JSON_BYTES = 32 << 20     # model.json: real ones are well under 10 MB (weights are in shards)
 MAX_DIMS = 256
+MAX_DIM = (1 << 63) - 1       # int64
+MAX_PORT = 1 << 16            # output index in a node input "x:3"
 
 # DataType enum (types.proto); 101+ are the _REF variants of 1+.
 DTYPES = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8",
@@ -175,7 +179,7 @@ def build_graph(m, g, nodes, in_function=False, returns=()):
     for v in returns:
         refs.setdefault(_producer(v), {}).setdefault(v, None)
     for nd in nodes:
-        outputs = _outputs(nd, refs.get(nd.name, {}), in_function)
+        outputs = _outputs(m, nd, refs.get(nd.name, {}), in_function)
         control = any(v.startswith("^") for v in nd.inputs)
         if nd.op == "Const" and nd.const is not None and not control:
             t = nd.const
@@ -195,7 +199,7 @@ def build_graph(m, g, nodes, in_function=False, returns=()):
         _output_types(g, nd, outputs)
 
 
-def _outputs(nd, referenced, in_function):
+def _outputs(m, nd, referenced, in_function):
     if in_function:
         outs = [v for v in referenced if not v.startswith("^")]
         if not outs and nd.op not in _NO_OUTPUTS:
@@ -205,7 +209,13 @@ def _outputs(nd, referenced, in_function):
         for v in referenced:
             if not v.startswith("^"):
                 tail = v.split(":", 1)[1] if ":" in v else "0"
-                ports.append(int(tail) if tail.isdigit() else 0)
+                digits = tail.isascii() and tail.isdigit()   # ('²' is a digit to isdigit)
+                port = 0 if not digits else int(tail) if len(tail) < 8 else MAX_PORT + 1
+                if port > MAX_PORT:   # one value name per port up to it would be made
+                    raise ModelError(f"node '{nd.name}': an input names its output "
+                                     f"{tail[:20]!r}, more than the {MAX_PORT:,} Wetron reads",
+                                     m.file, m.format)
+                ports.append(port)
         top = max(ports) if ports else -1
         outs = [nd.name if k == 0 else f"{nd.name}:{k}" for k in range(top + 1)]
     if f"^{nd.name}" in referenced:
@@ -278,6 +288,7 @@ class _Parser:
     def __init__(self, r, companions):
         self.r = r
         self.companions = companions
+        self.nodes_seen = 0   # NodeDefs of the graph and its functions so far (MAX_NODES)
         self.m = Model(r.source.name, r.size, FORMAT)
 
     def error(self, message, offset=None):
@@ -381,6 +392,7 @@ class _Parser:
         for f, w, x, y in r.fields(a, a + b):
             if f == 1 and w == 2:
                 nodes.append((x, y))
+                self.count_node(a, b)
             elif f == 2 and w == 2:
                 library = (x, y)
             elif f == 4 and w == 2:
@@ -427,6 +439,7 @@ class _Parser:
                                 attrs.append(r.string(s, t))
             elif f == 3:
                 node_defs.append((x, y))
+                self.count_node(a, b)
             elif f == 4:
                 key, value = self.map_entry(x, y)
                 if value is not None:
@@ -436,6 +449,14 @@ class _Parser:
         fn = Function(name, "", "", inputs, outputs, attrs, g, [])
         m.functions.append(fn)
         return fn, node_defs, returns
+
+    def count_node(self, a, b):
+        """One more NodeDef: over MAX_NODES, the error, before any node is parsed
+        (the ones past the limit are not even counted)."""
+        self.nodes_seen += 1
+        if self.nodes_seen > MAX_NODES:
+            raise self.error(f"more than {MAX_NODES:,} nodes (in a message of {b:,} bytes), "
+                             "the most Wetron opens", a)
 
     def arg_def(self, a, b):
         name, dtype = "", "undefined"
@@ -867,14 +888,10 @@ def _checkpoint_names(data, name):
 # --- TensorFlow.js -------------------------------------------------------------------
 def _parse_tfjs(source, companions):
     if source.size > MAX_JSON_BYTES:
-        raise ModelError(f"model.json larger than {MAX_JSON_BYTES} bytes", source.name,
-                         FORMAT_JS)
-    try:
-        doc = json.loads(source.read(0, source.size))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ModelError(f"not valid JSON: {e}", source.name, FORMAT_JS) from None
-    except RecursionError:
-        raise ModelError("JSON nested too deeply", source.name, FORMAT_JS) from None
+        raise ModelError(f"{source.size:,} bytes of JSON, more than the {MAX_JSON_BYTES:,} "
+                         "Wetron reads for a model.json", source.name, FORMAT_JS)
+    doc = load_json(source.read(0, source.size),
+                    lambda message: ModelError(message, source.name, FORMAT_JS), "the file")
     if not isinstance(doc, dict):
         raise ModelError("not a TensorFlow.js model: the JSON is not an object",
                          source.name, FORMAT_JS)
@@ -882,16 +899,36 @@ def _parse_tfjs(source, companions):
 
 
 def _json_int(v, default=0):
-    try:
-        return int(v)
-    except (TypeError, ValueError):
+    """An int64 written as a JSON number or string (TF.js writes int64 as text);
+    `default` for anything else, or for a value outside int64."""
+    if isinstance(v, str) and len(v) > 21:
         return default
+    try:
+        v = int(v)
+    except (TypeError, ValueError, OverflowError):   # (OverflowError: int(1e400))
+        return default
+    return v if -MAX_DIM - 1 <= v <= MAX_DIM else default
 
 
 class _TfjsParser:
     def __init__(self, source, companions, doc):
         self.source, self.companions, self.doc = source, companions, doc
         self.m = Model(source.name, source.size, FORMAT_JS)
+        self.shard_sources = {}   # path -> Source or None: each shard opened once
+        self.warned = set()       # (the model's warnings, for a quick membership test)
+
+    def shard_source(self, path):
+        if path not in self.shard_sources:
+            src = None
+            if self.companions is not None and _plain_relative(path):
+                src = self.companions(posixpath.normpath(path))
+            self.shard_sources[path] = src
+        return self.shard_sources[path]
+
+    def warn(self, message):
+        if message not in self.warned:
+            self.warned.add(message)
+            self.m.warnings.append(message)
 
     def error(self, message):
         return ModelError(message, self.source.name, FORMAT_JS)
@@ -905,16 +942,24 @@ class _TfjsParser:
         topology = doc.get("modelTopology")
         if not isinstance(topology, dict):
             raise self.error("no modelTopology object")
-        weights = self.weights(doc.get("weightsManifest"))
+        library = topology.get("library")
+        functions = [f for f in library["function"] if isinstance(f, dict)] \
+            if isinstance(library, dict) and isinstance(library.get("function"), list) else []
+        # Counted from the lists before anything is built for them.
+        n_nodes = len(_list(topology.get("node"))) + sum(
+            len(_list(f.get("nodeDef"))) for f in functions)
+        if n_nodes > MAX_NODES:
+            raise self.error(too_many(n_nodes, "nodes", MAX_NODES))
+        manifest = doc.get("weightsManifest")
+        n_weights = sum(len(_list(group.get("weights"))) for group in _list(manifest)
+                        if isinstance(group, dict))
+        if n_weights > MAX_TENSORS:
+            raise self.error(too_many(n_weights, "weights", MAX_TENSORS))
+        weights = self.weights(manifest)
         if "node" not in topology:
             return self.layers_model(topology, weights)
         g = m.add_graph(Graph("graph"))
-        library = topology.get("library")
-        bodies = []
-        if isinstance(library, dict) and isinstance(library.get("function"), list):
-            for fdef in library["function"]:
-                if isinstance(fdef, dict):
-                    bodies.append(self.function_signature(fdef))
+        bodies = [self.function_signature(fdef) for fdef in functions]
         nodes = [self.node_def(nd, weights, False) for nd in _list(topology.get("node"))]
         build_graph(m, g, nodes)
         for fn, node_defs, returns in bodies:
@@ -1050,7 +1095,13 @@ class _TfjsParser:
                 if not isinstance(w, dict):
                     continue
                 name = str(w.get("name", ""))
-                shape = tuple(max(0, _json_int(d)) for d in _list(w.get("shape")))
+                shape = _list(w.get("shape"))
+                if len(shape) > MAX_DIMS:
+                    raise self.error(f"weight '{name}': shape of {len(shape):,} dimensions")
+                shape = tuple(_json_dim(d) for d in shape)
+                if None in shape:
+                    raise self.error(f"weight '{name}': a dimension of its shape is not an "
+                                     "int64 size")
                 dtype = str(w.get("dtype", "float32"))
                 quant = w.get("quantization") if isinstance(w.get("quantization"), dict) \
                     else None
@@ -1089,15 +1140,19 @@ class _Shards:
         self.sources = []
         self.missing = ""
         for p in paths:
-            src = None
-            if parser.companions is not None and _plain_relative(p):
-                src = parser.companions(posixpath.normpath(p))
+            src = parser.shard_source(p)
             if src is None:
                 self.missing = self.missing or f"weights file '{p}' not found beside " \
                     f"{parser.source.name}"
-                if self.missing not in parser.m.warnings:
-                    parser.m.warnings.append(self.missing)
+                parser.warn(self.missing)
             self.sources.append(src)
+        # Where each shard ends in the concatenation: a weight is located by bisection
+        # (a group may list many shards, for many weights).
+        self.ends, self.total = [], 0
+        if not self.missing:
+            for src in self.sources:
+                self.total += src.size
+                self.ends.append(self.total)
 
     def problem(self, offset, length):
         if self.missing:
@@ -1106,27 +1161,27 @@ class _Shards:
 
     def locate(self, offset, length):
         """(shard path, (offset in it, length)) where the range starts, or None."""
-        if self.missing:
+        if self.missing or offset + length > self.total or not self.paths:
             return None
-        start = 0
-        total = sum(s.size for s in self.sources)
-        if offset + length > total:
-            return None
-        for path, src in zip(self.paths, self.sources):
-            if offset < start + src.size or (length == 0 and offset == start + src.size):
-                return path, (offset - start, length)
-            start += src.size
-        return (self.paths[-1], (offset - start, length)) if self.paths else None
+        # the first shard ending past offset; for an empty range, ending at it or past
+        ends = self.ends
+        i = (bisect.bisect_left if length == 0 else bisect.bisect_right)(ends, offset)
+        if i == len(ends):
+            return self.paths[-1], (offset - self.total, length)
+        return self.paths[i], (offset - (ends[i] - self.sources[i].size), length)
 
     def read(self, offset, length):
         if self.missing:
             raise self.parser.error(self.missing)
-        out, start = [], 0
-        for src in self.sources:
+        out = []
+        i = bisect.bisect_right(self.ends, offset)   # the first shard ending past offset
+        while i < len(self.sources) and length and offset + length > self.ends[i] - \
+                self.sources[i].size:
+            src, start = self.sources[i], self.ends[i] - self.sources[i].size
             lo, hi = max(offset, start), min(offset + length, start + src.size)
             if lo < hi:
                 out.append(src.read(lo - start, hi - lo))
-            start += src.size
+            i += 1
         data = b"".join(out)
         if len(data) != length:
             raise self.parser.error(f"weight bytes [{offset}, {offset + length}) lie past the "
@@ -1135,7 +1190,7 @@ class _Shards:
 
     def string_bytes(self, offset, count):
         """Bytes taken by `count` strings (uint32 length + bytes each) at `offset`."""
-        if self.missing:
+        if self.missing or count * 4 > self.total - offset:
             return None
         p = offset
         try:
@@ -1176,6 +1231,19 @@ def _list(v):
     return v if isinstance(v, list) else []
 
 
+def _json_dim(v):
+    """A size from JSON: 0 for what is not a number (as before), None for a number
+    outside int64 (1e400, 10**30: to be rejected, not carried into products)."""
+    n = _json_int(v, None)
+    if n is not None:
+        return max(0, n)
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return 0
+    return None
+
+
 def _json_float(v):
     try:
         return float(v)
@@ -1195,6 +1263,13 @@ def _json_shape(s):
         return ()
     if s.get("unknownRank"):
         return None
-    return tuple(None if _json_int(d.get("size", 0) if isinstance(d, dict) else 0) < 0
-                 else _json_int(d.get("size", 0) if isinstance(d, dict) else 0)
+    return tuple(_json_shape_dim(d.get("size", 0) if isinstance(d, dict) else 0)
                  for d in _list(s.get("dim"))[:MAX_DIMS])
+
+
+def _json_shape_dim(v):
+    """A TensorShapeProto size: None (unknown) if negative or outside int64."""
+    n = _json_int(v, None)
+    if n is not None:
+        return None if n < 0 else n
+    return 0 if _json_dim(v) == 0 else None

@@ -12,6 +12,7 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..flatbuffers import Reader
+from ..util import MAX_NODES, MAX_TENSORS, too_many
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
 from ..source import BytesSource
 from ..weights import raw_decoder
@@ -337,6 +338,13 @@ class _Parser:
         m.producer = producer
         if m.doc:
             m.metadata.insert(0, ["description", m.doc])
+        # Counted from the vectors' lengths before anything is built for them.
+        n_ops = sum((t.vector(3, 4) or (0, 0))[1] for t in subgraphs)
+        if n_ops > MAX_NODES:
+            raise r.error(too_many(n_ops, "operators", MAX_NODES))
+        n_tensors = sum((t.vector(0, 4) or (0, 0))[1] for t in subgraphs)
+        if n_tensors > MAX_TENSORS:
+            raise r.error(too_many(n_tensors, "tensors", MAX_TENSORS))
         graphs = [m.add_graph(Graph()) for _ in subgraphs]
         for i, (g, t) in enumerate(zip(graphs, subgraphs)):
             self.subgraph(i, g, t, codes, graphs)
