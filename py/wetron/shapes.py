@@ -1841,11 +1841,11 @@ def _infer(graph, order):
                 if dt[0] in ("tensor", "sparse_tensor"):
                     known[name] = _merge((dt[1], dt[2]), (dtype, _bounded(dims)))
             elif dtype is not None or dims is not None:
-                shared = interned.get(t)   # one tuple per distinct type: less for the GC
+                key = (dtype, dims)   # (dims made a tuple above: a list is not hashable)
+                shared = interned.get(key)   # one tuple per distinct type: less for the GC
                 if shared is None:
                     t = (dtype, _bounded(dims))
-                    shared = interned[(dtype, dims)] = (t, ("tensor", dtype or "undefined",
-                                                            t[1], ""))
+                    shared = interned[key] = (t, ("tensor", dtype or "undefined", t[1], ""))
                 known[name] = shared[0]
                 types[name] = shared[1]
                 inferred.append(name)
