@@ -17,11 +17,11 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-import onnx
 
-from .harness import CHROMIUM, OPENED
+from .harness import OPENED
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -50,7 +50,6 @@ class _PageScan(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.policies, self.before_policy, self.inline = [], [], []
-        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -390,7 +389,6 @@ def guarded_page(request, browser, site):
     page.on("pageerror", lambda e: page.page_errors.append(str(e)))
     page.add_init_script(WATCH)
     page.set_default_timeout(120_000)
-    page.csp = request.param == "csp"
     yield page
     context.close()
     foreign = [u for u in requested if not u.startswith((site.origin + "/", "blob:", "data:"))]
