@@ -230,10 +230,12 @@ def test_exported_svg_embeds_the_font_the_page_draws_with(page, site, context, t
     assert page.evaluate(RASTERISE, mono(svg)) == embedded
     assert page.evaluate(RASTERISE, mono(small)) != embedded
 
-    # The service worker precaches the font files, so offline pages draw in them too.
+    # The service worker precaches the font files (keyed by URL and content hash), so
+    # offline pages draw in them too.
     assert page.evaluate("""async (urls) => {
       await navigator.serviceWorker.ready;
-      return Promise.all(urls.map(async (u) => (await caches.match(u)) !== undefined));
+      const keys = (await (await caches.open("wetron-content")).keys()).map((r) => r.url);
+      return urls.map((u) => keys.some((k) => k.startsWith(u + "?sha256=")));
     }""", loaded) == [True, True]
 
 
