@@ -1,7 +1,7 @@
 // Layout worker: graph document (JSON text) in, drawable scene (typed arrays,
 // transferred) out. Keeps layout and buffer building off the UI thread.
 //   UI -> worker: {id, json, detail, graph, options, modules, warmUp}   worker -> UI: {id, scene} or {id, error}
-//   options: see layoutGraph (e.g. viewport). json, detail: the document's texts
+//   options: see layoutGraph. json, detail: the document's texts
 //   (app/document.js); json null reuses the document of the previous request
 //   (expanding a module does not send or parse the document again).
 //   modules: null draws every node; {expanded: [paths]} the module view (module-view.js),

@@ -2,21 +2,19 @@
 // arrays, no DOM, no recursion anywhere (graphs may have 50k ranks), near-linear:
 //   1. rank: topological order (Kahn, cycles broken by forcing a node), longest-path
 //      ranks, then nodes pulled down next to their consumers (constants, shape chains);
-//   2. columns: a graph much taller than the viewport is wrapped into side-by-side
-//      columns, cut where the fewest values cross (a 50-node CNN is then readable
-//      when fitted to the screen);
-//   3. ghosts: a small copy of a value's source right above a consumer instead of a
-//      long edge, for values entering a column, far consumers of high fan-out
-//      values, and very long edges;
-//   4. remaining long edges get one dummy node per rank crossed;
-//   5. crossing reduction: barycenter sweeps down and up, the best order kept
+//   2. ghosts: a small copy of a value's source right above a consumer instead of a
+//      long edge, for far consumers of high fan-out values and very long edges;
+//   3. remaining long edges get one dummy node per rank crossed;
+//   4. crossing reduction: barycenter sweeps down and up, the best order kept
 //      (crossings counted with a Fenwick tree, O(E log V) per sweep);
-//   6. x: per rank, weighted mean of the neighbours' x with minimum separations solved
+//   5. x: per rank, weighted mean of the neighbours' x with minimum separations solved
 //      exactly by isotonic regression (pool adjacent violators), alternating down and up
 //      passes; edges through dummies weigh most so long edges and chains stay straight;
-//   7. edge polylines: source bottom → through each dummy → target top, with exit and
+//   6. edge polylines: source bottom → through each dummy → target top, with exit and
 //      entry points spread along the boxes' edges.
 // Boxes with no edges at all (weight-only formats) are set out in a grid below.
+// A long chain stays one column, read top to bottom (it is scrolled, never wrapped
+// into side-by-side columns: that broke a CNN's reading order).
 
 const DEFAULTS = {
   rankSep: 34,        // vertical gap between ranks
@@ -27,10 +25,6 @@ const DEFAULTS = {
   maxSpan: 400,       // any edge longer than this gets a ghost
   orderSweeps: 4,     // down+up barycenter sweep pairs
   placePasses: 6,     // down+up coordinate passes
-  viewport: null,     // {width, height} CSS px: tall graphs are wrapped into columns to fit it
-  columnGap: 90,
-  maxColumns: 12,
-  minWrapZoom: 0.3,   // wrap only if the whole graph then fits at this zoom or more
 };
 
 const GHOST = 1, DUMMY = 2;   // kinds of layout node (0: a box)
@@ -121,42 +115,17 @@ export function layoutGraph(input, options = {}) {
   for (let r = 0; r <= maxRank; r++) if (used[r] === 1) used[r] = R++;
   for (let v = 0; v < n; v++) if (degree[v] > 0) rank[v] = used[rank[v]];
 
-  // --- 2. columns, each with a rank for ghosts on top ---------------------------------
-  const cuts = o.viewport ? chooseColumns(R, rank, degree, width, height, ls, ld, value, skip, o) : [];
-  const C = cuts.length + 1;
-  if (C > 1) {
-    const shift = new Int32Array(R);
-    for (let c = 0, r = 0; r < R; r++) { while (c < cuts.length && r >= cuts[c]) c++; shift[r] = c; }
-    for (let v = 0; v < n; v++) if (degree[v] > 0) rank[v] += shift[rank[v]];
-    R += cuts.length;
-  }
-  const columnStart = new Int32Array(C + 1);   // first (new) rank of each column
-  cuts.forEach((cut, i) => { columnStart[i + 1] = cut + i; });
-  columnStart[C] = R;
-  const columnOf = new Int32Array(R);
-  for (let c = 0; c < C; c++) columnOf.fill(c, columnStart[c], columnStart[c + 1]);
-
-  // --- 3. ghosts: one per value and column for values entering a column; one per
-  // edge for far consumers of high fan-out values and for very long edges -----------
+  // --- 2. ghosts: one per edge for far consumers of high fan-out values and for very
+  // long edges -------------------------------------------------------------------------
   let maxValue = 0;
   for (let e = 0; e < m; e++) if (value[e] > maxValue) maxValue = value[e];
   const fan = new Int32Array(maxValue + 1);
   for (let e = 0; e < m; e++) if (!skip[e]) fan[value[e]]++;
   const edgeGhost = new Int32Array(m).fill(-1);
   const ghostSourceList = [], ghostRankList = [], ghostKeyList = [];
-  const columnGhost = new Map();   // value * C + column -> ghost
   const addGhost = (source, r, k) => { ghostSourceList.push(source); ghostRankList.push(r); ghostKeyList.push(k); return n + ghostSourceList.length - 1; };
   for (let e = 0; e < m; e++) {
-    if (skip[e]) continue;
-    const to = columnOf[rank[ld[e]]];
-    if (columnOf[rank[ls[e]]] !== to) {
-      const k = value[e] * C + to;
-      let g = columnGhost.get(k);
-      if (g === undefined) { g = addGhost(ls[e], columnStart[to], pos[ld[e]] - 0.5); columnGhost.set(k, g); }
-      edgeGhost[e] = g;
-      continue;
-    }
-    if (reversed[e]) continue;
+    if (skip[e] || reversed[e]) continue;
     const span = rank[ld[e]] - rank[ls[e]];
     if ((fan[value[e]] > o.fanout && span >= o.farSpan) || span > o.maxSpan) {
       edgeGhost[e] = addGhost(src[e], rank[ld[e]] - 1, pos[ld[e]] - 0.5);
@@ -164,7 +133,7 @@ export function layoutGraph(input, options = {}) {
   }
   const G = ghostSourceList.length;
 
-  // --- 4. dummies -------------------------------------------------------------------
+  // --- 3. dummies -------------------------------------------------------------------
   const from = new Int32Array(m);    // layout source (ghost if any)
   let D = 0;
   for (let e = 0; e < m; e++) {
@@ -218,7 +187,7 @@ export function layoutGraph(input, options = {}) {
   const preds = csr(L, S, (s) => segV[s]);
   const succs = csr(L, S, (s) => segU[s]);
 
-  // --- 5. order within ranks -----------------------------------------------------------
+  // --- 4. order within ranks -----------------------------------------------------------
   const rankStart = new Int32Array(R + 1);
   for (let v = 0; v < L; v++) if (v >= n || degree[v] > 0) rankStart[lrank[v] + 1]++;
   for (let r = 0; r < R; r++) rankStart[r + 1] += rankStart[r];
@@ -266,7 +235,7 @@ export function layoutGraph(input, options = {}) {
   layer.set(bestLayer);
   for (let r = 0; r < R; r++) for (let i = rankStart[r]; i < rankStart[r + 1]; i++) order[layer[i]] = i - rankStart[r];
 
-  // --- 6. x coordinates ---------------------------------------------------------------
+  // --- 5. x coordinates ---------------------------------------------------------------
   const x = new Float64Array(L);
   const offset = new Float64Array(layer.length);   // cumulative minimum separation
   for (let r = 0; r < R; r++) {
@@ -326,25 +295,6 @@ export function layoutGraph(input, options = {}) {
   const rankTop = new Float64Array(R), rankH = new Float64Array(R);
   for (let v = 0; v < L; v++) if ((v >= n || degree[v] > 0) && kind[v] !== DUMMY && lh[v] > rankH[lrank[v]]) rankH[lrank[v]] = lh[v];
   for (let r = 1; r < R; r++) rankTop[r] = rankTop[r - 1] + rankH[r - 1] + o.rankSep;
-  if (C > 1) {   // columns side by side, tops aligned
-    const colMin = new Float64Array(C).fill(Infinity), colMax = new Float64Array(C).fill(-Infinity);
-    const colTop = new Float64Array(C).fill(Infinity);
-    for (let v = 0; v < L; v++) {
-      if (v < n && degree[v] === 0) continue;
-      const r = lrank[v], c = columnOf[r], half = kind[v] === DUMMY ? 0 : lw[v] / 2;
-      colMin[c] = Math.min(colMin[c], x[v] - half); colMax[c] = Math.max(colMax[c], x[v] + half);
-      if (kind[v] !== DUMMY) colTop[c] = Math.min(colTop[c], rankTop[r] + (rankH[r] - lh[v]) / 2);
-    }
-    let left = colMin[0];
-    const dx = new Float64Array(C), dy = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      if (!isFinite(colMin[c])) continue;
-      dx[c] = left - colMin[c]; dy[c] = colTop[0] - colTop[c];
-      left += colMax[c] - colMin[c] + o.columnGap;
-    }
-    for (let v = 0; v < L; v++) x[v] += dx[columnOf[lrank[v]]];
-    for (let r = 0; r < R; r++) rankTop[r] += dy[columnOf[r]];
-  }
   const N = n + G;
   const outX = new Float32Array(N), outY = new Float32Array(N), outW = new Float32Array(N), outH = new Float32Array(N);
   let x0 = Infinity, x1 = -Infinity, y1 = 0;
@@ -358,7 +308,7 @@ export function layoutGraph(input, options = {}) {
   for (let d = N; d < L; d++) { x0 = Math.min(x0, x[d]); x1 = Math.max(x1, x[d]); }
   if (connected === 0) { x0 = 0; x1 = 0; }
 
-  // --- 7. edge polylines ---------------------------------------------------------------
+  // --- 6. edge polylines ---------------------------------------------------------------
   // Entry points spread along the target's top edge, ordered by where edges come from.
   const entry = new Float32Array(S);
   for (let v = 0; v < L; v++) {
@@ -434,57 +384,6 @@ export function layoutGraph(input, options = {}) {
     x: outX, y: outY, w: outW, h: outH, ghostSource: Int32Array.from(ghostSourceList), edgeGhost,
     points, pointStart, ranks: R, dummies: D, crossings: best, bounds: [x0, 0, x1, y1], ms: now() - t0,
   };
-}
-
-// Ranks (old numbering) where columns 2, 3, … start; [] to keep one column.
-function chooseColumns(R, rank, degree, width, height, ls, ld, value, skip, o) {
-  const n = width.length;
-  const rankH = new Float64Array(R), rankW = new Float64Array(R);
-  for (let v = 0; v < n; v++) {
-    if (degree[v] === 0) continue;
-    const r = rank[v];
-    rankH[r] = Math.max(rankH[r], height[v]);
-    rankW[r] += width[v] + o.nodeSep;
-  }
-  const top = new Float64Array(R + 1);
-  let W = 0;
-  for (let r = 0; r < R; r++) { top[r + 1] = top[r] + rankH[r] + o.rankSep; W = Math.max(W, rankW[r]); }
-  const H = top[R];
-  W = W * 1.2 + 2 * o.nodeSep;   // edges beside the boxes take room too
-  const vw = o.viewport.width - 64, vh = o.viewport.height - 64;
-  const zoom = (C) => Math.min(vw / (C * W + (C - 1) * o.columnGap), vh / (H / C + (C > 1 ? 2 * o.rankSep : 0)));
-  let best = 1;
-  for (let C = 2; C <= o.maxColumns && C * 4 <= R; C++) if (zoom(C) > zoom(best)) best = C;
-  if (best === 1 || zoom(best) < 1.3 * zoom(1) || zoom(best) < o.minWrapZoom) return [];
-  // Values crossing the boundary above each rank (each costs a ghost per column):
-  // a value spans from its producer to its lowest consumer. Difference array.
-  const reach = new Map();   // value -> [first rank, last rank]
-  for (let e = 0; e < ls.length; e++) {
-    if (skip[e]) continue;
-    const span = reach.get(value[e]);
-    const a = rank[ls[e]], b = rank[ld[e]];
-    if (!span) reach.set(value[e], [a, b]);
-    else { span[0] = Math.min(span[0], a); span[1] = Math.max(span[1], b); }
-  }
-  const crossing = new Int32Array(R + 2);
-  for (const [a, b] of reach.values()) { crossing[a + 1]++; crossing[b + 1]--; }
-  for (let r = 1; r <= R; r++) crossing[r] += crossing[r - 1];
-  const cuts = [];
-  let prev = 0;
-  const slack = (H / best) * 0.25;
-  for (let k = 1; k < best; k++) {
-    const target = (H * k) / best;
-    let pick = -1;
-    for (let b = prev + 2; b < R - 1; b++) {
-      if (Math.abs(top[b] - target) > slack) continue;
-      if (pick < 0 || crossing[b] < crossing[pick] ||
-          (crossing[b] === crossing[pick] && Math.abs(top[b] - target) < Math.abs(top[pick] - target))) pick = b;
-    }
-    if (pick < 0) break;
-    cuts.push(pick);
-    prev = pick;
-  }
-  return cuts;
 }
 
 function now() { return typeof performance !== 'undefined' ? performance.now() : Date.now(); }

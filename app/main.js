@@ -34,14 +34,8 @@ const sidebar = new Sidebar(ui.sidebarBody, {
   onSelectValue: (v) => viewer.selectValueProducer(v),
   onOpenGraph: (i) => quietly(viewer.openGraph(i)),
 });
-// The canvas size once a model is open (the sidebar may not be showing yet).
-function viewportSize() {
-  const stage = $('stage').getBoundingClientRect();
-  const sidebarComing = !document.body.classList.contains('has-model') && !document.body.classList.contains('sidebar-hidden');
-  return { width: Math.max(200, stage.width - (sidebarComing ? 340 : 0)), height: Math.max(200, stage.height) };
-}
 let warningsDismissed = null;   // the document whose warnings the user closed
-const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress, viewportSize });
+const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress });
 sidebar.tensorWorker = viewer.parse;   // tensor viewer (app/tensor-view.js) asks it for statistics, .npy
 // --- shareable views (app/share.js): the address follows the view ---
 const shareLink = new ShareLink(viewer);

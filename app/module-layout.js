@@ -27,7 +27,7 @@ const PAIR = 4294967296;   // local pair keys: src * PAIR + dst
 /**
  * view: from buildModuleView. size: {width, height, ghostWidth (Float32Array per box;
  * a frame's width is the least width its header needs), ghostHeight}. options: for
- * layoutGraph (viewport: every layout, a module's too, may wrap into columns).
+ * layoutGraph (every layout, a module's too).
  * cache: a Map kept between calls for the same graph (or null).
  * Returns what layoutGraph returns, for all boxes at once (frames included: x, y, w, h
  * are their outer boxes; ghosts after the boxes), plus stats {laidOut, cached}.
@@ -114,8 +114,7 @@ export function layoutModules(view, size, options = {}, cache = null) {
     const list = members[c], n = list.length, P = portBox[c].length, L = localEdges[c];
     const childKeys = [];
     for (const b of list) if (boxes[b].kind === KIND_FRAME) childKeys.push(keys[cOfGroup.get(boxes[b].ref)]);
-    const vp = options.viewport ? `${options.viewport.width}x${options.viewport.height}` : '';
-    keys[c] = `${c === 0 ? '' : boxes[frameBoxOfC[c]].ref}(${childKeys.join(',')})${vp}`;
+    keys[c] = `${c === 0 ? '' : boxes[frameBoxOfC[c]].ref}(${childKeys.join(',')})`;
     let lay = cache ? cache.get(keys[c]) : undefined;
     if (lay && (lay.n !== n + P || lay.pointStart.length !== L.src.length + 1)) lay = undefined;   // not the same children
     if (lay) cached++;

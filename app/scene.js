@@ -99,7 +99,7 @@ function grow(array, need) {
 
 const QUAD = [0, 1, 2, 0, 2, 3], SEGMENT = [0, 1, 2, 1, 3, 2], TRIANGLE = [0, 1, 2];
 
-// options: passed on to layoutGraph (viewport). modules: null draws every node (flat);
+// options: passed on to layoutGraph. modules: null draws every node (flat);
 // {expanded: [paths], cache: Map} draws the module view (app/module-view.js) with those
 // modules expanded, reusing the inner layouts in `cache` (kept per graph by the caller).
 export function buildScene(doc, atlas, graphIndex = 0, options = {}, modules = null) {

@@ -14,8 +14,7 @@ const DETAIL_AFTER_MS = 150;   // the second parse worker is asked this far into
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 export class Viewer {
-  constructor({ renderer, sidebar, onStatus, onProgress, viewportSize }) {
-    this.viewportSize = viewportSize;   // () => {width, height}: the canvas as it will be with a model open
+  constructor({ renderer, sidebar, onStatus, onProgress }) {
     this.renderer = renderer;
     this.sidebar = sidebar;
     this.onStatus = onStatus;       // () => void, whenever status/error/model changes
@@ -52,7 +51,7 @@ export class Viewer {
   async warmUp(json) {
     if (this.doc || this.status === 'loading') return;   // a model is coming: it warms up itself
     try {
-      const scene = await this.layout.warmUp({ json, detail: null }, this.layoutOptions());
+      const scene = await this.layout.warmUp({ json, detail: null }, {});
       if (!this.renderer.scene) this.renderer.warmUp(scene);
     } catch (error) {
       if (!error.cancelled) console.warn('wetron: layout warm-up failed:', error);
@@ -209,11 +208,6 @@ export class Viewer {
     if (this.status === 'error') this.setStatus(this.doc ? 'ready' : 'idle');
   }
 
-  // Tall graphs are wrapped into columns to fit the canvas as it is now.
-  layoutOptions() {
-    return { viewport: this.viewportSize() };
-  }
-
   // Lays out graphs[graph] of the document (in the worker) and shows it. modules:
   // {mode, expanded: Set, anchor?: path} or null: the graph's default (as it is when the
   // same graph is shown again). doc null: a new document, parsed here while the layout
@@ -222,7 +216,7 @@ export class Viewer {
     this.onProgress('Laying out…');
     let layout;
     if (doc === null) {
-      layout = this.layout.layout(texts, this.layoutOptions(), graph, 'default');
+      layout = this.layout.layout(texts, {}, graph, 'default');
       layout.catch(() => {});   // awaited below, unless the document is refused first
       try {
         doc = parseDocument(texts.json, texts.detail);
@@ -238,7 +232,7 @@ export class Viewer {
       }
       if (!hasGroups(g)) modules = { mode: 'flat', expanded: new Set() };
       const request = modules.mode === 'modules' ? { expanded: [...modules.expanded] } : null;
-      layout = this.layout.layout(texts, this.layoutOptions(), graph, request);
+      layout = this.layout.layout(texts, {}, graph, request);
     }
     const scene = await layout;
     if (token !== this.openCount) throw cancelled();

@@ -28,11 +28,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
-function step(doc, expanded, cache, viewport) {
+function step(doc, expanded, cache) {
   const t0 = performance.now(), c0 = cpu();
   const view = buildModuleView(doc, 0, expanded);
   const t1 = performance.now(), c1 = cpu();
-  const lay = layoutModules(view, estimatedSizes(view), { viewport }, cache);
+  const lay = layoutModules(view, estimatedSizes(view), {}, cache);
   const t2 = performance.now(), c2 = cpu();
   return { view, lay, viewMs: t1 - t0, layoutMs: t2 - t1, totalMs: t2 - t0, viewCpu: c1 - c0, layoutCpu: c2 - c1, totalCpu: c2 - c0 };
 }
@@ -50,33 +50,32 @@ function bench(name, doc) {
   const tree = groupTree(g);
   console.log(`${name}: ${g.nodes.length} nodes, ${tree.G} modules`);
   if (!tree.G) { console.log('  no groups: nothing to measure'); return; }
-  const viewport = { width: 1400, height: 900 };
   const cache = new Map();
   const paths = g.groups.map((x) => x.path);
   const top = g.groups.filter((x) => x.parent < 0).map((x) => x.path);
-  report('open as modules (top level)', step(doc, [], cache, viewport));
+  report('open as modules (top level)', step(doc, [], cache));
   // The top-level module with the most nodes, then its children one by one.
   const biggest = top.reduce((a, b) => (tree.nodes[tree.byPath.get(b)] > tree.nodes[tree.byPath.get(a)] ? b : a));
-  report(`expand ${biggest}`, step(doc, [biggest], cache, viewport));
+  report(`expand ${biggest}`, step(doc, [biggest], cache));
   const children = paths.filter((p, k) => g.groups[k].parent === tree.byPath.get(biggest));
   const picks = children.length > 5 ? [0.5, 0.1, 0.3, 0.7, 0.9].map((f) => children[Math.floor(f * (children.length - 1))]) : children;
   const times = [], cpus = [];
   for (const child of picks) {
-    const r = step(doc, [biggest, child], cache, viewport);
+    const r = step(doc, [biggest, child], cache);
     times.push(r.totalMs); cpus.push(r.totalCpu);
     report(`expand ${child}`, r);
-    report('  collapse it again (cached)', step(doc, [biggest], cache, viewport));
+    report('  collapse it again (cached)', step(doc, [biggest], cache));
   }
   if (times.length) console.log(`  expand one module: median ${median(times).toFixed(1)} ms wall, ${median(cpus).toFixed(1)} ms CPU over ${times.length} (view + layout)`);
   const deep = picks.length ? paths.filter((p) => p.startsWith(`${picks[0]}/`)).pop() : null;
   if (deep) {
     const chain = paths.filter((p) => deep === p || deep.startsWith(`${p}/`));
-    report(`expand ${deep} (and its ancestors)`, step(doc, chain, cache, viewport));
+    report(`expand ${deep} (and its ancestors)`, step(doc, chain, cache));
   }
   const coldCache = new Map();
-  step(doc, [], coldCache, viewport);
-  report(`expand ${biggest}, nothing cached but the top`, step(doc, [biggest], coldCache, viewport));
-  report('every module expanded (nothing cached)', step(doc, paths, new Map(), viewport));
+  step(doc, [], coldCache);
+  report(`expand ${biggest}, nothing cached but the top`, step(doc, [biggest], coldCache));
+  report('every module expanded (nothing cached)', step(doc, paths, new Map()));
 }
 
 if (!files.length) {

@@ -24,7 +24,6 @@ import { buildModuleView, groupTree } from '../app/module-view.js';
 import { estimatedSizes, transformerDoc } from '../bench/module_docs.mjs';
 
 const EPS = 0.5;
-const VIEWPORT = { viewport: { width: 1400, height: 900 } };
 const failures = [];
 
 function rng(seed) {   // small deterministic PRNG (mulberry32)
@@ -54,8 +53,8 @@ function check(name, doc, expanded, cache) {
   const fail = (what) => { if (failures.length < 50) failures.push(`${name}: ${what}`); };
   const g = doc.graphs[0];
   const view = buildModuleView(doc, 0, expanded);
-  const lay = layoutModules(view, estimatedSizes(view), VIEWPORT, null);
-  const again = layoutModules(view, estimatedSizes(view), VIEWPORT, cache);
+  const lay = layoutModules(view, estimatedSizes(view), {}, null);
+  const again = layoutModules(view, estimatedSizes(view), {}, cache);
   for (const key of ['x', 'y', 'w', 'h', 'points', 'pointStart', 'edgeGhost', 'ghostSource']) {
     if (lay[key].length !== again[key].length || lay[key].some((v, i) => v !== again[key][i])) { fail(`cached layout differs in ${key}`); break; }
   }

@@ -1,6 +1,6 @@
 """Invariants of the flat layered layout (app/layout.js), checked in node by
 tests/flat_layout_check.mjs over generated model-like graphs (transformer with
-mask/rotary fan-out, ResNet; with and without column wrapping), hand-made corner cases
+mask/rotary fan-out, ResNet), hand-made corner cases
 (a cycle, self-loops, isolated boxes) and the graph documents the parser writes for
 real models: output arrays sized right, no overlapping boxes, every edge leaving the
 bottom of its source (or its ghost) and entering the top of its target, going down in
@@ -36,19 +36,15 @@ def check(specs, tmp_path):
 
 
 def test_generated_graphs(tmp_path):
-    tall = {"viewport": {"width": 1400, "height": 900}}   # wrapped into columns
     specs = [
         {"name": "transformer-3000", "graph": {"kind": "transformer", "size": 3000}},
-        {"name": "transformer-300-columns", "graph": {"kind": "transformer", "size": 300}, "options": tall},
         {"name": "resnet-2000", "graph": {"kind": "resnet", "size": 2000}},
-        {"name": "resnet-100-columns", "graph": {"kind": "resnet", "size": 100}, "options": tall},
         {"name": "transformer-600-no-ghosts", "graph": {"kind": "transformer", "size": 600},
          "options": {"fanout": 1e9, "maxSpan": 1e9}},
     ]
     report = check(specs, tmp_path)
     assert report["transformer-3000"]["ghosts"] > 0            # mask/rotary fan-out is ghosted
     assert report["transformer-600-no-ghosts"]["ghosts"] == 0
-    assert report["resnet-100-columns"]["ghosts"] > 0          # values entering the next column
     assert report["resnet-2000"]["ghosts"] == 0
     for r in report.values():
         assert r["drawn"] == r["edges"] and r["upward"] == 0   # DAGs: every edge drawn, downward
@@ -76,8 +72,6 @@ def test_real_models(tmp_path):
         out = tmp_path / (name + ".json")
         out.write_text(wetron.open(path).dumps())
         specs.append({"name": name, "graph": {"kind": "doc", "path": str(out)}})
-        specs.append({"name": name + "-columns", "graph": {"kind": "doc", "path": str(out)},
-                      "options": {"viewport": {"width": 1000, "height": 700}}})
     report = check(specs, tmp_path)
     for r in report.values():
         assert r["boxes"] > 10 and r["drawn"] == r["edges"]
