@@ -1,7 +1,9 @@
 // window.wetron: a small automation API for tests, benchmarks and scripts
 // (documented in docs/app.md).
 
-import { KIND_FRAME } from './graph-view.js';
+import { KIND_FRAME, KIND_GHOST, KIND_INPUT, KIND_OUTPUT } from './graph-view.js';
+import { buildModuleView, defaultExpanded, hasGroups } from './module-view.js';
+import { LEGIBLE_ZOOM } from './renderer.js';
 import { FRAME_HEADER } from './module-layout.js';
 import { setViewport, shareUrl, viewportOf } from './share.js';
 
@@ -57,6 +59,30 @@ export function installApi(viewer, { openFiles, search, shareLink, exportSVG, ex
       return names;
     },
     fit: () => viewer.renderer.fit(false),
+    // What the view on screen lets a person read (bench/readability_bench.py): boxes
+    // (ops, modules, inputs, outputs) wholly on the canvas, those of them whose title
+    // is legible (zoom >= LEGIBLE_ZOOM), the layout's size and crossings, and the
+    // boxes of the module view as it opens (moduleTopLevel).
+    viewStats() {
+      const s = viewer.scene, r = viewer.renderer;
+      if (!s) return null;
+      const z = r.cam.z, { w, h } = r.size, legible = z >= LEGIBLE_ZOOM;
+      let boxes = 0, onScreen = 0;
+      for (let i = 0; i < s.boxes; i++) {
+        if (s.kinds[i] === KIND_FRAME || s.kinds[i] === KIND_GHOST) continue;
+        boxes++;
+        const a = r.worldToScreen(s.x[i] - s.w[i] / 2, s.y[i] - s.h[i] / 2), b = r.worldToScreen(s.x[i] + s.w[i] / 2, s.y[i] + s.h[i] / 2);
+        if (a.x >= 0 && a.y >= 0 && b.x <= w && b.y <= h) onScreen++;
+      }
+      const [x0, y0, x1, y1] = s.bounds;
+      // The module view as it opens (a lone wrapper expanded), whichever mode is on
+      // screen: its boxes but graph inputs and outputs; null without modules.
+      const g = viewer.doc.graphs[viewer.graph];
+      const top = hasGroups(g) ? buildModuleView(viewer.doc, viewer.graph, defaultExpanded(g)).boxes
+        .filter((b) => b.kind !== KIND_FRAME && b.kind !== KIND_INPUT && b.kind !== KIND_OUTPUT).length : null;
+      return { zoom: z, boxes, onScreen, labelled: legible ? onScreen : 0, width: x1 - x0, height: y1 - y0,
+        crossings: s.stats.crossings, mode: viewer.mode, expanded: [...viewer.expanded], moduleTopLevel: top };
+    },
     // Benchmarks: ms of `count` full redraws at the current view, each waited for.
     frameTimes: (count = 10) => viewer.renderer.frameTimes(count),
     cancel: () => viewer.cancel(),

@@ -10,7 +10,7 @@
 //   warmUp: the page's warm-up: the common glyphs are rasterised first (text.js).
 
 import { parseDocument } from './document.js';
-import { defaultMode } from './module-view.js';
+import { defaultExpanded, defaultMode } from './module-view.js';
 import { buildScene } from './scene.js';
 import { GlyphAtlas, loadFonts, prepareGlyphs } from './text.js';
 
@@ -30,11 +30,13 @@ self.onmessage = async (event) => {
     if (!doc) throw new Error('no document');
     const parseMs = performance.now() - t0;
     let request = null;
-    // 'default': a new document, drawn as its modules if it has many nodes (module-view.js)
+    // 'default': a new document, drawn as its modules if it has many nodes, a lone
+    // wrapper module expanded (module-view.js)
     const mode = modules === 'default' ? defaultMode(doc.graphs[graph]) : modules ? 'modules' : 'flat';
     if (mode === 'modules') {
       if (!moduleCaches.has(graph)) moduleCaches.set(graph, new Map());
-      request = { expanded: (modules !== 'default' && modules.expanded) || [], cache: moduleCaches.get(graph) };
+      const expanded = modules === 'default' ? defaultExpanded(doc.graphs[graph]) : modules.expanded || [];
+      request = { expanded, cache: moduleCaches.get(graph) };
     }
     const { scene, transfer } = buildScene(doc, new GlyphAtlas(makeCanvas), graph, options, request);
     scene.stats.parseMs = parseMs;

@@ -29,6 +29,21 @@ export function defaultMode(g) {
   return hasGroups(g) && g.nodes.length > FLAT_MAX_NODES ? 'modules' : 'flat';
 }
 
+// The modules a graph opens with expanded: a lone wrapper (the one module of its level,
+// holding most of its nodes: Hugging Face's "transformer", a torch wrapper "m") opens
+// expanded, down to the first level with several modules.
+export function defaultExpanded(g) {
+  if (!hasGroups(g)) return [];
+  const tree = groupTree(g), expanded = [];
+  for (let level = -1, inside = g.nodes.length; ;) {
+    let only = -1, modules = 0;
+    for (let k = 0; k < tree.G; k++) if (tree.parent[k] === level) { only = k; modules++; }
+    if (modules !== 1 || 2 * tree.nodes[only] <= inside) return expanded;
+    expanded.push(g.groups[only].path);
+    level = only; inside = tree.nodes[only];
+  }
+}
+
 const CAT_SKIP = new Set(['other', 'constant', 'shape', 'io']);   // never a module's colour
 const trees = new WeakMap();
 

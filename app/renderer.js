@@ -162,6 +162,9 @@ void main() {
 // Far level of detail (zoomed out until boxes are specks): edges as 1-pixel GL lines
 // along simplified polylines, boxes as points, each one or two vertices instead of
 // quads with per-pixel shading. Same ids and state texture as the full meshes.
+// The first view: fitted only when text is then legible (11 px titles drawn at >= 7.7 px).
+export const LEGIBLE_ZOOM = 0.7;
+const MARGIN = 32, LEGEND = 56;   // around a fitted graph; the legend sits at the bottom
 const FAR_EDGE_ZOOM = 0.15;   // below: rank gaps < 5 CSS px, curves read as lines
 const FAR_BOX_ZOOM = 0.05;    // below: a box is < 1.5 CSS px tall
 const SIMPLIFY = 2;           // world units a simplified edge may stray from its curve
@@ -314,7 +317,7 @@ export class Renderer {
     // The UI thread keeps what picking and navigation need; vertex arrays are dropped.
     for (const mesh of Object.values(scene.meshes)) { mesh.vertices = null; mesh.indices = null; }
     scene.atlas.data = null;
-    this.fit(false);
+    this.openView();
     this.notify('scene');
   }
 
@@ -423,12 +426,35 @@ export class Renderer {
 
   fitCamera() {
     const [x0, y0, x1, y1] = this.scene ? this.scene.bounds : [0, 0, 1, 1];
-    const { w, h } = this.size, margin = 32, bottom = 56;   // the legend sits at the bottom
-    const z = Math.min(1.5, Math.max(1e-4, Math.min((w - 2 * margin) / Math.max(1, x1 - x0), (h - margin - bottom) / Math.max(1, y1 - y0))));
-    return { x: (x0 + x1) / 2 - w / 2 / z, y: (y0 + y1) / 2 - (h - bottom + margin) / 2 / z, z };
+    const { w, h } = this.size;
+    const z = Math.min(1.5, Math.max(1e-4, Math.min((w - 2 * MARGIN) / Math.max(1, x1 - x0), (h - MARGIN - LEGEND) / Math.max(1, y1 - y0))));
+    return { x: (x0 + x1) / 2 - w / 2 / z, y: (y0 + y1) / 2 - (h - LEGEND + MARGIN) / 2 / z, z };
   }
 
   fit(animate = true) { this.animateTo(this.fitCamera(), animate ? 220 : 0); this.fitted = true; }
+
+  // The view a scene opens at: fitted when the whole graph is then legible; otherwise at
+  // 100 %, its top (the graph's inputs) at the top of the canvas, centred on the first
+  // input across (a long graph is scrolled from where its data enters, as it is read).
+  // Fit stays one key away ("0").
+  openView() {
+    const fit = this.fitCamera();
+    if (fit.z >= LEGIBLE_ZOOM || !this.scene) { this.fit(false); return; }
+    const s = this.scene, [x0, y0, x1] = s.bounds, { w } = this.size, z = 1;
+    let anchor = -1;   // the topmost graph input, or the topmost box
+    for (let pass = 0; pass < 2 && anchor < 0; pass++) {
+      for (let i = 0; i < s.boxes; i++) {
+        if (pass === 0 && s.kinds[i] !== KIND_INPUT) continue;
+        if (anchor < 0 || s.y[i] - s.h[i] / 2 < s.y[anchor] - s.h[anchor] / 2) anchor = i;
+      }
+    }
+    let x = (x0 + x1) / 2 - w / 2 / z;   // narrower than the canvas: centred
+    if ((x1 - x0) * z + 2 * MARGIN > w) {
+      x = Math.min(Math.max(s.x[anchor] - w / 2 / z, x0 - MARGIN / z), x1 + MARGIN / z - w / z);
+    }
+    this.animateTo({ x, y: y0 - MARGIN / z, z }, 0);
+    this.fitted = false;
+  }
 
   // Zoom by `factor` keeping the world point under canvas pixel (sx, sy) in place.
   // Successive animated steps compound on where the previous one was heading.

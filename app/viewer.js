@@ -6,7 +6,7 @@
 import { parseDocument } from './document.js';
 import { KIND_FRAME, KIND_INPUT, KIND_MODULE, KIND_OP } from './graph-view.js';
 import { FRAME_HEADER } from './module-layout.js';
-import { defaultMode, groupChain, groupTree, hasGroups } from './module-view.js';
+import { defaultExpanded, defaultMode, groupChain, groupTree, hasGroups } from './module-view.js';
 import { LayoutWorker, ParseWorker } from './workers.js';
 import { STATE_DIM, STATE_PATH, STATE_SELECTED } from './renderer.js';
 
@@ -228,7 +228,7 @@ export class Viewer {
       const g = doc.graphs[graph];
       if (!modules) {
         const same = doc === this.doc && graph === this.graph;
-        modules = same ? { mode: this.mode, expanded: this.expanded } : { mode: defaultMode(g), expanded: new Set() };
+        modules = same ? { mode: this.mode, expanded: this.expanded } : { mode: defaultMode(g), expanded: new Set(defaultExpanded(g)) };
       }
       if (!hasGroups(g)) modules = { mode: 'flat', expanded: new Set() };
       const request = modules.mode === 'modules' ? { expanded: [...modules.expanded] } : null;
@@ -236,7 +236,7 @@ export class Viewer {
     }
     const scene = await layout;
     if (token !== this.openCount) throw cancelled();
-    if (!modules) modules = { mode: scene.mode, expanded: new Set() };
+    if (!modules) modules = { mode: scene.mode, expanded: new Set(scene.modules ? scene.modules.expanded : []) };
     this.onProgress('Drawing…');
     const t0 = performance.now();
     await this.show(texts, doc, scene, graph, modules);

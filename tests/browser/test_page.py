@@ -262,6 +262,7 @@ def test_corrupt_file_shows_its_error_and_keeps_the_previous_model(page, site, t
         wetron.open(str(bad))
     # the previous model is still there, and still usable
     assert state["file"] == "cnn.onnx" and state["drawn"]["nodes"] == 28
+    page.evaluate("wetron.fit()")   # the last node: below the first view
     pos = page.evaluate("wetron.nodeScreenPosition('/fc/Gemm')")
     page.mouse.click(pos["x"], pos["y"])
     assert page.evaluate("wetron.state().selected") == "/fc/Gemm"
@@ -274,18 +275,34 @@ def test_screenshot_shows_the_graph_where_the_nodes_are(page, site):
     page.set_viewport_size({"width": 1280, "height": 800})
     open_page(page, site)
     open_file(page, path)
-    png = decode_png(page.screenshot())
     box = page.locator("#graph").bounding_box()
-    background = pixel(png, box["x"] + 3, box["y"] + 3)
     names = page.evaluate("wetron.nodeNames()")
     assert len(names) == 30
-    for name in names:
-        p = page.evaluate("(n) => wetron.nodeScreenPosition(n)", name)
-        assert box["x"] <= p["x"] < box["x"] + box["width"] and box["y"] <= p["y"] < box["y"] + box["height"], name
-        # a few pixels left of the centre: box fill or text, never the background
-        assert pixel(png, p["x"] - 3, p["y"]) != background, name
-    # fitted so the text is readable: a zoom well above where labels give way
-    assert page.evaluate("wetron.state().zoom") >= 0.6
+
+    def drawn_where_named(png):
+        background = pixel(png, box["x"] + 3, box["y"] + 3)
+        shown = []
+        for name in names:
+            p = page.evaluate("(n) => wetron.nodeScreenPosition(n)", name)
+            if box["x"] <= p["x"] < box["x"] + box["width"] and box["y"] <= p["y"] < box["y"] + box["height"]:
+                # a few pixels left of the centre: box fill or text, never the background
+                assert pixel(png, p["x"] - 3, p["y"]) != background, name
+                shown.append(name)
+        return shown
+
+    # The first view: too long to fit legibly, so at 100 % from the input down (the
+    # graph input's box at the top of the canvas), with readable boxes on screen.
+    stats = page.evaluate("wetron.viewStats()")
+    assert stats["zoom"] == 1 and stats["labelled"] >= 8, stats
+    shown = drawn_where_named(decode_png(page.screenshot()))
+    assert shown[0] == names[0] and len(shown) >= 8, shown   # names[0]: the graph input
+    top = page.evaluate("(n) => wetron.nodeScreenPosition(n)", names[0])["y"] - box["y"]
+    assert 0 < top < 80, top
+    # Fit ("0") shows every node
+    page.locator("#graph").focus()
+    page.keyboard.press("0")
+    page.wait_for_timeout(400)
+    assert drawn_where_named(decode_png(page.screenshot())) == names
 
 
 def test_theme_toggle_and_keyboard(page, site):
@@ -300,8 +317,10 @@ def test_theme_toggle_and_keyboard(page, site):
     page.wait_for_timeout(100)
     bg_after = pixel(decode_png(page.screenshot()), *corner)
     assert sum(bg_after) != sum(bg_before)
-    fitted = page.evaluate("wetron.state().zoom")
     page.locator("#graph").focus()
+    page.keyboard.press("0")
+    page.wait_for_timeout(400)
+    fitted = page.evaluate("wetron.state().zoom")
     page.keyboard.press("+")
     page.wait_for_timeout(400)
     assert page.evaluate("wetron.state().zoom") > fitted * 1.2
@@ -340,7 +359,7 @@ async (json) => {
   const width = Float32Array.from(view.boxes, (b) => 40 + 7 * Math.max(b.title.length, ...b.lines.map((l) => l.length)));
   const height = Float32Array.from(view.boxes, (b) => 24 + 13 * b.lines.length);
   const lay = layoutGraph({ n, width, height, ghostWidth: new Float32Array(n).fill(50), ghostHeight: 18,
-    src: view.edgeSrc, dst: view.edgeDst, value: view.edgeValue }, { viewport: { width: 1000, height: 800 } });
+    src: view.edgeSrc, dst: view.edgeDst, value: view.edgeValue });
   const N = n + lay.ghostSource.length;
   // boxes that overlap (sorted by row, then x)
   const order = [...Array(N).keys()].sort((a, b) => lay.y[a] - lay.y[b] || lay.x[a] - lay.x[b]);

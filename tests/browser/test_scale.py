@@ -39,7 +39,10 @@ def test_minimap_click_and_drag_move_the_view(app_page):
     page = app_page
     assert page.locator("#minimap").is_hidden()   # no model yet
     state = open_model(page, models.torch_transformer())
-    assert page.locator("#minimap").is_hidden()   # fitted: the whole graph is in view
+    assert page.locator("#minimap").is_visible()   # the first view shows its top only
+    page.evaluate("wetron.fit()")
+    page.wait_for_function("document.getElementById('minimap').hidden")   # fitted: the whole graph is in view
+    state = page.evaluate("wetron.state()")
     names = page.evaluate("wetron.nodeNames()")
     first, last = names[0], names[-1]   # a graph input at the top, an output at the bottom
     # Zoom in on the middle, so the top and the bottom of the graph are out of view.
