@@ -178,7 +178,9 @@ export function layoutGraph(input, options = {}) {
       for (let i = 0; i <= count; i++) {
         const v = i < count ? dummyStart[e] + i : ld[e];
         segU[s] = u; segV[s] = v; segEdge[s] = e;
-        segW[s] = kind[u] === DUMMY && kind[v] === DUMMY ? 8 : (kind[u] === DUMMY || kind[v] === DUMMY ? 2 : 1);
+        // A ghost stands beside its consumer and follows it: it must not pull it aside
+        // (a mask's ghosts beside each of 12 blocks made a staircase of them).
+        segW[s] = kind[u] === GHOST ? 1e-4 : kind[u] === DUMMY && kind[v] === DUMMY ? 8 : (kind[u] === DUMMY || kind[v] === DUMMY ? 2 : 1);
         u = v; s++;
       }
       lastSeg[e] = s - 1;
