@@ -29,19 +29,30 @@ export function defaultMode(g) {
   return hasGroups(g) && g.nodes.length > FLAT_MAX_NODES ? 'modules' : 'flat';
 }
 
-// The modules a graph opens with expanded: a lone wrapper (the one module of its level,
-// holding most of its nodes: Hugging Face's "transformer", a torch wrapper "m") opens
-// expanded, down to the first level with several modules.
+// The modules a graph opens with expanded: while the view would show fewer than
+// OPEN_MIN_BOXES boxes, its biggest collapsed module opens (a lone wrapper such as
+// Hugging Face's "transformer" or a torch wrapper "m", then BERT's "bert" beside its
+// small "cls" head, then "encoder"), as long as the view stays within OPEN_MAX_BOXES.
+const OPEN_MIN_BOXES = 8, OPEN_MAX_BOXES = 40;
 export function defaultExpanded(g) {
   if (!hasGroups(g)) return [];
-  const tree = groupTree(g), expanded = [];
-  for (let level = -1, inside = g.nodes.length; ;) {
-    let only = -1, modules = 0;
-    for (let k = 0; k < tree.G; k++) if (tree.parent[k] === level) { only = k; modules++; }
-    if (modules !== 1 || 2 * tree.nodes[only] <= inside) return expanded;
-    expanded.push(g.groups[only].path);
-    level = only; inside = tree.nodes[only];
+  const tree = groupTree(g), G = tree.G;
+  const children = new Int32Array(G + 1);   // boxes of a group's own level; [G]: the top's
+  for (let i = 0; i < g.nodes.length; i++) children[tree.nodeGroup[i] >= 0 ? tree.nodeGroup[i] : G]++;
+  for (let k = 0; k < G; k++) children[tree.parent[k] >= 0 ? tree.parent[k] : G]++;
+  const open = new Uint8Array(G), expanded = [];
+  for (let boxes = children[G]; boxes < OPEN_MIN_BOXES;) {
+    let best = -1;   // the biggest module drawn as a box: its parent is open (or the top)
+    for (let k = 0; k < G; k++) {
+      const p = tree.parent[k];
+      if (!open[k] && !tree.shape[k] && (p < 0 || open[p]) && (best < 0 || tree.nodes[k] > tree.nodes[best])) best = k;
+    }
+    if (best < 0 || boxes - 1 + children[best] > OPEN_MAX_BOXES) break;
+    open[best] = 1;
+    expanded.push(g.groups[best].path);
+    boxes += children[best] - 1;
   }
+  return expanded;
 }
 
 const CAT_SKIP = new Set(['other', 'constant', 'shape', 'io']);   // never a module's colour
@@ -52,7 +63,8 @@ const trees = new WeakMap();
  * precede its child, a node's group must exist), computed once per graph object:
  *   {G, parent: Int32Array, depth: Int32Array, nodeGroup: Int32Array (per node, -1 none),
  *    nodes: Int32Array (ops inside each group, all levels), category: Uint8Array
- *    (colour: the most frequent op category inside), byPath: Map path -> group}
+ *    (colour: the most frequent op category inside), byPath: Map path -> group,
+ *    shape: Uint8Array (1: a "shape computation" group)}
  */
 export function groupTree(g) {
   let tree = trees.get(g);
@@ -94,7 +106,11 @@ export function groupTree(g) {
     }
     category[k] = best;
   }
-  tree = { G, parent, depth, nodeGroup, nodes, category, byPath };
+  // A group "shape computation" (docs/graph-schema.md, kind "shape") is coloured as
+  // what it holds, and never opened for the reader (defaultExpanded).
+  const shape = new Uint8Array(G), SHAPE = CATEGORIES.indexOf('shape');
+  for (let k = 0; k < G; k++) if (groups[k] && groups[k].kind === 'shape') { shape[k] = 1; category[k] = SHAPE; }
+  tree = { G, parent, depth, nodeGroup, nodes, category, byPath, shape };
   trees.set(g, tree);
   return tree;
 }
