@@ -434,23 +434,22 @@ export class Renderer {
   fit(animate = true) { this.animateTo(this.fitCamera(), animate ? 220 : 0); this.fitted = true; }
 
   // The view a scene opens at: fitted when the whole graph is then legible; otherwise at
-  // 100 %, its top (the graph's inputs) at the top of the canvas, centred on the first
-  // input across (a long graph is scrolled from where its data enters, as it is read).
+  // 100 %, its top (the graph's inputs) at the top of the canvas, centred across on the
+  // first graph input, or without one on the median box (a long graph is scrolled from
+  // where its data enters, as it is read).
   // Fit stays one key away ("0").
   openView() {
     const fit = this.fitCamera();
     if (fit.z >= LEGIBLE_ZOOM || !this.scene) { this.fit(false); return; }
     const s = this.scene, [x0, y0, x1] = s.bounds, { w } = this.size, z = 1;
-    let anchor = -1;   // the topmost graph input, or the topmost box
-    for (let pass = 0; pass < 2 && anchor < 0; pass++) {
-      for (let i = 0; i < s.boxes; i++) {
-        if (pass === 0 && s.kinds[i] !== KIND_INPUT) continue;
-        if (anchor < 0 || s.y[i] - s.h[i] / 2 < s.y[anchor] - s.h[anchor] / 2) anchor = i;
-      }
+    let anchor = -1;   // across: the topmost graph input, else the median box (the graph's body)
+    for (let i = 0; i < s.boxes; i++) {
+      if (s.kinds[i] === KIND_INPUT && (anchor < 0 || s.y[i] < s.y[anchor])) anchor = i;
     }
+    const across = anchor >= 0 ? s.x[anchor] : s.x.slice(0, s.boxes).sort()[s.boxes >> 1];
     let x = (x0 + x1) / 2 - w / 2 / z;   // narrower than the canvas: centred
     if ((x1 - x0) * z + 2 * MARGIN > w) {
-      x = Math.min(Math.max(s.x[anchor] - w / 2 / z, x0 - MARGIN / z), x1 + MARGIN / z - w / z);
+      x = Math.min(Math.max(across - w / 2 / z, x0 - MARGIN / z), x1 + MARGIN / z - w / z);
     }
     this.animateTo({ x, y: y0 - MARGIN / z, z }, 0);
     this.fitted = false;

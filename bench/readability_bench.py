@@ -61,13 +61,13 @@ def measure(page, site, paths, shot=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", help="models to measure (default: all)")
+    ap.add_argument("names", nargs="*", help="models to measure (default: all), or model paths")
     ap.add_argument("--shots", help="folder for 1400x900 screenshots of each first view")
     ap.add_argument("--netron", action="store_true", help="Netron's first view beside each (needs --shots)")
     args = ap.parse_args()
-    chosen = models_to_measure()
-    if args.names:
-        chosen = {k: v for k, v in chosen.items() if k in args.names}
+    chosen = models_to_measure() if not args.names or not all(map(os.path.exists, args.names)) else {}
+    if args.names:   # names of those, or paths of other model files
+        chosen = {k: ([k] if os.path.exists(k) and k not in chosen else chosen[k]) for k in args.names}
     if args.shots:
         os.makedirs(args.shots, exist_ok=True)
     slug = lambda name: "".join(c if c.isalnum() else "_" for c in name)
