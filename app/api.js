@@ -6,6 +6,8 @@ import { buildModuleView, defaultExpanded, hasGroups } from './module-view.js';
 import { LEGIBLE_ZOOM } from './renderer.js';
 import { FRAME_HEADER } from './module-layout.js';
 import { setViewport, shareUrl, viewportOf } from './share.js';
+import { edgeIndex, edgePolyline } from './edge-pick.js';
+import { edgeTensors } from './tensors.js';
 
 export function installApi(viewer, { openFiles, search, shareLink, exportSVG, exportPNG }) {
   const api = {
@@ -49,8 +51,61 @@ export function installApi(viewer, { openFiles, search, shareLink, exportSVG, ex
       const s = viewer.scene, r = viewer.renderer.canvas.getBoundingClientRect();
       const frame = s.kinds[i] === KIND_FRAME;   // a module's frame: the centre of its header
       const p = viewer.renderer.worldToScreen(s.x[i], frame ? s.y[i] - s.h[i] / 2 + FRAME_HEADER / 2 : s.y[i]);
-      return { x: r.left + p.x, y: r.top + p.y };
+      const z = viewer.renderer.cam.z;   // and the box's size on screen
+      return { x: r.left + p.x, y: r.top + p.y, width: s.w[i] * z, height: (frame ? FRAME_HEADER : s.h[i]) * z };
     },
+    // --- edges and tensors (app/edge-pick.js, app/tensors.js) ---
+    // Every drawn edge: {index, from, to (box names), tensors: [value names]}.
+    edges() {
+      const s = viewer.scene;
+      if (!s) return [];
+      const g = viewer.doc.graphs[viewer.graph], out = [];
+      for (let e = 0; e < s.edges; e++) {
+        out.push({ index: e, from: viewer.boxName(s.edgeSrc[e]), to: viewer.boxName(s.edgeDst[e]),
+          tensors: edgeTensors(s, g, e).map((v) => g.values[v][0]) });
+      }
+      return out;
+    },
+    // Points along edge `index` as drawn, in CSS pixels of the page: [{x, y}] ([] if none).
+    edgeScreenPoints(index) {
+      const s = viewer.scene;
+      if (!s || !(index >= 0 && index < s.edges)) return [];
+      const r = viewer.renderer.canvas.getBoundingClientRect(), line = edgePolyline(s, index), out = [];
+      for (let k = 0; k < line.length; k += 2) {
+        const p = viewer.renderer.worldToScreen(line[k], line[k + 1]);
+        out.push({ x: r.left + p.x, y: r.top + p.y });
+      }
+      return out;
+    },
+    // The edge a click at page point (x, y) would select (no box there), or -1.
+    edgeAt(x, y) {
+      const r = viewer.renderer.canvas.getBoundingClientRect();
+      return viewer.renderer.pickEdge(x - r.left, y - r.top);
+    },
+    // The box under page point (x, y) (its name), or null.
+    boxAt(x, y) {
+      const r = viewer.renderer.canvas.getBoundingClientRect(), i = viewer.renderer.pick(x - r.left, y - r.top);
+      const s = viewer.scene;
+      return i < 0 || !s ? null : viewer.boxName(i < s.boxes ? i : s.ghostSource[i - s.boxes]);
+    },
+    // Select the tensor(s) of edge `index`, as a click on it does; false if no such edge.
+    selectEdge: (index) => viewer.selectEdge(Number(index)),
+    // Select a tensor by value name (its producer brought into view, modules expanded);
+    // resolves with true, or false if the graph on screen has no such value.
+    async selectTensor(name) {
+      const v = viewer.valueIndexOf(String(name));
+      return v >= 0 ? viewer.revealTensor(v, { center: true }) : false;
+    },
+    // For benchmarks: ms to build the edge-picking grid of the scene on screen, and its size.
+    edgePickIndex() {
+      const s = viewer.scene;
+      if (!s) return null;
+      const ix = edgeIndex(s);
+      return { ms: ix.ms, spans: ix.spans, cells: ix.nx * ix.ny };
+    },
+    // --- box labels (toolbar "Names", key N), back to the start page ---
+    async setLabels(labels) { await viewer.setLabels(labels); return api.state(); },
+    close() { document.getElementById('brand').click(); return api.state(); },
     nodeNames() {
       const s = viewer.scene;
       if (!s) return [];

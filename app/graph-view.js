@@ -245,3 +245,24 @@ export function buildView(doc, graphIndex = 0) {
     edgeSrc: Int32Array.from(src), edgeDst: Int32Array.from(dst), edgeValue: Int32Array.from(val),
   };
 }
+
+// --- box labels by node name (the toolbar's "Names", key N; app/viewer.js setLabels) ---
+
+// A node name as a box title: whole when short, else its end (where the names of one
+// model differ: "…/attention/self/query/MatMul"), cut after a separator if one is near.
+export function nameTitle(name, max = 32) {
+  name = String(name);
+  if (name.length <= max) return name;
+  let tail = name.slice(name.length - (max - 1));
+  const cut = tail.search(/[/.:]/);
+  if (cut > 0 && cut < tail.length - 12) tail = tail.slice(cut);
+  return `…${tail}`;
+}
+
+// Retitles the op boxes of a view (graph-view.js or module-view.js) with their node's
+// name; nodes without a name keep their op type. Module boxes and graph inputs/outputs
+// are titled by name already.
+export function labelByName(doc, graphIndex, boxes) {
+  const nodes = doc.graphs[graphIndex].nodes;
+  for (const b of boxes) if (b.kind === KIND_OP && nodes[b.ref] && nodes[b.ref].name) b.title = nameTitle(nodes[b.ref].name);
+}

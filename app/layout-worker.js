@@ -1,7 +1,8 @@
 // Layout worker: graph document (JSON text) in, drawable scene (typed arrays,
 // transferred) out. Keeps layout and buffer building off the UI thread.
 //   UI -> worker: {id, json, detail, graph, options, modules, warmUp}   worker -> UI: {id, scene} or {id, error}
-//   options: see layoutGraph. json, detail: the document's texts
+//   options: see layoutGraph; options.labels 'names' titles op boxes by node name
+//   (scene.js). json, detail: the document's texts
 //   (app/document.js); json null reuses the document of the previous request
 //   (expanding a module does not send or parse the document again).
 //   modules: null draws every node; {expanded: [paths]} the module view (module-view.js),
@@ -17,6 +18,7 @@ import { GlyphAtlas, loadFonts, prepareGlyphs } from './text.js';
 const makeCanvas = (w, h) => new OffscreenCanvas(Math.max(1, w), Math.max(1, h));
 let doc = null;
 const moduleCaches = new Map();   // graph index -> Map (module-layout.js cache)
+let cachedLabels = 'ops';         // the box labels (options.labels) those layouts were made for
 loadFonts();   // now, while the page waits for a file: the first layout need not wait
 
 self.onmessage = async (event) => {
@@ -27,6 +29,9 @@ self.onmessage = async (event) => {
     if (warmUp) prepareGlyphs(makeCanvas);   // the page's warm-up (LayoutWorker.warmUp)
     const t0 = performance.now();
     if (json != null) { doc = parseDocument(json, detail); moduleCaches.clear(); }
+    // Boxes titled by node name are sized by it: the cached module layouts no longer fit.
+    const labels = options.labels === 'names' ? 'names' : 'ops';
+    if (labels !== cachedLabels) { moduleCaches.clear(); cachedLabels = labels; }
     if (!doc) throw new Error('no document');
     const parseMs = performance.now() - t0;
     let request = null;

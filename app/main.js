@@ -12,6 +12,7 @@ import { attachExportMenu, exportPNG, exportSVG } from './export.js';
 import { ShareLink } from './share.js';
 import { el, formatBytes, Sidebar } from './sidebar.js';
 import { Viewer } from './viewer.js';
+import { addRecent, clearRecent, showRecent } from './recent.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -33,8 +34,12 @@ const sidebar = new Sidebar(ui.sidebarBody, {
   onTensor: (index) => viewer.parse.tensor(index, 256),
   onSelectValue: (v) => viewer.selectValueProducer(v),
   onOpenGraph: (i) => quietly(viewer.openGraph(i)),
+  // a selected tensor's producer and consumers (app/tensors.js)
+  onSelectNode: (i) => quietly(viewer.revealNode(i, { center: true })),
+  onSelectBox: (name) => { const i = viewer.findBox(name); if (i >= 0) viewer.selectBox(i, { center: true }); },
 });
 let warningsDismissed = null;   // the document whose warnings the user closed
+let recentDoc = null;           // the document last added to the recent files (app/recent.js)
 const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress });
 sidebar.tensorWorker = viewer.parse;   // tensor viewer (app/tensor-view.js) asks it for statistics, .npy
 // --- shareable views (app/share.js): the address follows the view ---
@@ -78,8 +83,23 @@ function showStatus() {
     onclick: () => quietly(viewer.openParent()) }));
   ui.modelName.title = doc ? `${doc.model.format} · ${formatBytes(doc.model.size || 0)}` : '';
   showModulesToggle();   // module hierarchy
+  showLabelsToggle();    // boxes by node name
   shareLink.schedule();   // selection, graph or model changed
+  // The tab's title names the model; the start page lists the recent ones.
+  document.title = doc && doc.model.file ? `${doc.model.file} — Wetron` : 'Wetron';
+  if (status === 'ready' && doc && doc !== recentDoc) {
+    recentDoc = doc;
+    addRecent({ name: doc.model.file || 'model', url: viewer.sourceUrl || null, format: doc.model.format });
+  }
+  if (!doc) showRecent($('recent-block'), $('recent'), openRecent);
 }
+// A recent file: one opened by link opens again; a file from disk cannot be reopened by
+// name (the page never learns its path), so the file chooser opens.
+function openRecent(entry) {
+  if (entry.url) quietly(viewer.open(entry.url));
+  else ui.fileInput.click();
+}
+$('recent-clear').addEventListener('click', () => { clearRecent(); showRecent($('recent-block'), $('recent'), openRecent); });
 function showProgress(message) {
   ui.progress.hidden = message == null;
   ui.progressText.textContent = message || '';
@@ -208,9 +228,12 @@ listExamples();
 attachNavigation(ui.canvas, renderer, {
   onClick: (x, y) => {
     if (!viewer.scene) return;
-    quietly(viewer.clickBox(renderer.pick(x, y), renderer.screenToWorld(x, y)));   // a frame header collapses
+    quietly(viewer.click(x, y));   // a box (a frame header collapses), else an edge's tensor
   },
-  onEscape: () => { dismissBanner(); viewer.clearSelection(); },
+  onEscape: () => {
+    if (document.body.classList.contains('drawer-open')) { setDrawer(false); return; }
+    dismissBanner(); viewer.clearSelection();
+  },
 });
 // --- module hierarchy (app/module-view.js): double-click expands, Modules/Flat toggle ---
 ui.canvas.addEventListener('dblclick', (e) => {
@@ -230,9 +253,56 @@ const center = () => [renderer.size.w / 2, renderer.size.h / 2];
 $('zoom-in').addEventListener('click', () => renderer.zoomAt(1.25, ...center(), true));
 $('zoom-out').addEventListener('click', () => renderer.zoomAt(0.8, ...center(), true));
 $('zoom-fit').addEventListener('click', () => renderer.fit(true));
+// The sidebar: beside the canvas on a wide page (the button shows or hides it); below
+// 720 px a drawer over the canvas, closed until the button opens it (× or Escape closes it).
+const narrow = window.matchMedia('(max-width: 720px)');
+function setDrawer(open) {
+  document.body.classList.toggle('drawer-open', open);
+  showSidebarToggle();
+}
+function showSidebarToggle() {
+  const shown = narrow.matches ? document.body.classList.contains('drawer-open') : !document.body.classList.contains('sidebar-hidden');
+  $('sidebar-toggle').setAttribute('aria-pressed', String(shown));
+}
 $('sidebar-toggle').addEventListener('click', () => {
-  document.body.classList.toggle('sidebar-hidden');
-  $('sidebar-toggle').setAttribute('aria-pressed', String(!document.body.classList.contains('sidebar-hidden')));
+  if (narrow.matches) setDrawer(!document.body.classList.contains('drawer-open'));
+  else { document.body.classList.toggle('sidebar-hidden'); showSidebarToggle(); }
+});
+$('drawer-close').addEventListener('click', () => setDrawer(false));
+narrow.addEventListener('change', showSidebarToggle);
+showSidebarToggle();
+
+// --- what a found node is centred in: the canvas less the search results and the drawer ---
+viewer.centerTarget = () => freeCenter(ui.canvas, [$('search-results'), narrow.matches && document.body.classList.contains('drawer-open') ? ui.sidebar : null]);
+
+// --- box labels: op type or node name (button "Names", key N) ---
+$('labels-toggle').addEventListener('click', () => toggleLabels());
+function toggleLabels() {
+  quietly(viewer.setLabels(viewer.labels === 'names' ? 'ops' : 'names'));
+  showLabelsToggle();
+}
+function showLabelsToggle() {
+  $('labels-toggle').setAttribute('aria-pressed', String(viewer.labels === 'names'));
+}
+
+// --- the brand goes back to the start page (the model is closed) ---
+$('brand').addEventListener('click', () => {
+  setDrawer(false);
+  viewer.close();
+  shareLink.clear();
+});
+
+// --- keys: Ctrl+O / Cmd+O opens the file chooser (anywhere); N toggles the labels ---
+window.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'o') {
+    e.preventDefault();
+    ui.fileInput.click();
+    return;
+  }
+  const t = e.target;
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if ((e.key === 'n' || e.key === 'N') && viewer.doc) { e.preventDefault(); toggleLabels(); }
 });
 ui.legend.replaceChildren(...CATEGORIES.filter((c) => c !== 'other').map((c) =>
   el('span', { class: 'legend-item' }, el('i', { class: `sb-chip small cat-${c}` }), c)));
@@ -254,4 +324,33 @@ quietly(shareLink.restore());   // ?url= (and the view a shared link keeps)
 // Python is up so the precache does not compete with the first start.
 if ('serviceWorker' in navigator && location.protocol.startsWith('http')) {
   viewer.ready().then(() => navigator.serviceWorker.register('sw.js')).catch(() => {});
+}
+
+// The canvas pixel {x, y} at the middle of the largest part of `canvas` that none of
+// `covers` (elements; hidden ones and nulls ignored) hides; null when nothing covers it.
+// Candidates are the strips left, right, above and below each cover, intersected.
+function freeCenter(canvas, covers) {
+  const c = canvas.getBoundingClientRect();
+  const rects = [];
+  for (const element of covers) {
+    if (!element || element.hidden) continue;
+    const r = element.getBoundingClientRect();
+    const x0 = Math.max(c.left, r.left), y0 = Math.max(c.top, r.top), x1 = Math.min(c.right, r.right), y1 = Math.min(c.bottom, r.bottom);
+    if (x1 - x0 > 1 && y1 - y0 > 1) rects.push([x0, y0, x1, y1]);
+  }
+  if (!rects.length) return null;
+  let candidates = [[c.left, c.top, c.right, c.bottom]];
+  for (const [x0, y0, x1, y1] of rects) {
+    const next = [];
+    for (const [a0, b0, a1, b1] of candidates) {
+      for (const [p0, q0, p1, q1] of [[a0, b0, Math.min(a1, x0), b1], [Math.max(a0, x1), b0, a1, b1], [a0, b0, a1, Math.min(b1, y0)], [a0, Math.max(b0, y1), a1, b1]]) {
+        if (p1 - p0 > 1 && q1 - q0 > 1) next.push([p0, q0, p1, q1]);
+      }
+    }
+    candidates = next;
+  }
+  if (!candidates.length) return null;
+  const area = (r) => (r[2] - r[0]) * (r[3] - r[1]);
+  const best = candidates.reduce((a, b) => (area(b) > area(a) ? b : a));
+  return { x: (best[0] + best[2]) / 2 - c.left, y: (best[1] + best[3]) / 2 - c.top };
 }

@@ -9,6 +9,7 @@
 import { CATEGORIES, KIND_FRAME, KIND_GHOST, KIND_INPUT, KIND_MODULE, KIND_OP, KIND_OUTPUT } from './graph-view.js';
 import { EDGE_STRIDE, NODE_STRIDE, TEXT_STRIDE } from './scene.js';
 import { SDF_EDGE } from './text.js';
+import { nearestEdge } from './edge-pick.js';
 
 export const STATE_NORMAL = 0, STATE_DIM = 1, STATE_PATH = 2, STATE_SELECTED = 3;
 const STATE_WIDTH = 2048;
@@ -18,7 +19,7 @@ const ARROW_LEN = 6.5;   // world units, as app/scene.js draws arrowheads
 export const PALETTES = {
   light: {
     background: '#f6f7f9', body: '#ffffff', text: '#1f2328', onHeader: '#ffffff', label: '#6a717c',
-    edge: '#99a0aa', accent: '#f08c00',
+    edge: '#99a0aa', accent: '#f08c00', select: '#1765d8', selectFill: '#e3eeff',
     categories: {
       other: '#6b7280', conv: '#3566a8', matmul: '#177e89', activation: '#c0392b',
       normalization: '#2f8a57', pooling: '#7b4fa3', shape: '#8d6a3a', elementwise: '#4f5d75',
@@ -27,7 +28,7 @@ export const PALETTES = {
   },
   dark: {
     background: '#16181c', body: '#262a31', text: '#e3e6ea', onHeader: '#ffffff', label: '#9aa1ab',
-    edge: '#646c78', accent: '#ffa94d',
+    edge: '#646c78', accent: '#ffa94d', select: '#5aa8ff', selectFill: '#1d3452',
     categories: {
       other: '#5f6673', conv: '#3f6fb0', matmul: '#1d8590', activation: '#b94a3e',
       normalization: '#37875a', pooling: '#7d58a6', shape: '#8a6c42', elementwise: '#56647d',
@@ -71,6 +72,7 @@ in vec2 v_local;
 flat in vec2 v_size; flat in float v_header; flat in int v_cat; flat in int v_kind; flat in float v_state;
 uniform vec3 u_cat[${CATEGORIES.length}];
 uniform vec3 u_body; uniform vec3 u_bg; uniform vec3 u_accent;
+uniform vec3 u_select; uniform vec3 u_selectFill;   // the selected item: its own colour, not the trace's
 uniform float u_px;        // world units per device pixel
 out vec4 outColor;
 float roundedBox(vec2 p, vec2 halfSize, float r) {
@@ -88,7 +90,9 @@ void main() {
   vec3 fill = (!ghost && v_local.y < v_header) ? cat : u_body;
   vec3 border = ghost ? cat : mix(cat, vec3(0.0), 0.22);
   float bw = max(0.7, u_px);
-  if (v_state > 2.5) { border = u_accent; bw = max(2.2, 2.5 * u_px); }
+  // Selected: the selection colour, a thick outline and a tinted body; on the trace
+  // (upstream/downstream of it): the accent colour, a thinner outline.
+  if (v_state > 2.5) { border = u_select; bw = max(3.2, 3.5 * u_px); if (fill == u_body) fill = u_selectFill; }
   else if (v_state > 1.5) { border = u_accent; bw = max(1.3, 1.5 * u_px); }
   // --- module hierarchy: a frame is a light header bar over a faintly tinted
   // region; a collapsed module's box has a double border ---
@@ -109,7 +113,7 @@ out float v_across; flat out float v_hw; flat out float v_state; flat out float 
 void main() {
   v_state = stateOf(a_id);
   float scale = u_cam.z * u_dpr;                       // device px per world unit
-  float hw = max(u_halfWidth * (v_state > 1.5 ? 1.9 : 1.0) * scale, 0.5 * u_dpr);
+  float hw = max(u_halfWidth * (v_state > 2.5 ? 2.6 : v_state > 1.5 ? 1.9 : 1.0) * scale, 0.5 * u_dpr);
   v_hw = hw; v_arrow = a_side == 0.0 ? 1.0 : 0.0;
   v_across = a_side * (hw + 1.0);
   // Level of detail, zoomed far out: lines thin to a faint hairline (a mass of edges
@@ -122,11 +126,11 @@ void main() {
 const EDGE_FS = `#version 300 es
 precision highp float;
 in float v_across; flat in float v_hw; flat in float v_state; flat in float v_arrow; flat in float v_fade;
-uniform vec3 u_edge; uniform vec3 u_bg; uniform vec3 u_accent;
+uniform vec3 u_edge; uniform vec3 u_bg; uniform vec3 u_accent; uniform vec3 u_select;
 out vec4 outColor;
 void main() {
   float a = (v_arrow > 0.5 ? 1.0 : clamp(v_hw + 0.5 - abs(v_across), 0.0, 1.0)) * v_fade;
-  vec3 c = v_state > 1.5 ? u_accent : u_edge;
+  vec3 c = v_state > 2.5 ? u_select : v_state > 1.5 ? u_accent : u_edge;   // a selected tensor's edges
   if (v_state > 0.5 && v_state < 1.5) c = mix(c, u_bg, 0.7);
   outColor = vec4(c * a, a);
 }`;
@@ -176,11 +180,11 @@ const CELL0 = 32;
 
 const FAR_LINE_VS = `${COMMON}
 in vec2 a_pos; in float a_id;
-uniform vec3 u_edge; uniform vec3 u_bg; uniform vec3 u_accent;
+uniform vec3 u_edge; uniform vec3 u_bg; uniform vec3 u_accent; uniform vec3 u_select;
 out vec4 v_color;
 void main() {
   float state = stateOf(a_id);
-  vec3 c = state > 1.5 ? u_accent : (state > 0.5 ? mix(u_edge, u_bg, 0.7) : u_edge);
+  vec3 c = state > 2.5 ? u_select : state > 1.5 ? u_accent : (state > 0.5 ? mix(u_edge, u_bg, 0.7) : u_edge);
   float a = state > 1.5 ? 1.0 : clamp(u_cam.z * 4.0, 0.35, 1.0);   // as the full edges fade
   v_color = vec4(c * a, a);
   gl_Position = toClip(a_pos);
@@ -188,11 +192,11 @@ void main() {
 
 const FAR_POINT_VS = `${COMMON}
 in vec2 a_pos; in float a_width; in float a_cat; in float a_id;
-uniform vec3 u_cat[${CATEGORIES.length}]; uniform vec3 u_bg; uniform vec3 u_accent;
+uniform vec3 u_cat[${CATEGORIES.length}]; uniform vec3 u_bg; uniform vec3 u_accent; uniform vec3 u_select;
 out vec4 v_color;
 void main() {
   float state = stateOf(a_id);
-  vec3 c = state > 1.5 ? u_accent : u_cat[int(a_cat + 0.5)];
+  vec3 c = state > 2.5 ? u_select : state > 1.5 ? u_accent : u_cat[int(a_cat + 0.5)];
   if (state > 0.5 && state < 1.5) c = mix(c, u_bg, 0.75);
   v_color = vec4(c, 1.0);
   gl_PointSize = clamp(a_width * u_cam.z * u_dpr, 1.0, 3.0 * u_dpr);
@@ -232,7 +236,7 @@ export class Renderer {
     this.notify('theme');
     this.colors = {
       bg: rgb(p.background), body: rgb(p.body), text: rgb(p.text), onHeader: rgb(p.onHeader),
-      label: rgb(p.label), edge: rgb(p.edge), accent: rgb(p.accent),
+      label: rgb(p.label), edge: rgb(p.edge), accent: rgb(p.accent), select: rgb(p.select), selectFill: rgb(p.selectFill),
       cat: CATEGORIES.flatMap((c) => rgb(p.categories[c])),
     };
     this.requestDraw();
@@ -470,11 +474,14 @@ export class Renderer {
     this.animateTo({ x: this.cam.x - dx / this.cam.z, y: this.cam.y - dy / this.cam.z, z: this.cam.z }, animate ? 160 : 0);
   }
 
-  // Bring world point (x, y) to the centre, zooming in to at least minZoom.
-  centerOn(x, y, animate = true, minZoom = 0) {
+  // Bring world point (x, y) to the centre, zooming in to at least minZoom. at: the
+  // canvas pixel {x, y} to bring it to instead of the centre (the middle of the part of
+  // the canvas a panel leaves uncovered: app/main.js freeCenter).
+  centerOn(x, y, animate = true, minZoom = 0, at = null) {
     this.fitted = false;
     const { w, h } = this.size, z = Math.max(this.cam.z, minZoom);
-    this.animateTo({ x: x - w / 2 / z, y: y - h / 2 / z, z }, animate ? 260 : 0);
+    const sx = at ? at.x : w / 2, sy = at ? at.y : h / 2;
+    this.animateTo({ x: x - sx / z, y: y - sy / z, z }, animate ? 260 : 0);
   }
 
   // anchor {sx, sy, wx, wy}: keep world point (wx, wy) at canvas pixel (sx, sy) throughout.
@@ -514,6 +521,15 @@ export class Renderer {
     return -1;
   }
 
+  // Edge whose drawn line passes within `tolerance` CSS px of a canvas pixel, or -1
+  // (app/edge-pick.js: a grid of the edges' segments, built on the first pick).
+  pickEdge(sx, sy, tolerance = 5) {
+    if (!this.scene) return -1;
+    const p = this.screenToWorld(sx, sy);
+    const hit = nearestEdge(this.scene, p.x, p.y, tolerance / this.cam.z);
+    return hit ? hit.edge : -1;
+  }
+
   // --- drawing ---
   requestDraw() {
     if (this.frame) return;
@@ -544,7 +560,7 @@ export class Renderer {
 
     if (this.gpu.frames && this.gpu.frames.count) {   // module frames, under everything
       common(node);
-      u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
+      u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent); u3(node, 'u_select', c.select); u3(node, 'u_selectFill', c.selectFill);
       gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
       this.drawElements(this.gpu.frames);
     }
@@ -552,22 +568,22 @@ export class Renderer {
     const far = (this.cam.z < FAR_BOX_ZOOM && this.gpu.far.level(this.cam.z, dpr)) || this.gpu.far;
     if (this.cam.z < FAR_EDGE_ZOOM) {
       common(farLine);
-      u3(farLine, 'u_edge', c.edge); u3(farLine, 'u_bg', c.bg); u3(farLine, 'u_accent', c.accent);
+      u3(farLine, 'u_edge', c.edge); u3(farLine, 'u_bg', c.bg); u3(farLine, 'u_accent', c.accent); u3(farLine, 'u_select', c.select);
       this.drawTiles(far.lines, (first, count) => gl.drawArrays(gl.LINES, first, count));
     } else {
       common(edge);
-      u3(edge, 'u_edge', c.edge); u3(edge, 'u_bg', c.bg); u3(edge, 'u_accent', c.accent);
+      u3(edge, 'u_edge', c.edge); u3(edge, 'u_bg', c.bg); u3(edge, 'u_accent', c.accent); u3(edge, 'u_select', c.select);
       gl.uniform1f(loc(edge, 'u_halfWidth'), 0.55);
       this.drawElements(this.gpu.edges);
     }
 
     if (this.cam.z < FAR_BOX_ZOOM) {
       common(farPoint);
-      u3(farPoint, 'u_cat', c.cat); u3(farPoint, 'u_bg', c.bg); u3(farPoint, 'u_accent', c.accent);
+      u3(farPoint, 'u_cat', c.cat); u3(farPoint, 'u_bg', c.bg); u3(farPoint, 'u_accent', c.accent); u3(farPoint, 'u_select', c.select);
       this.drawTiles(far.points, (first, count) => gl.drawArrays(gl.POINTS, first, count));
     } else {
       common(node);
-      u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent);
+      u3(node, 'u_cat', c.cat); u3(node, 'u_body', c.body); u3(node, 'u_bg', c.bg); u3(node, 'u_accent', c.accent); u3(node, 'u_select', c.select); u3(node, 'u_selectFill', c.selectFill);
       gl.uniform1f(loc(node, 'u_px'), 1 / (this.cam.z * dpr));
       this.drawElements(this.gpu.nodes);
     }

@@ -4,7 +4,7 @@
 // boxes 0..B-1 (graph inputs, ops, graph outputs; in the module view frames first and
 // module boxes after the ops), ghosts B..B+G-1, edges after.
 
-import { buildView, KIND_FRAME, KIND_GHOST, KIND_MODULE, KIND_OP } from './graph-view.js';
+import { buildView, KIND_FRAME, KIND_GHOST, KIND_MODULE, KIND_OP, labelByName } from './graph-view.js';
 import { layoutGraph } from './layout.js';
 import { FRAME_HEADER, layoutModules } from './module-layout.js';
 import { buildModuleView } from './module-view.js';
@@ -105,6 +105,7 @@ const QUAD = [0, 1, 2, 0, 2, 3], SEGMENT = [0, 1, 2, 1, 3, 2], TRIANGLE = [0, 1,
 export function buildScene(doc, atlas, graphIndex = 0, options = {}, modules = null) {
   const t0 = performance.now();
   const view = modules ? buildModuleView(doc, graphIndex, modules.expanded) : buildView(doc, graphIndex);
+  if (options.labels === 'names') labelByName(doc, graphIndex, view.boxes);   // boxes titled by node name
   const { boxes } = view;
   const B = boxes.length, E = view.edgeSrc.length;
 

@@ -1,8 +1,10 @@
 // Find nodes: the toolbar's search field. Ctrl+F or "/" focuses it; the list shows
 // the matches and their count; arrow keys jump between them (select + centre), Enter
 // keeps the one chosen and closes the list; "Highlight all" marks every match on the
-// canvas. Searches the graph's flat node list (plus its inputs and outputs), so nodes
-// inside collapsed modules are found too; selecting goes through the viewer.
+// canvas. Searches the graph's flat node list (plus its inputs and outputs, and its
+// tensors by name), so nodes inside collapsed modules are found too; selecting goes
+// through the viewer. While the list is open, a match is centred in the part of the
+// canvas the list leaves uncovered (viewer.centerTarget, app/main.js).
 //
 // Query syntax (docs/app.md), terms separated by spaces, all must match:
 //   text          name or op type contains text (any case); a dims pattern such as
@@ -17,6 +19,7 @@
 
 import { KIND_MODULE, KIND_OP } from './graph-view.js';
 import { el } from './sidebar.js';
+import { valueIndex } from './tensors.js';
 
 const MAX_ROWS = 200;         // rows listed; the count covers every match
 const MAX_QUERY = 500;        // characters of query considered
@@ -102,8 +105,9 @@ function matches(terms, { name, op, attrs, shapes }) {
   });
 }
 
-// Every match in graphs[graphIndex]: [{kind: 'node'|'input'|'output', index, name, op}]
-// (index: the node's index, or the value's index for graph inputs and outputs).
+// Every match in graphs[graphIndex]: [{kind: 'node'|'input'|'output'|'tensor', index,
+// name, op}] (index: the node's index, or the value's index for graph inputs, outputs
+// and tensors; a tensor's op is 'tensor', or 'weight' for an initializer).
 export function searchGraph(doc, graphIndex, query) {
   const terms = parseQuery(query.trim());
   const g = doc && doc.graphs[graphIndex];
@@ -126,6 +130,22 @@ export function searchGraph(doc, graphIndex, query) {
   g.outputs.forEach((v) => {
     if (matches(terms, ioCandidate(v, 'output'))) results.push({ kind: 'output', index: v, name: g.values[v] ? g.values[v][0] : '?', op: 'output' });
   });
+  // Tensors (values, weights included) by name, for a query naming something (a text or
+  // name: term; op:, attr: and shape: alone find nodes only). A tensor whose producer is
+  // a match already is left out (the node stands for its outputs); graph inputs and
+  // outputs are found as themselves above.
+  if (terms.some((t) => t.name !== undefined || (t.text !== undefined && !t.dims))) {
+    const producer = valueIndex(g).producer, found = new Set();
+    for (const r of results) if (r.kind === 'node') found.add(r.index);
+    const io = new Set([...g.inputs, ...g.outputs]);
+    g.values.forEach((entry, v) => {
+      const name = entry && entry[0];
+      if (!name || (io.has(v) && entry[2] == null) || (producer[v] >= 0 && found.has(producer[v]))) return;
+      if (matches(terms, { name, op: '', attrs: [], shapes: () => shapesOf(doc, g, [v]) })) {
+        results.push({ kind: 'tensor', index: v, name, op: entry[2] != null ? 'weight' : 'tensor' });
+      }
+    });
+  }
   return results;
 }
 
@@ -136,7 +156,12 @@ export function searchGraph(doc, graphIndex, query) {
 const nodeBoxes = new WeakMap();
 function boxOfResult(viewer, r) {
   const s = viewer.scene;
-  if (r.kind !== 'node') return viewer.findBox(r.name);
+  let node = r.index;
+  if (r.kind === 'tensor') {   // its producer's box, or its first consumer's
+    const ix = valueIndex(viewer.doc.graphs[viewer.graph]);
+    node = ix.producer[r.index] >= 0 ? ix.producer[r.index] : ix.consumerStart[r.index + 1] > ix.consumerStart[r.index] ? ix.consumers[ix.consumerStart[r.index]] : -1;
+    if (node < 0) return -1;
+  } else if (r.kind !== 'node') return viewer.findBox(r.name);
   let map = nodeBoxes.get(s);
   if (!map) {
     map = new Int32Array(viewer.doc.graphs[viewer.graph].nodes.length).fill(-1);
@@ -151,7 +176,7 @@ function boxOfResult(viewer, r) {
     }
     nodeBoxes.set(s, map);
   }
-  return map[r.index] ?? -1;
+  return map[node] ?? -1;
 }
 
 // panel: the drop-down under the field (a header with the count and "Highlight all",
@@ -172,6 +197,7 @@ export function attachSearch(input, panel, viewer) {
     if (!r) return;
     try {
       if (r.kind === 'node' && typeof viewer.revealNode === 'function') await viewer.revealNode(r.index, { center: true });
+      else if (r.kind === 'tensor' && typeof viewer.revealTensor === 'function') await viewer.revealTensor(r.index, { center: true });
       else {
         const box = boxOfResult(viewer, r);
         if (box >= 0) viewer.selectBox(box, { center: true });
@@ -202,7 +228,7 @@ export function attachSearch(input, panel, viewer) {
     if (!input.value.trim() || !viewer.scene) { close(); if (highlightAll) setHighlightAll(false); return; }
     count.textContent = results.length === 1 ? '1 match' : `${results.length} matches`;
     const rows = results.slice(0, MAX_ROWS).map((r, k) => el('li', { role: 'option', 'data-result': String(k),
-      onmousedown: (e) => { e.preventDefault(); mark(k); jump(k); close(); input.blur(); } },
+      onmousedown: (e) => { e.preventDefault(); mark(k); close(); jump(k); input.blur(); } },
     el('span', { class: 'search-op', text: r.op }), el('span', { class: 'search-name', text: r.name || '(unnamed)' })));
     if (results.length > MAX_ROWS) rows.push(el('li', { class: 'search-more', text: `… ${results.length - MAX_ROWS} more` }));
     list.replaceChildren(...rows);
@@ -232,7 +258,8 @@ export function attachSearch(input, panel, viewer) {
       e.preventDefault();
       if (!n) return;
       const chosen = active >= 0 ? active : 0;
-      mark(chosen); jump(chosen); close(); input.blur();
+      // closed first: the node is centred on the whole canvas, no longer beside the list
+      mark(chosen); close(); jump(chosen); input.blur();
     } else if (e.key === 'Escape') {
       input.value = ''; close(); input.blur();
       if (highlightAll) setHighlightAll(false);

@@ -6,6 +6,8 @@
 //                                    when the same model is opened by link)
 //   &graph=2                         graphs[2] of the document (a subgraph), if not 0
 //   &node=/layer1/Conv               the selected node (or graph input/output) by name
+//   &tensor=/layer1/Conv_output_0    or the selected tensor (an edge clicked) by name
+//   &labels=names                    boxes titled by node name instead of op type
 //   &mode=modules|flat               module view or every node (graphs with modules)
 //   &expand=encoder/layer.3 (repeated)   expanded modules (module view)
 //   &view=120.5,340,1.25             centre of the canvas (world units) and zoom
@@ -15,7 +17,7 @@
 
 import { el } from './sidebar.js';
 
-const OWN = ['url', 'graph', 'node', 'mode', 'expand', 'view'];
+const OWN = ['url', 'graph', 'node', 'tensor', 'labels', 'mode', 'expand', 'view'];
 const DEBOUNCE_MS = 250;
 const MAX_EXPAND = 256;       // expanded modules kept in the address (more: left out)
 const MAX_PARAM = 2000;       // characters of a parameter read back
@@ -42,6 +44,9 @@ export function shareUrl(viewer) {
     if (viewer.graph) q.set('graph', String(viewer.graph));
     const selected = viewer.selected >= 0 ? viewer.boxName(viewer.selected) : null;
     if (selected) q.set('node', selected);
+    const tensor = viewer.tensorSelection && viewer.tensorSelection.values.length === 1 ? viewer.tensorName(viewer.tensorSelection.values[0]) : null;
+    if (!selected && tensor) q.set('tensor', tensor);
+    if (viewer.labels === 'names') q.set('labels', 'names');
     const hasModules = typeof viewer.moduleTree === 'function' && viewer.moduleTree();
     if (hasModules) {
       q.set('mode', viewer.mode);
@@ -63,7 +68,8 @@ export function parseShareUrl(search) {
   const parts = (text('view') || '').split(',').map(Number);
   const view = parts.length === 3 && parts.every(Number.isFinite) && parts[2] > 0 ? { x: parts[0], y: parts[1], zoom: parts[2] } : null;
   return {
-    url: text('url'), graph: Number.isInteger(graph) && graph > 0 ? graph : 0, node: text('node'),
+    url: text('url'), graph: Number.isInteger(graph) && graph > 0 ? graph : 0, node: text('node'), tensor: text('tensor'),
+    labels: q.get('labels') === 'names' ? 'names' : null,
     mode: ['modules', 'flat'].includes(q.get('mode')) ? q.get('mode') : null,
     expand: q.getAll('expand').filter((p) => p.length <= MAX_PARAM).slice(0, MAX_EXPAND), view,
   };
@@ -89,9 +95,19 @@ export class ShareLink {
     if (url !== location.href) history.replaceState(history.state, '', url);
   }
 
+  // The start page again (the model closed): the address loses the view's parameters.
+  clear() {
+    clearTimeout(this.timer);
+    const q = new URLSearchParams(location.search);
+    for (const k of OWN) q.delete(k);
+    const query = q.toString();
+    history.replaceState(history.state, '', location.pathname + (query ? `?${query}` : '') + location.hash);
+  }
+
   // Opens what the page's address asks for (nothing without ?url=). Rejects as open() does.
   async restore() {
     const want = parseShareUrl(location.search);
+    if (want.labels && typeof this.viewer.setLabels === 'function') await this.viewer.setLabels(want.labels);   // before the first layout
     if (!want.url) return;
     const viewer = this.viewer;
     this.restoring = true;
@@ -103,6 +119,10 @@ export class ShareLink {
         else if (want.expand.length || (want.mode === 'modules' && viewer.mode !== 'modules')) await viewer.setExpanded(want.expand);
       }
       if (want.node) await selectByName(viewer, want.node);
+      else if (want.tensor && typeof viewer.revealTensor === 'function') {
+        const v = viewer.valueIndexOf(want.tensor);
+        if (v >= 0) await viewer.revealTensor(v, { center: false });
+      }
       if (want.view) setViewport(viewer.renderer, want.view);
     } finally {
       this.restoring = false;

@@ -70,8 +70,10 @@ function formatAttribute(attr, doc) {
 }
 
 export class Sidebar {
-  constructor(root, { onTensor, onSelectValue, onOpenGraph }) {
+  constructor(root, { onTensor, onSelectValue, onOpenGraph, onSelectNode = () => {}, onSelectBox = () => {} }) {
     this.root = root;
+    this.onSelectNode = onSelectNode;   // (node index) -> select that node (a tensor's producer, consumers)
+    this.onSelectBox = onSelectBox;     // (graph input/output value name) -> select its box
     this.onOpenGraph = onOpenGraph;     // (graph index) -> show that (sub)graph
     this.onTensor = onTensor;           // (tensor index) -> Promise<JSON text>
     this.onSelectValue = onSelectValue; // (value index) -> select its producer
@@ -194,6 +196,57 @@ export class Sidebar {
         this.row('name', el('span', { class: 'sb-mono', text: name })),
         this.row('type', el('span', { class: 'sb-mono', text: typeText(doc.types, type) })),
         isInput ? this.row('consumers', String(consumers)) : null));
+  }
+
+  // --- a selected tensor (an edge clicked, a tensor search result; app/tensors.js) ---
+  // list: tensorInfo() of each tensor (several: an aggregated edge of the module view;
+  // list.more: how many more it has, not listed); ends: {from, to} box names of the edge
+  // clicked, or null.
+  showTensors(doc, graphIndex, list, ends) {
+    const MAX = 64, total = list.length + (list.more || 0);
+    const g = doc.graphs[graphIndex], quant = new Map(g.quantization || []);
+    const one = total === 1, t0 = list[0];
+    const kind = (t) => (t.weight != null ? 'Weight' : 'Tensor');
+    const parts = [one
+      ? this.header(t0.name || '(unnamed)', kind(t0), CATEGORIES.indexOf('io'))
+      : this.header(`${formatCount(total)} tensors`, ends ? `${ends.from} → ${ends.to}` : 'Tensors', CATEGORIES.indexOf('io'))];
+    const endLink = (end) => {
+      if (end.kind === 'node') {
+        return el('div', { class: 'sb-end' }, el('a', { href: '#', class: 'sb-link', 'data-node': String(end.index), text: end.name,
+          title: 'Select this node', onclick: (e) => { e.preventDefault(); this.onSelectNode(end.index); } }),
+        el('span', { class: 'sb-type', text: end.op }));
+      }
+      return el('div', { class: 'sb-end' }, el('a', { href: '#', class: 'sb-link', text: end.name || '(unnamed)',
+        title: `Select the graph ${end.kind}`, onclick: (e) => { e.preventDefault(); this.onSelectBox(end.name); } }),
+      el('span', { class: 'sb-type', text: `graph ${end.kind}` }));
+    };
+    list.slice(0, MAX).forEach((t) => {
+      const typeLine = el('span', { class: 'sb-mono', text: t.shape == null ? '?' : dims(t.shape) });
+      if (t.inferred) typeLine.append(el('span', { class: 'sb-type', text: ' inferred', title: 'Shape derived by Wetron, not declared in the file' }));
+      const rows = [
+        this.row('name', el('span', { class: 'sb-mono sb-name', 'data-field': 'name', text: t.name || '(unnamed)' })),
+        this.row('dtype', el('span', { class: 'sb-mono', 'data-field': 'dtype', text: t.dtype || '?' })),
+        this.row('shape', typeLine),
+      ];
+      typeLine.setAttribute('data-field', 'shape');
+      if (t.dtype == null) rows.push(this.row('type', el('span', { class: 'sb-mono', text: t.type })));
+      if (quant.has(t.value)) {
+        const q = quant.get(t.value);
+        rows.push(this.row('quantized', el('span', { class: 'sb-mono', text: ['scale', 'zero_point'].filter((k) => q[k]).map((k) => `${k} ${q[k].slice(0, 4).join(', ')}${q[k].length > 4 ? ', …' : ''}`).join('; ') })));
+      }
+      rows.push(this.row('producer', t.producer ? endLink(t.producer) : el('span', { class: 'sb-muted', text: t.weight != null ? '(weight: stored in the file)' : '(none)' })));
+      const consumers = el('div', { class: 'sb-ends', 'data-field': 'consumers' }, ...t.consumers.slice(0, MAX).map(endLink));
+      if (t.consumers.length > MAX) consumers.append(el('div', { class: 'sb-muted', text: `… ${formatCount(t.consumers.length - MAX)} more` }));
+      if (!t.consumers.length) consumers.append(el('span', { class: 'sb-muted', text: '(none)' }));
+      rows.push(this.row(t.consumers.length === 1 ? 'consumer' : `consumers (${t.consumers.length})`, consumers));
+      if (t.weight != null) rows.push(this.row('values', this.weightCard(doc, t.weight)));
+      const section = this.section(one ? kind(t) : t.name || '(unnamed)', ...rows);
+      section.classList.add('sb-tensor');
+      parts.push(section);
+    });
+    const hidden = total - Math.min(list.length, MAX);
+    if (hidden > 0) parts.push(this.section('More', el('p', { class: 'sb-muted', text: `… ${formatCount(hidden)} more tensors` })));
+    this.root.replaceChildren(...parts);
   }
 
   showModel(doc, graphIndex = 0) {

@@ -9,7 +9,9 @@ import { FRAME_HEADER } from './module-layout.js';
 import { defaultExpanded, defaultMode, groupChain, groupTree, hasGroups } from './module-view.js';
 import { LayoutWorker, ParseWorker } from './workers.js';
 import { STATE_DIM, STATE_PATH, STATE_SELECTED } from './renderer.js';
+import { consumerBoxes, edgeTensors, producerBox, sceneBoxes, tensorEdges, tensorInfo, valueIndex } from './tensors.js';
 
+const SIDEBAR_TENSORS = 64;    // tensors of an aggregated edge shown in the sidebar (the rest counted)
 const DETAIL_AFTER_MS = 150;   // the second parse worker is asked this far into a parse (openBoth)
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
@@ -37,6 +39,13 @@ export class Viewer {
     this.graph = 0;          // index in doc.graphs of the graph on screen
     this.scene = null;
     this.selected = -1;      // box index
+    // A selected tensor (an edge clicked, a tensor search result): {doc, graph, values:
+    // [value indices], edge: the edge clicked or -1}, or null. Exclusive with `selected`.
+    this.tensorSelection = null;
+    this.labels = 'ops';     // box titles: 'ops' (op type) or 'names' (node name); setLabels
+    // () => {x, y} | null: the canvas pixel to centre a found node on (the middle of what
+    // the search results and the drawer leave uncovered; app/main.js). null: the centre.
+    this.centerTarget = null;
     this.highlight = null;   // {states: Uint8Array per item, boxes: count lit, edges: count lit}
     this.timings = null;
     this.openCount = 0;
@@ -287,6 +296,13 @@ export class Viewer {
   // Adjacency and name lookup for the boxes of the scene.
   indexScene() {
     const s = this.scene, B = s.boxes;
+    // A tensor selected in the scene replaced: selected again in this one (same graph)
+    // once show() has finished with it (expanding a module, relabelling, keep it).
+    const tensor = this.tensorSelection;
+    this.tensorSelection = null;
+    if (tensor && tensor.doc === this.doc && tensor.graph === this.graph) {
+      queueMicrotask(() => { if (this.scene === s && this.selected < 0 && !this.tensorSelection) this.selectTensors(tensor.values); });
+    }
     const count = (keys) => {
       const start = new Int32Array(B + 1);
       for (const k of keys) start[k + 1]++;
@@ -340,6 +356,7 @@ export class Viewer {
     if (i >= s.boxes) { i = s.ghostSource[i - s.boxes]; center = true; }
     if (i < 0) { this.clearSelection(); return; }
     this.selected = i;
+    this.tensorSelection = null;
     if (s.kinds[i] === KIND_FRAME) {   // a frame has no edges of its own: nothing is dimmed
       const states = new Uint8Array(s.boxes + s.ghosts + s.edges);
       states[i] = STATE_SELECTED;
@@ -352,8 +369,15 @@ export class Viewer {
       const group = g.node_group && g.groups ? g.node_group[s.refs[i]] : -1;
       this.sidebar.showNode(this.doc, this.graph, s.refs[i], group >= 0 ? g.groups[group].path.split('/').join(' › ') : null);
     } else this.sidebar.showGraphValue(this.doc, this.graph, s.refs[i], s.kinds[i] === KIND_INPUT);
-    if (center) this.renderer.centerOn(s.x[i], s.y[i], true, 1);
+    if (center) this.centerOnWorld(s.x[i], s.y[i]);
     this.onStatus();
+  }
+
+  // Bring a world point to the middle of the canvas (or of the part of it left
+  // uncovered: centerTarget), readable (zoom at least 1).
+  centerOnWorld(x, y) {
+    const at = this.centerTarget ? this.centerTarget() : null;
+    this.renderer.centerOn(x, y, true, 1, at);
   }
 
   // Select the box producing value v (sidebar links).
@@ -366,6 +390,7 @@ export class Viewer {
 
   clearSelection() {
     this.selected = -1;
+    this.tensorSelection = null;
     this.highlight = null;
     if (this.scene) this.renderer.setStates(null);
     if (this.doc) this.sidebar.showModel(this.doc, this.graph);
@@ -530,6 +555,139 @@ export class Viewer {
     return Promise.resolve();
   }
 
+  // A click at canvas pixel (sx, sy): a box (a frame's header collapses its module),
+  // else the edge within a few pixels (its tensor), else nothing (clears). Inside an
+  // expanded module's frame, an edge near the click wins over the frame.
+  click(sx, sy) {
+    const s = this.scene, r = this.renderer;
+    if (!s) return Promise.resolve();
+    const i = r.pick(sx, sy), world = r.screenToWorld(sx, sy);
+    const frameBody = i >= 0 && i < s.boxes && s.kinds[i] === KIND_FRAME && world.y >= s.y[i] - s.h[i] / 2 + FRAME_HEADER;
+    if (i < 0 || frameBody) {
+      const e = r.pickEdge(sx, sy);
+      if (e >= 0) { this.selectEdge(e); return Promise.resolve(); }
+    }
+    return this.clickBox(i, world);
+  }
+
+  // --- tensors: an edge clicked, a tensor found by search (app/tensors.js) -------------
+
+  // Selects the tensor(s) drawn edge e carries (several for an aggregated edge of the
+  // module view); false if there is no such edge.
+  selectEdge(e) {
+    const s = this.scene;
+    if (!s || !Number.isInteger(e) || e < 0 || e >= s.edges) return false;
+    const g = this.doc.graphs[this.graph];
+    this.selectTensors(edgeTensors(s, g, e), { edge: e });
+    return true;
+  }
+
+  // Selects tensors (value indices of the graph on screen): the edges carrying them in
+  // the selection colour, their producer and consumer boxes lit, the rest dimmed, the
+  // sidebar showing them. A tensor read by several nodes has an edge to each: all are
+  // selected. edge: the edge clicked (reported by state().selection); centerOn: a box to
+  // bring into view.
+  selectTensors(values, { edge = -1, centerOn = -1 } = {}) {
+    const s = this.scene, g = this.doc && this.doc.graphs[this.graph];
+    if (!s || !g || !values.length) return false;
+    this.selected = -1;
+    const B = s.boxes, G = s.ghosts, E = s.edges;
+    const states = new Uint8Array(B + G + E).fill(STATE_DIM);
+    const edges = tensorEdges(s, g, values);
+    if (edge >= 0 && !edges.includes(edge)) edges.push(edge);
+    let boxes = 0;
+    const light = (b) => { if (b >= 0 && b < B && states[b] !== STATE_PATH) { states[b] = STATE_PATH; boxes++; } };
+    for (const v of values) { light(producerBox(s, g, v)); for (const c of consumerBoxes(s, g, v)) light(c); }
+    for (const e of edges) {
+      states[B + G + e] = STATE_SELECTED;
+      light(s.edgeSrc[e]); light(s.edgeDst[e]);
+      if (s.edgeGhost[e] >= 0) states[s.edgeGhost[e]] = STATE_PATH;
+    }
+    this.tensorSelection = { doc: this.doc, graph: this.graph, values: [...values], edge };
+    this.highlight = { states, boxes, edges: edges.length };
+    this.renderer.setStates(states);
+    const info = values.slice(0, SIDEBAR_TENSORS).map((v) => tensorInfo(this.doc, this.graph, v));
+    info.more = Math.max(0, values.length - SIDEBAR_TENSORS);
+    const ends = edge >= 0 ? { from: this.boxName(s.edgeSrc[edge]), to: this.boxName(s.edgeDst[edge]) } : null;
+    this.sidebar.showTensors(this.doc, this.graph, info, ends);
+    if (centerOn >= 0) this.centerOnWorld(s.x[centerOn], s.y[centerOn]);
+    this.onStatus();
+    return true;
+  }
+
+  // The value with this name in the graph on screen (its first), or -1.
+  valueIndexOf(name) {
+    const g = this.doc && this.doc.graphs[this.graph];
+    if (!g) return -1;
+    if (!this.valueNameIndex || this.valueNameIndex.graph !== g) {
+      this.valueNameIndex = { graph: g, map: new Map() };
+      g.values.forEach((v, i) => { if (v[0] && !this.valueNameIndex.map.has(v[0])) this.valueNameIndex.map.set(v[0], i); });
+    }
+    return this.valueNameIndex.map.get(name) ?? -1;
+  }
+
+  // Selects tensor v and brings its producer's box into view (or, for a weight or a graph
+  // input, its first consumer's), expanding the modules that hide that node first.
+  async revealTensor(v, { center = true } = {}) {
+    const g = this.doc && this.doc.graphs[this.graph];
+    if (!g || !g.values[v]) return false;
+    const ix = valueIndex(g);
+    let node = ix.producer[v];
+    if (node < 0 && ix.consumerStart[v + 1] > ix.consumerStart[v]) node = ix.consumers[ix.consumerStart[v]];
+    let box = node >= 0 ? this.boxOfNode(node) : producerBox(this.scene, g, v);
+    const tree = this.moduleTree();
+    if (node >= 0 && box < 0 && tree && this.mode === 'modules' && tree.nodeGroup[node] >= 0) {
+      await this.expand(g.groups[tree.nodeGroup[node]].path);
+      box = this.boxOfNode(node);
+    }
+    if (box < 0 && node >= 0) box = sceneBoxes(this.scene, g).nodeBox[node];
+    if (box < 0 && ix.isOutput[v]) box = sceneBoxes(this.scene, g).outputBox.get(v) ?? -1;
+    return this.selectTensors([v], { centerOn: center ? box : -1 });
+  }
+
+  // --- box labels: op type or node name (the toolbar's "Names", key N) ---
+
+  // Lays the graph on screen out again with boxes titled by node name ('names') or op
+  // type ('ops'). Box widths follow their titles, so the layout changes; the selected
+  // box (or the selected tensor's first edge) keeps its place on screen, else the view
+  // stays where it is.
+  async setLabels(labels) {
+    if (labels !== 'names' && labels !== 'ops') throw new Error(`unknown labels '${labels}' (names or ops)`);
+    if (labels === this.labels) return;
+    this.labels = labels;
+    this.layout.labels = labels;
+    if (!this.doc) { this.onStatus(); return; }
+    const s = this.scene, before = this.selected >= 0 ? this.boxName(this.selected) : null;
+    const tensor = this.tensorSelection;
+    const at = before != null ? this.renderer.worldToScreen(s.x[this.selected], s.y[this.selected]) : null;
+    await this.relayoutModules(this.mode, this.expanded, null);
+    if (at && this.selected >= 0 && this.boxName(this.selected) === before) {
+      const n = this.scene, i = this.selected, z = this.renderer.cam.z;
+      this.renderer.setCamera({ x: n.x[i] - at.x / z, y: n.y[i] - at.y / z, z });
+    }
+    if (tensor && !this.tensorSelection && this.selected < 0) this.selectTensors(tensor.values);
+  }
+
+  // Closes the model: the start page shows again (the brand in the toolbar). The page
+  // lets go of the document, the scene and its GPU buffers; an open in progress is
+  // cancelled. (The parse worker keeps its last model until the next open.)
+  close() {
+    this.openCount++;
+    if (this.parse.busy) this.parse.cancel();
+    if (this.detail.busy) this.detail.cancel();
+    this.layout.cancel();
+    this.renderer.releaseScene();
+    this.renderer.notify('scene');
+    this.renderer.requestDraw();
+    this.doc = null; this.texts = null; this.scene = null; this.graph = 0;
+    this.selected = -1; this.highlight = null; this.tensorSelection = null;
+    this.sourceUrl = null; this.timings = null;
+    this.mode = 'flat'; this.expanded = new Set();
+    this.sidebar.clear();
+    this.onProgress(null);
+    this.setStatus('idle');
+  }
+
   // A double click: a module box expands, anything else selects.
   doubleClickBox(i) {
     const s = this.scene;
@@ -571,6 +729,26 @@ export class Viewer {
     };
   }
 
+  tensorName(v) {
+    const entry = this.doc.graphs[this.graph].values[v];
+    return entry ? entry[0] : null;
+  }
+
+  // What is selected: null, {kind: 'node'|'input'|'output'|'module', name} or
+  // {kind: 'tensor', name (the first), tensors: [names], edge (the edge clicked, or -1)}.
+  selectionState() {
+    const s = this.scene;
+    if (this.selected >= 0 && s) {
+      const k = s.kinds[this.selected];
+      const kind = k === KIND_OP ? 'node' : k === KIND_INPUT ? 'input' : k === KIND_MODULE || k === KIND_FRAME ? 'module' : 'output';
+      return { kind, name: this.boxName(this.selected) };
+    }
+    const t = this.tensorSelection;
+    if (!t || !this.doc) return null;
+    const names = t.values.map((v) => this.tensorName(v));
+    return { kind: 'tensor', name: names[0], tensors: names, edge: t.edge };
+  }
+
   state() {
     const doc = this.doc, s = this.scene;
     return {
@@ -582,7 +760,9 @@ export class Viewer {
       nodes: doc ? doc.graphs[this.graph].nodes.length : 0,
       edges: s ? s.edges : 0,
       drawn: s ? { ...this.renderer.drawn } : { nodes: 0, inputs: 0, outputs: 0, ghosts: 0, edges: 0 },
-      selected: this.selected >= 0 ? this.boxName(this.selected) : null,
+      selected: this.selected >= 0 ? this.boxName(this.selected) : this.tensorSelection ? this.tensorName(this.tensorSelection.values[0]) : null,
+      selection: this.selectionState(),
+      labels: this.labels,
       highlighted: this.highlight ? { nodes: this.highlight.boxes, edges: this.highlight.edges } : null,
       timings: this.timings,
       // WebAssembly memory of the parse workers (the one that opened the file, and the one

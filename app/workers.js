@@ -92,7 +92,7 @@ export class ParseWorker {
 
 // Layout worker (app/layout-worker.js): graph document texts in, scene out.
 export class LayoutWorker {
-  constructor() { this.nextId = 1; this.start(); }
+  constructor() { this.nextId = 1; this.labels = 'ops'; this.start(); }
 
   start() {
     this.pending = new Map();
@@ -136,7 +136,9 @@ export class LayoutWorker {
     this.sentTexts = texts;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, json: send && send.json, detail: send && send.detail, graph, options, modules });
+      // labels: 'names' titles op boxes by node name (app/viewer.js setLabels)
+      const withLabels = this.labels === 'names' ? { ...options, labels: 'names' } : options;
+      this.worker.postMessage({ id, json: send && send.json, detail: send && send.detail, graph, options: withLabels, modules });
     });
   }
 

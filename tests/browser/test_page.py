@@ -343,9 +343,10 @@ def test_search_finds_and_selects_a_node(page, site):
     assert page.evaluate("wetron.state().selected") == softmax[1]
     assert page.is_hidden("#search-results")
     page.wait_for_function("wetron.state().zoom >= 0.999")   # brought into view, readable
-    pos = page.evaluate("(n) => wetron.nodeScreenPosition(n)", softmax[1])
     box = page.locator("#graph").bounding_box()
-    assert abs(pos["x"] - (box["x"] + box["width"] / 2)) < 2 and abs(pos["y"] - (box["y"] + box["height"] / 2)) < 2
+    # to the centre of the canvas once the list has closed (while it was open, beside it)
+    page.wait_for_function("""([name, x, y]) => { const p = wetron.nodeScreenPosition(name);
+      return Math.abs(p.x - x) < 2 && Math.abs(p.y - y) < 2; }""", arg=[softmax[1], box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
 
 
 # --- the layout, run by the page's own module in Chromium ----------------------------------
