@@ -5,6 +5,7 @@ with a model), never a traceback or minutes and gigabytes. Times and peak memory
 printed (pytest -s), not asserted; before the limits: a 3M-node ONNX chain took 74 s
 and 4.5 GB, GGUF and safetensors headers of 1-2M tensors 50-90 s, a TF.js model.json
 of repeated weights >10 s and GBs (12 s, 1.4 GB for a 242 MB one)."""
+import inspect
 import json
 import os
 import re
@@ -23,10 +24,10 @@ import models
 import wetron
 from conftest import subprocess_env
 from test_fuzz import field
-from wetron import cost, shapes
+from wetron import cost, ops
 from wetron.formats import onnx as onnx_format
-from wetron.formats.tensorflow import MAX_JSON_BYTES
 from wetron.formats.onnx import ATTR_TYPES as ONNX_TYPE_NAMES
+from wetron.formats.tensorflow import MAX_JSON_BYTES
 from wetron.model import Model
 
 PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "py", "wetron")
@@ -116,20 +117,26 @@ def test_einsum_equation_of_wrong_type(kind, tmp_path):
 
 
 def test_rules_read_attributes_of_their_onnx_types():
-    """Every attribute name the shape and cost rules read is in shapes.ATTR_TYPES (else
-    it is read unchecked), with the type ONNX's schemas give it."""
+    """Every attribute name the ONNX rules read is in their attr_types (else it is read
+    unchecked), with the type ONNX's schemas give it."""
+    files, types = set(), {}
+    for domain, _, _, rule in ops.all_rules():
+        if domain == "ai.onnx":
+            types.update(rule.attr_types)
+            for fn in (rule.shape, rule.cost):
+                if fn is not None:
+                    files.add(inspect.getsourcefile(fn))
     read = set()
-    for name in ("shapes.py", "cost.py"):
-        with open(os.path.join(PY, name), encoding="utf-8") as f:
-            read |= set(re.findall(r'attr\((?:node, )?"(\w+)"', f.read()))
-    assert len(read) > 40 and read <= set(shapes.ATTR_TYPES)
+    for name in files:
+        with open(name, encoding="utf-8") as f:
+            read |= set(re.findall(r'attr\("(\w+)"', f.read()))
+    assert len(read) > 40 and read <= set(types)
     # Older forms no rule reads with these names: Cast-1's string `to`, Pad-1/2's float value
     old = {("Cast", "to"), ("Pad", "value")}
     for schema in onnx.defs.get_all_schemas_with_history():
         for name, a in schema.attributes.items():
-            if schema.domain == "" and name in shapes.ATTR_TYPES \
-                    and (schema.name, name) not in old:
-                assert ONNX_TYPE_NAMES[int(a.type)] == shapes.ATTR_TYPES[name], \
+            if schema.domain == "" and name in types and (schema.name, name) not in old:
+                assert ONNX_TYPE_NAMES[int(a.type)] == types[name], \
                     (schema.name, schema.since_version, name)
 
 

@@ -13,7 +13,7 @@ import pytest
 import models
 import shape_models
 import wetron
-from wetron import shapes
+from wetron import shapes, symbolic
 
 RUN = shape_models.RUN_DIMS
 TORCH = {"cnn": shape_models.cnn, "cnn_hw": shape_models.cnn_dynamic_hw,
@@ -130,7 +130,7 @@ def test_agrees_with_onnxruntime(export):
                     f"{name}: {out.name} axis {axis} unknown; actual shape {actual.shape}"
                 continue
             checked += 1
-            assert shapes.evaluate(d, RUN, None) == n, \
+            assert symbolic.evaluate(d, RUN, None) == n, \
                 f"{name}: {out.name} axis {axis}: ours {ours[2]} at {RUN}, actual {actual.shape}"
     assert checked > 60
     if name in ALLOWED_UNKNOWN:
@@ -251,22 +251,22 @@ def test_folding_is_bounded():
 
 
 @pytest.mark.parametrize("a, b, op, want", [
-    ("seq", 1, shapes.dim_add, "seq+1"),
-    (2, "batch", shapes.dim_mul, "2*batch"),
-    ("batch", "seq", shapes.dim_mul, "batch*seq"),
-    ("seq+1", 1, shapes.dim_sub, "seq"),
-    ("2*batch", 2, shapes.dim_div, "batch"),
-    ("batch*seq*32", "4*batch*seq", shapes.dim_div, 8),
-    ("seq", 2, shapes.dim_div, None),            # floor(seq/2): not simple, unknown
-    ("seq", None, shapes.dim_add, None),
-    ("batch size", 2, shapes.dim_mul, "2*(batch size)"),
+    ("seq", 1, symbolic.dim_add, "seq+1"),
+    (2, "batch", symbolic.dim_mul, "2*batch"),
+    ("batch", "seq", symbolic.dim_mul, "batch*seq"),
+    ("seq+1", 1, symbolic.dim_sub, "seq"),
+    ("2*batch", 2, symbolic.dim_div, "batch"),
+    ("batch*seq*32", "4*batch*seq", symbolic.dim_div, 8),
+    ("seq", 2, symbolic.dim_div, None),            # floor(seq/2): not simple, unknown
+    ("seq", None, symbolic.dim_add, None),
+    ("batch size", 2, symbolic.dim_mul, "2*(batch size)"),
 ])
 def test_symbolic_arithmetic(a, b, op, want):
     got = op(a, b)
     assert got == want
     if isinstance(got, str):   # what we write reads back as the same expression
         bind = {"seq": 5, "batch": 3, "batch size": 7}
-        assert shapes.evaluate(got, bind) == op(shapes.evaluate(a, bind), shapes.evaluate(b, bind))
+        assert symbolic.evaluate(got, bind) == op(symbolic.evaluate(a, bind), symbolic.evaluate(b, bind))
 
 
 def test_cli_graph_document_has_inferred_types(wetron_env):

@@ -24,206 +24,18 @@ Counting conventions (docs/graph-schema.md, "cost"):
 """
 import csv
 import io
-import math
 
 from .dtypes import BITS
-from .shapes import ATTR_TYPES, evaluate, symbols
+from .ops import lookup
+from .ops.base import MAX_FIGURE, CostContext, WrongType, prod
+from .symbolic import evaluate, symbols
 from .util import paused_gc
 
 KEYS = ("flops", "macs", "params", "weight_bytes", "activation_bytes")
 DOC_NODE_KEYS = ("flops", "macs", "params", "activation_bytes")
 
-ELEMENTWISE_FLOPS = {"Gelu": 8, "HardSigmoid": 3, "HardSwish": 4, "Mish": 4, "Softplus": 2,
-                     "Softsign": 2, "Elu": 3, "Selu": 3, "Celu": 3, "Swish": 2, "Clip": 2,
-                     "Shrink": 2, "LeakyRelu": 2, "ThresholdedRelu": 1, "PRelu": 2,
-                     "QuantizeLinear": 2, "DequantizeLinear": 2, "DynamicQuantizeLinear": 3}
-NORM_FLOPS = {"BatchNormalization": 2, "LayerNormalization": 7, "InstanceNormalization": 7,
-              "GroupNormalization": 7, "RMSNormalization": 5, "MeanVarianceNormalization": 6,
-              "LpNormalization": 3, "LRN": 5, "Softmax": 5, "LogSoftmax": 5, "Hardmax": 2}
-
-_ELEMENTWISE = set("""Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot
-BitwiseOr BitwiseXor Ceil Cos Cosh Div Equal Erf Exp Floor Greater GreaterOrEqual IsInf IsNaN
-Less LessOrEqual Log Mod Mul Neg Not Or Pow Reciprocal Relu Round Sigmoid Sign Sin Sinh Sqrt
-Sub Tan Tanh Where Xor RotaryEmbedding""".split()) | set(ELEMENTWISE_FLOPS)
-_VARIADIC = {"Sum", "Mean", "Max", "Min"}
-_MOVEMENT = set("""Reshape Transpose Gather GatherElements GatherND Scatter ScatterElements
-ScatterND Concat Split Slice Squeeze Unsqueeze Flatten Identity Cast CastLike Shape Size
-Constant ConstantOfShape Expand Tile Pad DepthToSpace SpaceToDepth Range Dropout OneHot
-NonZero Compress Trilu EyeLike CenterCropPad ReverseSequence Optional OptionalGetElement
-OptionalHasElement SequenceConstruct SequenceAt SequenceEmpty SequenceInsert SequenceErase
-SequenceLength SplitToSequence ConcatFromSequence""".split())
-_REDUCE = {"ReduceMax": 1, "ReduceMean": 1, "ReduceMin": 1, "ReduceProd": 1, "ReduceSum": 1,
-           "ReduceSumSquare": 2, "ReduceL1": 2, "ReduceL2": 2, "ReduceLogSum": 1,
-           "ReduceLogSumExp": 2, "ArgMax": 1, "ArgMin": 1, "TopK": 1, "CumSum": 1,
-           "CumProd": 1}
-_POOL = {"MaxPool", "AveragePool", "LpPool"}
-_GLOBAL_POOL = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
-_STANDARD = ("", "ai.onnx")
 _TENSOR = ("tensor", "sparse_tensor")
 _NO_SHAPE = (None, None, None)
-# A count or figure past this is not counted (None): no real tensor has 2**63
-# elements, and products of hostile dims would otherwise grow without bound (and reach
-# str() in the document).
-MAX_FIGURE = 2 ** 63 - 1
-
-
-def _prod(dims):
-    if dims is None or None in dims:
-        return None
-    n = math.prod(dims)
-    return n if n <= MAX_FIGURE else None
-
-
-class _WrongType(Exception):
-    """An attribute of another type than its rule reads: the node is not counted."""
-
-
-def _attr(node, name, default=None):
-    for a in node.attributes:
-        if a.name == name:
-            if a.ref is not None:
-                return default
-            if a.type != ATTR_TYPES.get(name, a.type):   # (a name not listed: unchecked)
-                raise _WrongType(name)
-            return a.value
-    return default
-
-
-def _op_cost(node, ins, outs):
-    """(flops, macs) of one node; ins/outs: lists of evaluated dims (ints) or None."""
-    op = node.op
-    n_in = len(node.inputs)
-    out = outs[0] if outs else None
-    out_n = _prod(out)
-
-    def has(i):
-        return i < n_in and node.inputs[i] != ""
-
-    if op in _MOVEMENT:
-        return 0, 0
-    if op in ("Conv", "ConvInteger", "QLinearConv", "DeformConv"):
-        w = ins[3] if op == "QLinearConv" else ins[1]
-        if out_n is None or w is None or None in w:
-            return None, None
-        macs = out_n * math.prod(w[1:])
-        bias = op in ("Conv", "DeformConv") and has(2) or op == "QLinearConv" and has(8)
-        return 2 * macs + (out_n if bias else 0), macs
-    if op == "ConvTranspose":
-        x, w = ins[0], ins[1]
-        x_n = _prod(x)
-        if x_n is None or w is None or None in w or out_n is None:
-            return None, None
-        macs = x_n * math.prod(w[1:])
-        return 2 * macs + (out_n if has(2) else 0), macs
-    if op in ("MatMul", "MatMulInteger", "QLinearMatMul"):
-        a = ins[0]
-        if out_n is None or not a or a[-1] is None:
-            return None, None
-        macs = out_n * a[-1]
-        return 2 * macs, macs
-    if op == "Gemm":
-        a = ins[0]
-        if out_n is None or not a or len(a) != 2 or None in a:
-            return None, None
-        macs = out_n * (a[0] if _attr(node, "transA", 0) else a[1])
-        return 2 * macs + (out_n if has(2) else 0), macs
-    if op == "Einsum":
-        return _einsum_cost(node, ins, out_n)
-    if op == "Attention":
-        return _attention_cost(node, ins)
-    if op in ("LSTM", "GRU", "RNN"):
-        return _rnn_cost(node, ins)
-    if op in _ELEMENTWISE:
-        return (None, None) if out_n is None else (out_n * ELEMENTWISE_FLOPS.get(op, 1), 0)
-    if op in _VARIADIC:
-        if out_n is None:
-            return None, None
-        return out_n * max(n_in - 1, 1) + (out_n if op == "Mean" else 0), 0
-    if op in NORM_FLOPS:
-        return (None, None) if out_n is None else (out_n * NORM_FLOPS[op], 0)
-    if op in _REDUCE:
-        x_n = _prod(ins[0]) if ins else None
-        return (None, None) if x_n is None else (x_n * _REDUCE[op], 0)
-    if op in _POOL:
-        kernel = _attr(node, "kernel_shape")
-        if out_n is None or not kernel or len(kernel) != len(out) - 2:
-            return None, None
-        return out_n * math.prod(kernel), 0
-    if op in _GLOBAL_POOL:
-        x_n = _prod(ins[0]) if ins else None
-        return (None, None) if x_n is None else (x_n, 0)
-    if op in ("Resize", "Upsample"):
-        x = ins[0] if ins else None
-        if out_n is None or x is None or len(x) != len(out):
-            return None, None
-        mode = _attr(node, "mode", "nearest")
-        k = sum(1 for a, b in zip(x, out) if a != b)
-        taps = 0 if mode == "nearest" else (2 ** k if mode in ("linear", "bilinear") else 4 ** k)
-        return out_n * taps, 0
-    return None, None
-
-
-def _einsum_cost(node, ins, out_n):
-    eq = _attr(node, "equation", "").replace(" ", "")
-    terms = eq.partition("->")[0].split(",")
-    if len(terms) == 1:
-        x_n = _prod(ins[0]) if ins else None
-        return (None, None) if x_n is None else (x_n, 0)
-    extent, ell = {}, 1
-    for term, x in zip(terms, ins):
-        if x is None or None in x:
-            return None, None
-        labels = term.replace("...", ".")
-        n_ell = len(x) - (len(labels) - 1) if "." in labels else 0
-        pos = 0
-        for ch in labels:
-            if ch == ".":
-                ell = max(ell, math.prod(x[pos:pos + n_ell]))
-                pos += n_ell
-            else:
-                extent[ch] = max(extent.get(ch, 1), x[pos]) if pos < len(x) else extent.get(ch, 1)
-                pos += 1
-    macs = ell * math.prod(extent.values()) * max(len(terms) - 1, 1)
-    return 2 * macs, macs
-
-
-def _attention_cost(node, ins):
-    q, k, v = (ins + [None] * 3)[:3]
-    if q is None or k is None or v is None or None in q + k + v or len(q) != len(k):
-        return None, None
-    past = ins[4] if len(ins) > 4 and len(node.inputs) > 4 and node.inputs[4] else None
-    if len(q) == 4:
-        b, heads, q_seq, hk = q
-        kv_seq, hv = k[2], v[3]
-    elif len(q) == 3:
-        heads, kv_heads = _attr(node, "q_num_heads"), _attr(node, "kv_num_heads")
-        if not heads or not kv_heads:
-            return None, None
-        b, q_seq, kv_seq = q[0], q[1], k[1]
-        hk, hv = k[2] // kv_heads, v[2] // kv_heads
-    else:
-        return None, None
-    if past is not None:
-        if None in past or len(past) != 4:
-            return None, None
-        kv_seq += past[2]
-    scores = b * heads * q_seq * kv_seq
-    macs = scores * (hk + hv)
-    return 2 * macs + NORM_FLOPS["Softmax"] * scores, macs
-
-
-def _rnn_cost(node, ins):
-    x, w = ins[0], ins[1] if len(ins) > 1 else None
-    if x is None or w is None or None in x or None in w or len(x) != 3 or len(w) != 3:
-        return None, None
-    seq, batch = (x[1], x[0]) if _attr(node, "layout", 0) else (x[0], x[1])
-    directions, gates_hidden, inputs = w
-    hidden = _attr(node, "hidden_size") or gates_hidden
-    gates = gates_hidden // hidden if hidden else 1
-    steps = seq * batch * directions
-    macs = steps * gates * hidden * (inputs + hidden)
-    cell = {"LSTM": 9, "GRU": 8}.get(node.op, 1)   # activations and gate products
-    return 2 * macs + steps * hidden * (2 * gates + cell), macs
 
 
 class GraphCost:
@@ -238,7 +50,7 @@ class GraphCost:
         return {key: getattr(self, key)[i] for key in KEYS}
 
 
-def graph_cost(graph, types, bindings=None):
+def graph_cost(graph, types, bindings=None, opsets=None):
     """GraphCost of a Graph whose value types are `types` (name -> model type tuple,
     e.g. shapes.infer(graph).types)."""
     nodes = graph.nodes
@@ -250,6 +62,8 @@ def graph_cost(graph, types, bindings=None):
     flops, macs, params, wbytes, act = (result.flops, result.macs, result.params,
                                         result.weight_bytes, result.activation_bytes)
 
+    rules = {}       # (domain, op) -> its rule here, or None
+    ctx = CostContext()
     by_type = {}     # id(type tuple) -> (dims, elements, bits): types are shared objects
 
     def shape(name):
@@ -270,7 +84,7 @@ def graph_cost(graph, types, bindings=None):
                             for s in symbols(x):
                                 used[s] = bindings.get(s, 1) if bindings else 1
                         dims.append(evaluate(x, bindings, 1))
-                    e = evaluated[d] = (dims, _prod(dims))
+                    e = evaluated[d] = (dims, prod(dims))
                 e = (e[0], e[1], BITS.get(t[1]))
             by_type[id(t)] = e
         return e
@@ -292,17 +106,21 @@ def graph_cost(graph, types, bindings=None):
                 if total is not None:
                     total = None if n is None or not bits else total + (n * bits + 7) // 8
         act[i] = total
-        if node.domain in _STANDARD:
-            if node.op in _MOVEMENT:
-                flops[i] = macs[i] = 0
-            else:
-                try:
-                    f, m = _op_cost(node, [shape(x)[0] if x else None
-                                           for x in node.inputs], outs)
-                except (_WrongType, ArithmeticError, ValueError, TypeError, IndexError):
-                    continue   # malformed attributes: unknown, as for an unknown op
-                if f is not None and f <= MAX_FIGURE and (m is None or m <= MAX_FIGURE):
-                    flops[i], macs[i] = f, m
+        key = (node.domain, node.op)
+        rule = rules.get(key, False)
+        if rule is False:
+            rule = lookup(node.domain, node.op, opsets.get(node.domain) if opsets else None)
+            rules[key] = rule = rule if rule is not None and rule.cost is not None else None
+        if rule is None:
+            continue
+        ctx.node, ctx.rule, ctx.outs = node, rule, outs
+        ctx.ins = [shape(x)[0] if x else None for x in node.inputs]
+        try:
+            f, m = rule.cost(ctx)
+        except (WrongType, ArithmeticError, ValueError, TypeError, IndexError):
+            continue   # malformed attributes: unknown, as for an unknown op
+        if f is not None and f <= MAX_FIGURE and (m is None or m <= MAX_FIGURE):
+            flops[i], macs[i] = f, m
     return result
 
 

@@ -1,0 +1,79 @@
+"""The op registry: everything Wetron knows about an operator, in one place.
+
+Rules are keyed by (domain, op type, since-version), as ONNX's own operator sets are.
+A rule (ops.base.Rule) holds an op family's shape rule and cost rule side by side;
+`lookup(domain, op, version)` gives the rule in force for a node of that opset version
+(the newest whose `since` is at most it; the newest of all when the version is not
+known). Domains are the real ones each format names (docs/graph-schema.md, "domain"):
+"ai.onnx" (a node's "" means it), "com.microsoft", "tflite", "tf", "keras", "aten", ...
+A rule of one domain never applies to another's ops: where two frameworks mean exactly
+the same thing, the other framework's module registers the family for its own op names
+(say so in its docstring), with its own attribute names and layouts.
+
+Families live in small modules beside this one (ops/onnx/*.py for ONNX's operators, one
+module per other framework); they are imported on the first lookup, so a parser that
+never asks about ops (weights-only files) does not pay for them.
+"""
+import importlib
+
+ONNX = "ai.onnx"
+
+# The modules that register rules, imported on the first lookup (in this order).
+FAMILIES = (
+    "wetron.ops.legacy_onnx",
+)
+
+_rules = {}      # (domain, op) -> [(since, rule)], since ascending
+_loaded = False
+
+
+def domain_of(domain):
+    """A node's domain as the registry keys it: ONNX's default domain is "" or ai.onnx."""
+    return ONNX if domain == "" else domain
+
+
+def register(rule):
+    """Add a Rule instance for each of its ops; returns it (usable as a decorator on a
+    Rule subclass, which is then instantiated)."""
+    if isinstance(rule, type):
+        rule = rule()
+    for op in rule.ops:
+        entries = _rules.setdefault((rule.domain, op), [])
+        if any(since == rule.since for since, _ in entries):
+            raise ValueError(f"{rule.domain}:{op} since {rule.since} registered twice")
+        entries.append((rule.since, rule))
+        entries.sort(key=lambda e: e[0])
+    return rule
+
+
+def _load():
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for name in FAMILIES:
+            importlib.import_module(name)
+
+
+def lookup(domain, op, version=None):
+    """The rule for op `op` of `domain` at opset `version` (None: the newest), or None."""
+    if not _loaded:
+        _load()
+    entries = _rules.get((domain_of(domain), op))
+    if not entries:
+        return None
+    if version is None:
+        return entries[-1][1]
+    found = None
+    for since, rule in entries:
+        if since > version:
+            break
+        found = rule
+    return found
+
+
+def all_rules():
+    """(domain, op, since, rule) of every registered rule."""
+    _load()
+    for (domain, op), entries in sorted(_rules.items()):
+        for since, rule in entries:
+            yield domain, op, since, rule

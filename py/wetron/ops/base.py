@@ -1,0 +1,198 @@
+"""What every rule is made of: the Rule base class, the context a shape rule reads a
+node through (ShapeContext), the one a cost rule reads it through (CostContext), and
+the bounds they keep.
+
+A Rule subclass names its ops, its domain and the opset version it holds since, and
+defines either or both of
+  shape(c)  -> one (dtype, dims) or None per output; raise Unknown where the node's
+               shape does not follow (dims None / rank None where unknown: never a guess)
+  cost(c)   -> (flops, macs), None for a figure that does not follow (not counted)
+A rule without `shape` leaves the node's outputs as the file declares them; one without
+`cost` leaves the node "not counted", listed as such in the cost summary.
+Attributes are read with c.attr(name, default): an attribute whose type is not the one
+the rule's `attr_types` gives makes the node unknown / not counted (a broken or hostile
+file), never a crash.
+"""
+import math
+
+from ..symbolic import MAX_DIM
+
+MAX_FOLD = 1024        # elements of a tensor computed with as a value
+MAX_READ = 1024        # elements of an initializer read from the file to fold it
+MAX_RANK = 64          # ranks above this are not built (hostile attributes)
+BIG = 2 ** 31 - 1      # Slice bounds at or beyond this mean "to the end"
+
+# The type each attribute the rules read must have (ONNX AttributeProto types, as
+# model.Attribute.type). An attribute of another type (an INT equation, a TENSOR
+# kernel_shape: a broken or hostile file) makes the node's shape unknown and its cost
+# not counted: never a crash, never a guess. cost.py reads it too. A name missing here
+# is read unchecked (tests/test_hardening.py checks every name the rules read is here).
+ONNX_ATTR_TYPES = {
+    "allowzero": "int", "auto_pad": "string", "axes": "ints", "axis": "int",
+    "batch_dims": "int", "blocksize": "int", "body": "graph", "ceil_mode": "int",
+    "dilations": "ints", "direction": "string", "dtype": "int", "else_branch": "graph",
+    "end": "int", "ends": "ints", "equation": "string", "group": "int",
+    "hidden_size": "int", "k": "int", "keep_aspect_ratio_policy": "string",
+    "keepdims": "int", "kernel_shape": "ints", "kv_num_heads": "int", "layout": "int",
+    "mode": "string", "noop_with_empty_axes": "int", "num_outputs": "int",
+    "output_dtype": "int", "output_height": "int", "output_padding": "ints",
+    "output_shape": "ints", "output_width": "int", "pads": "ints", "perm": "ints",
+    "pooled_shape": "ints", "q_num_heads": "int", "reduction": "string",
+    "sample_size": "int", "scales": "floats", "shape": "ints", "split": "ints",
+    "start": "int", "starts": "ints", "stash_type": "int", "strides": "ints",
+    "then_branch": "graph", "to": "int", "transA": "int", "transB": "int",
+    "value": "tensor",
+    # Constant's forms
+    "value_int": "int", "value_ints": "ints", "value_float": "float",
+    "value_floats": "floats", "value_string": "string", "value_strings": "strings",
+    "sparse_value": "sparse_tensor",
+}
+
+
+
+class Rule:
+    ops = ()                       # op types of `domain` this rule is for
+    domain = "ai.onnx"
+    since = 1                      # the opset version it holds from
+    attr_types = ONNX_ATTR_TYPES   # attribute name -> model.Attribute.type the rule reads
+    shape = None                   # (methods; None: no shape rule / no cost rule)
+    cost = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.domain}:{','.join(self.ops)} since {self.since}>"
+
+
+class WrongType(Exception):
+    """An attribute of another type than its rule reads: the node is not counted."""
+
+
+class CostContext:
+    """One node as a cost rule sees it: ins/outs are lists of evaluated dims (lists of
+    ints, None where a dim or the shape is unknown)."""
+    __slots__ = ("node", "ins", "outs", "rule")
+
+    def __init__(self):
+        self.node = self.ins = self.outs = self.rule = None
+
+    def attr(self, name, default=None):
+        for a in self.node.attributes:
+            if a.name == name:
+                if a.ref is not None:
+                    return default
+                if a.type != self.rule.attr_types.get(name, a.type):
+                    raise WrongType(name)
+                return a.value
+        return default
+
+    def has(self, i):
+        return i < len(self.node.inputs) and self.node.inputs[i] != ""
+
+
+MAX_FIGURE = 2 ** 63 - 1   # a count past this is not counted: no real tensor has 2**63 elements
+
+
+def prod(dims):
+    """Elements of evaluated dims, None if unknown (or past MAX_FIGURE)."""
+    if dims is None or None in dims:
+        return None
+    n = math.prod(dims)
+    return n if n <= MAX_FIGURE else None
+
+
+
+class Unknown(Exception):
+    """The node depends on something not known here (e.g. a function attribute)."""
+
+
+NUMERIC_BITS = {"float32", "float64", "float16", "bfloat16", "int8", "int16", "int32",
+                 "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
+FLOATS = {"float32", "float64", "float16", "bfloat16"}
+
+
+class ShapeContext:
+    __slots__ = ("node", "ins", "values", "lazy", "out_values", "rule")
+
+    def __init__(self, values, inits):
+        self.values = values
+        self.lazy = dict(inits)   # value name -> Tensor, read when first asked for
+        self.node = self.ins = self.out_values = None
+
+    def attr(self, name, default=None):
+        for a in self.node.attributes:
+            if a.name == name:
+                if a.ref is not None or a.type != self.rule.attr_types.get(name, a.type):
+                    raise Unknown(name)   # a function's attribute, or the wrong type
+                return a.value
+        return default
+
+    def has(self, i):
+        return i < len(self.node.inputs) and self.node.inputs[i] != ""
+
+    def dims(self, i):
+        ins = self.ins
+        t = ins[i] if i < len(ins) else None
+        return None if t is None else t[1]
+
+    def dtype(self, i):
+        ins = self.ins
+        t = ins[i] if i < len(ins) else None
+        return None if t is None else t[0]
+
+    def value(self, i):
+        """(dims, flat) of input i when known as a small tensor, else None."""
+        inputs = self.node.inputs
+        if i >= len(inputs) or not inputs[i]:
+            return None
+        name = inputs[i]
+        v = self.values.get(name)
+        if v is None:
+            t = self.lazy.pop(name, None)
+            if t is not None:
+                v = read_small(t)
+                if v is not None:
+                    self.values[name] = v
+        return v
+
+    def ints(self, i):
+        """Input i as a list of dims (ints/symbols/None), or None."""
+        v = self.value(i)
+        if v is None or len(v[0]) > 1:
+            return None
+        return [x if type(x) in (int, str) else None for x in v[1]]
+
+    def fold(self, i, dims, flat):
+        if dims is not None and len(flat) <= MAX_FOLD and all(type(d) is int for d in dims):
+            for x in flat:   # (ints past int64 are not kept: x*x chains would grow them)
+                if type(x) is int and not -MAX_DIM - 1 <= x <= MAX_DIM:
+                    return
+            if self.out_values is None:
+                self.out_values = {}
+            self.out_values[i] = (tuple(dims), flat)
+
+
+def read_small(t):
+    if t.error or t.sparse is not None or t.decoder is None or t.dtype not in NUMERIC_BITS:
+        return None
+    if len(t.dims) > MAX_RANK:
+        return None
+    count = t.count
+    if count > MAX_READ:
+        return None
+    try:
+        flat = list(t.decoder(t, count))
+    except Exception:   # a broken tensor must not stop inference
+        return None
+    if len(flat) != count:
+        return None
+    return (tuple(t.dims), flat)
+
+
+def axis(a, rank):
+    if type(a) is not int or rank is None:
+        raise Unknown("axis")
+    if a < 0:
+        a += rank
+    if not 0 <= a < rank:
+        raise ValueError(f"axis {a} out of range for rank {rank}")
+    return a
+

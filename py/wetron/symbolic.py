@@ -1,0 +1,285 @@
+"""Symbolic dims: a tensor dim is an int (static), a string (a symbol such as "batch",
+or a readable expression of symbols such as "seq+1" or "2*batch") or None (unknown).
+Arithmetic on them stays exact or gives None, never a guess; expressions are bounded
+(MAX_TERMS terms, MAX_DEGREE symbols a term, MAX_EXPR characters). One assumption is
+made about symbols: they are at least 1.
+"""
+import re
+
+MAX_TERMS = 8          # terms of a symbolic expression, else unknown
+MAX_DEGREE = 4         # symbols multiplied in one term
+MAX_EXPR = 48          # characters of a rendered expression
+MAX_DIM = 2 ** 63 - 1  # dims and folded ints beyond int64 are unknown (they only come
+                       # from hostile files, and would grow without bound)
+
+# A polynomial is a dict {monomial: coefficient}; a monomial is a sorted tuple of
+# symbol names (repeated for powers); () is the constant term.
+
+_IDENT = re.compile(r"[A-Za-z_][\w.]*\Z")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][\w.]*)|\(([^()]*)\)|([-+*]))")
+_parsed = {}
+
+
+def _parse(text):
+    """Polynomial of a dim string written as `2*batch+seq-1`; anything else is one
+    opaque symbol."""
+    if len(text) <= 200:
+        poly, pos, sign, term, expect = {}, 0, 1, None, "factor"
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if not m:
+                break
+            pos = m.end()
+            num, name, group, op = m.groups()
+            if expect == "factor":
+                if op == "-" and term is None:
+                    sign = -sign
+                    continue
+                if op is not None:
+                    break
+                if term is None:
+                    term = [sign, []]
+                if num is not None:
+                    term[0] *= int(num)
+                else:
+                    term[1].append(name if name is not None else group)
+                expect = "op"
+            else:
+                if op is None:
+                    break
+                if op == "*":
+                    expect = "factor"
+                    continue
+                key = tuple(sorted(term[1]))
+                poly[key] = poly.get(key, 0) + term[0]
+                term, sign, expect = None, (1 if op == "+" else -1), "factor"
+        else:
+            if expect == "op":
+                key = tuple(sorted(term[1]))
+                poly[key] = poly.get(key, 0) + term[0]
+                return {k: v for k, v in poly.items() if v}
+    return {(text,): 1}
+
+
+def _poly(d):
+    if type(d) is int:
+        return {(): d} if d else {}
+    p = _parsed.get(d)
+    if p is None:
+        p = _parse(d)
+        if len(_parsed) < 20000:
+            _parsed[d] = p
+    return p
+
+
+def _name(s):
+    return s if _IDENT.match(s) else f"({s})"
+
+
+def _render(p):
+    """int, an expression string, or None when too big to stay readable."""
+    if not p:
+        return 0
+    if len(p) == 1 and () in p:
+        return p[()]
+    if len(p) > MAX_TERMS:
+        return None
+    out = []
+    for mono, coef in sorted(p.items(), key=lambda kv: (kv[0] == (), -len(kv[0]), kv[0])):
+        if len(mono) > MAX_DEGREE:
+            return None
+        names = [_name(s) for s in mono] if len(p) > 1 or coef != 1 or len(mono) > 1 else list(mono)
+        mag = abs(coef)
+        parts = ([str(mag)] if mag != 1 or not names else []) + names
+        text = "*".join(parts)
+        out.append(("-" if coef < 0 else ("+" if out else "")) + text)
+    text = "".join(out)
+    if len(text) > MAX_EXPR:
+        return None
+    return text
+
+
+def _padd(p, q, sign=1):
+    r = dict(p)
+    for k, v in q.items():
+        r[k] = r.get(k, 0) + sign * v
+    return {k: v for k, v in r.items() if v}
+
+
+def _sym_add(p, q):
+    return _render(_padd(p, q))
+
+
+def _sym_sub(p, q):
+    return _render(_padd(p, q, -1))
+
+
+def _sym_mul(p, q):
+    if len(p) * len(q) > 4 * MAX_TERMS:
+        return None
+    r = {}
+    for m1, c1 in p.items():
+        for m2, c2 in q.items():
+            k = tuple(sorted(m1 + m2))
+            r[k] = r.get(k, 0) + c1 * c2
+    return _render({k: v for k, v in r.items() if v})
+
+
+def _sym_div(p, q):
+    if p == q and p:
+        return 1
+    if len(q) != 1:
+        return None
+    (qm, qc), = q.items()
+    r = {}
+    for m, c in p.items():
+        rest = list(m)
+        for s in qm:
+            if s not in rest:
+                return None
+            rest.remove(s)
+        if c % qc:
+            return None
+        r[tuple(rest)] = c // qc
+    return _render(r)
+
+
+_memo = {}   # (op, a, b) -> result: exports repeat the same symbolic arithmetic per layer
+
+
+def _symbolic(fn, a, b):
+    key = (fn, a, b)
+    r = _memo.get(key, _memo)
+    if r is _memo:
+        r = fn(_poly(a), _poly(b))
+        if len(_memo) < 50000:
+            _memo[key] = r
+    return r
+
+
+def dim_add(a, b):
+    if type(a) is int and type(b) is int:
+        return a + b
+    return None if a is None or b is None else _symbolic(_sym_add, a, b)
+
+
+def dim_sub(a, b):
+    if type(a) is int and type(b) is int:
+        return a - b
+    return None if a is None or b is None else _symbolic(_sym_sub, a, b)
+
+
+def dim_mul(a, b):
+    if type(a) is int and type(b) is int:
+        return a * b
+    return None if a is None or b is None else _symbolic(_sym_mul, a, b)
+
+
+def dim_div(a, b):
+    """a / b when it divides exactly (as polynomials), else None."""
+    if type(a) is int and type(b) is int:
+        return a // b if b and a % b == 0 else None
+    return None if a is None or b is None else _symbolic(_sym_div, a, b)
+
+
+def _floor_div(a, b):
+    if type(a) is int and type(b) is int:
+        return a // b if b > 0 else None
+    return dim_div(a, b)
+
+
+def _ceil_div(a, b):
+    if type(a) is int and type(b) is int:
+        return -(-a // b) if b > 0 else None
+    return dim_div(a, b)
+
+
+def dim_prod(dims):
+    r = 1
+    for d in dims:
+        r = dim_mul(r, d)
+        if r is None:
+            return None
+    return r
+
+
+def _nonneg(d):
+    """True when d >= 0 for every value of its symbols >= 1."""
+    if d is None:
+        return False
+    if type(d) is int:
+        return d >= 0
+    p = _poly(d)
+    return all(c > 0 for m, c in p.items() if m) and sum(p.values()) >= 0
+
+
+def evaluate(d, bindings=None, default=1):
+    """The int a dim takes when its symbols are bound (unbound ones = default)."""
+    if d is None or type(d) is int:
+        return d
+    total = 0
+    for mono, coef in _poly(d).items():
+        for s in mono:
+            v = bindings.get(s, default) if bindings else default
+            if v is None:
+                return None
+            coef *= v
+        total += coef
+    return total
+
+
+def symbols(d):
+    """Names of the symbols in a dim."""
+    if type(d) is not str:
+        return ()
+    return tuple(sorted({s for mono in _poly(d) for s in mono}))
+
+
+def _bdim(a, b):
+    """Broadcast of two dims (numpy rules)."""
+    if a == b:
+        return a
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if type(a) is int:
+        return a if type(b) is not int else None
+    if type(b) is int:
+        return b
+    if type(a) is str and type(b) is str and _poly(a) == _poly(b):
+        return a
+    return None
+
+
+def broadcast(shapes):
+    if len(shapes) == 2:   # the common case, with fast paths for equal shapes and suffixes
+        a, b = shapes
+        if a is None or b is None:
+            return None
+        if a == b:
+            return a
+        if len(b) < len(a) and a[len(a) - len(b):] == b:
+            return a
+    elif any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(rank):
+        d = 1
+        for s in shapes:
+            j = i - rank + len(s)
+            if j >= 0:
+                d = _bdim(d, s[j])
+        out.append(d)
+    return tuple(out)
+
+
+def _same(a, b):
+    """Merge two dims that must be equal: the more specific wins."""
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    return b if type(b) is int and type(a) is not int else a
+
