@@ -154,10 +154,11 @@ def totals(cost):
     return t
 
 
-def document(graph, types, groups, node_group, bindings=None, node_keys=DOC_NODE_KEYS):
+def document(graph, types, groups, node_group, bindings=None, node_keys=DOC_NODE_KEYS,
+             opsets=None):
     """The graph document's "cost" entry (docs/graph-schema.md)."""
     with paused_gc():
-        cost = graph_cost(graph, types, bindings)
+        cost = graph_cost(graph, types, bindings, opsets)
         d = {"symbols": dict(sorted(cost.symbols.items())),
              "nodes": {key: getattr(cost, key) for key in node_keys},
              "total": totals(cost)}
@@ -172,9 +173,10 @@ def analyse(model, bindings=None):
     """(graph, shapes, cost, groups, node_group) of the model's main graph."""
     from . import hierarchy, shapes
     g = model.graphs[0]
-    shaped = shapes.infer(g)
+    opsets = model.opsets(g)
+    shaped = shapes.infer(g, opsets=opsets)
     groups, node_group = hierarchy.derive(g)
-    return g, shaped, graph_cost(g, shaped.types, bindings), groups, node_group
+    return g, shaped, graph_cost(g, shaped.types, bindings, opsets), groups, node_group
 
 
 def summary(model, bindings=None, depth=2):

@@ -137,6 +137,21 @@ class Model:
     def weight_bytes(self):
         return sum(t.size for t in self.weights())
 
+    def opsets(self, graph=None):
+        """domain -> opset version in force in `graph` (default the main graph; ops.
+        opset_versions): its function's imports for a function body and the subgraphs
+        in it, else the model's."""
+        from .ops import opset_versions
+        g = graph if graph is not None else self.graphs[0]
+        for _ in range(len(self.graphs)):   # (a parent chain is at most that long)
+            if g.parent is None:
+                break
+            g = g.parent[0]
+        for f in self.functions:
+            if f.graph is g:
+                return opset_versions(f.imports)
+        return opset_versions(self.imports)
+
     # --- values on request ---------------------------------------------------
     def tensor_values(self, index, limit=1000):
         if not 0 <= index < len(self.tensors):
@@ -166,7 +181,8 @@ class Model:
         "graphs": [{"value_types": [index into types, per value], "inferred", "cost"}]}."""
         with paused_gc():
             types, type_ref = _type_table()
-            graphs = [_graph_detail(g, _value_index(g), type_ref) for g in self.graphs]
+            graphs = [_graph_detail(g, _value_index(g), type_ref, opsets=self.opsets(g))
+                      for g in self.graphs]
             return {"types": types, "graphs": graphs}
 
     def _to_dict(self, detail):
@@ -185,7 +201,7 @@ class Model:
             },
             "types": types,
             "tensors": [],
-            "graphs": [_graph_dict(g, type_ref, detail) for g in self.graphs],
+            "graphs": [_graph_dict(g, type_ref, detail, self.opsets(g)) for g in self.graphs],
             "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
                            "inputs": f.inputs, "outputs": f.outputs,
                            "attributes": f.attributes, "graph": f.graph.index,
@@ -340,7 +356,7 @@ def _value_index(g):
     return index
 
 
-def _graph_dict(g, type_ref, detail=True):
+def _graph_dict(g, type_ref, detail=True, opsets=None):
     index = _value_index(g)
     weights = {t.name: t.index for t in g.initializers}
     values = [[name, None, weights.get(name)] for name in index]
@@ -373,7 +389,7 @@ def _graph_dict(g, type_ref, detail=True):
         d["groups"] = groups
         d["node_group"] = node_group
     if detail:
-        extra = _graph_detail(g, index, type_ref, groups, node_group)
+        extra = _graph_detail(g, index, type_ref, groups, node_group, opsets)
         for v, t in zip(values, extra["value_types"]):
             v[1] = t
         if extra["inferred"]:
@@ -382,17 +398,17 @@ def _graph_dict(g, type_ref, detail=True):
     return d
 
 
-def _graph_detail(g, index, type_ref, groups=None, node_group=None):
+def _graph_detail(g, index, type_ref, groups=None, node_group=None, opsets=None):
     """Value types (the declared ones, plus inferred ones for the rest), which of them
     were inferred, and cost, of one graph; index: _value_index(g). Without groups, the
     cost has every per-node figure and no per-group sums: the page sums them up
     (app/document.js), so the worker computing this need not derive the hierarchy."""
-    shaped = shapes.infer(g)
+    shaped = shapes.infer(g, opsets=opsets)
     known = shaped.types.get
     names = iter(index)
     next(names)   # ""
     return {"value_types": [type_ref(known(n)) for n in names],
             "inferred": [index[n] for n in shaped.inferred if n and n in index],
-            "cost": cost.document(g, shaped.types, groups, node_group,
+            "cost": cost.document(g, shaped.types, groups, node_group, opsets=opsets,
                                   node_keys=cost.DOC_NODE_KEYS if groups is not None
                                   else cost.KEYS)}

@@ -20,7 +20,12 @@ ONNX = "ai.onnx"
 
 # The modules that register rules, imported on the first lookup (in this order).
 FAMILIES = (
-    "wetron.ops.legacy_onnx",
+    "wetron.ops.onnx.elementwise", "wetron.ops.onnx.normalization", "wetron.ops.onnx.reduce",
+    "wetron.ops.onnx.conv", "wetron.ops.onnx.matmul", "wetron.ops.onnx.pool",
+    "wetron.ops.onnx.movement", "wetron.ops.onnx.constant", "wetron.ops.onnx.generator",
+    "wetron.ops.onnx.quantize", "wetron.ops.onnx.resize", "wetron.ops.onnx.rnn",
+    "wetron.ops.onnx.attention", "wetron.ops.onnx.loss", "wetron.ops.onnx.detection",
+    "wetron.ops.onnx.control",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
@@ -30,6 +35,20 @@ _loaded = False
 def domain_of(domain):
     """A node's domain as the registry keys it: ONNX's default domain is "" or ai.onnx."""
     return ONNX if domain == "" else domain
+
+
+def opset_versions(imports):
+    """domain -> opset version, as the drivers (shapes.infer, cost.graph_cost) take it,
+    of a model's or function's imports [(domain, version)] ("" and "ai.onnx" both mean
+    ONNX's default domain; a node's domain is looked up as written)."""
+    out = {}
+    for domain, version in imports or ():
+        if type(version) is int and isinstance(domain, str):
+            if domain in ("", ONNX):
+                out[""] = out[ONNX] = version
+            else:
+                out[domain] = version
+    return out
 
 
 def register(rule):

@@ -22,39 +22,13 @@ MAX_READ = 1024        # elements of an initializer read from the file to fold i
 MAX_RANK = 64          # ranks above this are not built (hostile attributes)
 BIG = 2 ** 31 - 1      # Slice bounds at or beyond this mean "to the end"
 
-# The type each attribute the rules read must have (ONNX AttributeProto types, as
-# model.Attribute.type). An attribute of another type (an INT equation, a TENSOR
-# kernel_shape: a broken or hostile file) makes the node's shape unknown and its cost
-# not counted: never a crash, never a guess. cost.py reads it too. A name missing here
-# is read unchecked (tests/test_hardening.py checks every name the rules read is here).
-ONNX_ATTR_TYPES = {
-    "allowzero": "int", "auto_pad": "string", "axes": "ints", "axis": "int",
-    "batch_dims": "int", "blocksize": "int", "body": "graph", "ceil_mode": "int",
-    "dilations": "ints", "direction": "string", "dtype": "int", "else_branch": "graph",
-    "end": "int", "ends": "ints", "equation": "string", "group": "int",
-    "hidden_size": "int", "k": "int", "keep_aspect_ratio_policy": "string",
-    "keepdims": "int", "kernel_shape": "ints", "kv_num_heads": "int", "layout": "int",
-    "mode": "string", "noop_with_empty_axes": "int", "num_outputs": "int",
-    "output_dtype": "int", "output_height": "int", "output_padding": "ints",
-    "output_shape": "ints", "output_width": "int", "pads": "ints", "perm": "ints",
-    "pooled_shape": "ints", "q_num_heads": "int", "reduction": "string",
-    "sample_size": "int", "scales": "floats", "shape": "ints", "split": "ints",
-    "start": "int", "starts": "ints", "stash_type": "int", "strides": "ints",
-    "then_branch": "graph", "to": "int", "transA": "int", "transB": "int",
-    "value": "tensor",
-    # Constant's forms
-    "value_int": "int", "value_ints": "ints", "value_float": "float",
-    "value_floats": "floats", "value_string": "string", "value_strings": "strings",
-    "sparse_value": "sparse_tensor",
-}
-
-
 
 class Rule:
     ops = ()                       # op types of `domain` this rule is for
     domain = "ai.onnx"
     since = 1                      # the opset version it holds from
-    attr_types = ONNX_ATTR_TYPES   # attribute name -> model.Attribute.type the rule reads
+    attr_types = {}                # attribute name -> model.Attribute.type the rule reads
+                                   # (a domain's rules declare theirs: ops/onnx ATTR_TYPES)
     shape = None                   # (methods; None: no shape rule / no cost rule)
     cost = None
 
