@@ -22,11 +22,9 @@ TORCH = {"cnn": shape_models.cnn, "cnn_hw": shape_models.cnn_dynamic_hw,
 # Dims we do not derive, on purpose (never guessed), and why:
 #  cnn_hw: after a strided conv/pool a symbolic height or width is floor((h-1)/2)+1,
 #    not a simple expression; batch and channels stay known everywhere.
-#  transformer: its causal mask buffer is sliced [:t, :t] from 64 x 64, which is
-#    min(sequence, 64); broadcast against the scores that stays unknown until the
-#    Reshape back to (batch, sequence, hidden) resolves it again.
-ALLOWED_UNKNOWN = {"cnn_hw": lambda name, axis: axis >= 2,
-                   "transformer": lambda name, axis: "/attn/" in name and axis >= 1}
+# (transformer: its causal mask buffer is sliced [:t, :t] from 64 x 64, which is
+#  min(sequence,64); broadcast against the scores that is `sequence`, known.)
+ALLOWED_UNKNOWN = {"cnn_hw": lambda name, axis: axis >= 2}
 
 
 def _stripped(path):

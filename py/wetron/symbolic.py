@@ -194,6 +194,32 @@ def _ceil_div(a, b):
     return dim_div(a, b)
 
 
+def dim_min(a, b):
+    """The smaller of two dims: an int, one of them when they are equal, else the
+    expression min(a,b) (a Slice's length, clamped to its axis), None when unknown."""
+    if a is None or b is None:
+        return None
+    if type(a) is int and type(b) is int:
+        return min(a, b)
+    if a == b:
+        return a
+    text = f"min({a},{b})"
+    return text if len(text) <= MAX_EXPR else None
+
+
+def _min_args(d):
+    """(x, y) of a dim written min(x,y) by dim_min, else ()."""
+    if type(d) is not str or not d.startswith("min(") or not d.endswith(")"):
+        return ()
+    inner, depth = d[4:-1], 0
+    for i, ch in enumerate(inner):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            x, y = inner[:i], inner[i + 1:]
+            return tuple(int(v) if v.isdigit() else v for v in (x, y))
+    return ()
+
+
 def dim_prod(dims):
     r = 1
     for d in dims:
@@ -220,7 +246,12 @@ def evaluate(d, bindings=None, default=1):
     total = 0
     for mono, coef in _poly(d).items():
         for s in mono:
-            v = bindings.get(s, default) if bindings else default
+            args = _min_args(s)
+            if args:
+                v = [evaluate(a, bindings, default) for a in args]
+                v = None if None in v else min(v)
+            else:
+                v = bindings.get(s, default) if bindings else default
             if v is None:
                 return None
             coef *= v
@@ -232,7 +263,12 @@ def symbols(d):
     """Names of the symbols in a dim."""
     if type(d) is not str:
         return ()
-    return tuple(sorted({s for mono in _poly(d) for s in mono}))
+    names = set()
+    for mono in _poly(d):
+        for s in mono:
+            args = _min_args(s)
+            names.update(n for a in args for n in symbols(a)) if args else names.add(s)
+    return tuple(sorted(names))
 
 
 def _bdim(a, b):
@@ -247,8 +283,14 @@ def _bdim(a, b):
         return a if type(b) is not int else None
     if type(b) is int:
         return b
-    if type(a) is str and type(b) is str and _poly(a) == _poly(b):
-        return a
+    if type(a) is str and type(b) is str:
+        if _poly(a) == _poly(b):
+            return a
+        # min(a, c) <= a: where they broadcast (equal, or one of them 1) the result is a
+        if a in _min_args(b):
+            return a
+        if b in _min_args(a):
+            return b
     return None
 
 

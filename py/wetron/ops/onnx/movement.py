@@ -9,8 +9,8 @@ Pad's `paddings` (1), `pads` attribute (2), pads input (11), axes input (18); Ti
 tiles/axis inputs before 6; Concat's axis optional (default 1) before 4."""
 import math
 
-from ...symbolic import (_nonneg, _same, broadcast, dim_add, dim_div, dim_mul,
-                         dim_prod, dim_sub)
+from ...symbolic import (_nonneg, _same, broadcast, dim_add, dim_div, dim_min,
+                         dim_mul, dim_prod, dim_sub)
 from ..base import BIG, MAX_FOLD, MAX_RANK, axis
 from . import Movement, register
 from .fold import bcast_index, fold_through, num, pick, scalar, strides
@@ -124,6 +124,12 @@ class Transpose(Movement):
 
 # --- Squeeze, Unsqueeze -------------------------------------------------------------
 
+def _axes_count(c, i):
+    """The length of a 1-D axes input whose values are not known, else None."""
+    d = c.dims(i)
+    return d[0] if d and len(d) == 1 and type(d[0]) is int and d[0] <= MAX_RANK else None
+
+
 def _axes_input(c, i):
     """Axes given as input i: a list of ints, () when the input is omitted, None when
     it is not known here."""
@@ -146,8 +152,11 @@ class Squeeze(Movement):
     def shape(self, c):
         x = c.dims(0)
         axes = self.axes(c)
-        if x is None or axes is None:
+        if x is None:
             return [(c.dtype(0), None)]
+        if axes is None:   # (axes are distinct: the rank follows from their count)
+            k = _axes_count(c, 1)
+            return [(c.dtype(0), None if k is None or k > len(x) else (None,) * (len(x) - k))]
         if not axes:
             if any(type(d) is not int for d in x):
                 return [(c.dtype(0), None)]
@@ -180,7 +189,9 @@ class Unsqueeze(Movement):
         x = c.dims(0)
         axes = self.axes(c)
         if x is None or not axes:
-            return [(c.dtype(0), None)]
+            k = _axes_count(c, 1) if x is not None and axes is None else None
+            return [(c.dtype(0), None if not k or len(x) + k > MAX_RANK
+                     else (None,) * (len(x) + k))]
         r = len(x) + len(axes)
         if r > MAX_RANK:
             raise ValueError("rank too large")
@@ -337,6 +348,8 @@ def slice_len(d, start, end, step):
         n = dim_sub(end, start)   # when 0 <= start <= end <= d is provable
         if _nonneg(start) and _nonneg(n) and _nonneg(dim_sub(d, end)):
             return n
+        if start == 0 and type(end) is str and _nonneg(end):
+            return dim_min(end, d)   # x[:seq] of a static axis: min(seq, d)
         return None
     if step == -1 and type(start) is int and type(end) is int \
             and (start == -1 or start >= BIG) and end <= -BIG:

@@ -138,6 +138,10 @@ class AffineGrid(Op):
 
     def shape(self, c):
         size = c.ints(1)
-        if size is None or len(size) not in (4, 5):
+        if size is None:   # [N, C, H, W(, D)] not known: its length gives the rank
+            n = c.dims(1)
+            n = n[0] if n and len(n) == 1 and n[0] in (4, 5) else None
+            return [(c.dtype(0), None if n is None else (None,) * (n - 1) + (n - 2,))]
+        if len(size) not in (4, 5):
             return [(c.dtype(0), None)]
         return [(c.dtype(0), (size[0],) + tuple(size[2:]) + (len(size) - 2,))]
