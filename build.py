@@ -12,6 +12,8 @@ under any sub-path (GitHub Pages' /repo/ included):
     pyodide/                  the Pyodide runtime from node_modules/pyodide, plus
                               snapshot.bin.gz: a memory image of Python with wetron imported
     examples/                 small example models, and index.json listing them
+    formats.json              the formats Wetron reads (wetron.formats.manifest()): the
+                              page's file-choosing rule, accept list and format list
     manifest.json             where the worker finds the wheel and snapshot; content hashes
     sw.js                     service worker precaching every file (offline after one visit)
 
@@ -240,6 +242,20 @@ def copy_examples(dist):
     return entries
 
 
+def write_formats(dist):
+    """dist/formats.json: every format's name, extensions, companion files and
+    capabilities, from the format modules themselves (wetron.formats.manifest())."""
+    sys.path.insert(0, os.path.join(ROOT, "py"))
+    try:
+        from wetron import formats
+    finally:
+        sys.path.pop(0)
+    listing = formats.manifest()
+    with open(os.path.join(dist, "formats.json"), "w") as f:
+        json.dump(listing, f, indent=1, ensure_ascii=False)
+    return listing
+
+
 def site_files(dist):
     """Every file of the site, relative, '/'-separated, sorted."""
     out = []
@@ -310,6 +326,7 @@ def _build_into(dist, snapshot):
 
     examples = copy_examples(dist)
     log(f"{len(examples)} examples")
+    log(f"{len(write_formats(dist))} formats")
 
     files = site_files(dist)
     hashes = {p: sha256_file(os.path.join(dist, p)) for p in files}

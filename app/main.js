@@ -13,6 +13,7 @@ import { ShareLink } from './share.js';
 import { el, formatBytes, Sidebar } from './sidebar.js';
 import { Viewer } from './viewer.js';
 import { addRecent, clearRecent, showRecent } from './recent.js';
+import { acceptList, formatList, loadFormats, modelAndCompanions } from './formats.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -119,40 +120,10 @@ viewer.ready().then((ms) => {
 });
 
 // --- opening ---
-// Several files (or a folder): the model is chosen by name alone, the same rule for
-// every format: saved_model.pb (TensorFlow SavedModel), else model.json (TF.js), else
-// a file with a model extension (.bin last: it is also ONNX external data and TF.js
-// shards), largest first, else the largest file. Every other file is a companion,
-// under its path relative to the model's folder (e.g. 'variables/variables.index')
-// and under its base name.
-const MODEL_EXTENSION = /\.(onnx|tflite|pt|pth|pt2|keras|h5|safetensors|gguf|pb)$/i;
-const baseName = (path) => path.slice(path.lastIndexOf('/') + 1);
-const folderOf = (path) => path.slice(0, path.lastIndexOf('/') + 1);
-const depth = (path) => path.split('/').length;
-
-function modelRank({ path }) {
-  const name = baseName(path).toLowerCase();
-  if (name === 'saved_model.pb') return 0;
-  if (name === 'model.json') return 1;
-  if (MODEL_EXTENSION.test(name)) return 2;
-  if (/\.bin$/.test(name)) return 3;
-  return 4;
-}
-
-// entries: [{file, path}], path relative to what was given ('' folders for loose files).
-function modelAndCompanions(entries) {
-  const best = (a, b) => modelRank(a) - modelRank(b) || depth(a.path) - depth(b.path) || b.file.size - a.file.size;
-  const model = entries.reduce((a, b) => (best(b, a) < 0 ? b : a));
-  const folder = folderOf(model.path);
-  const companions = [];
-  const seen = new Set([baseName(model.path)]);
-  const add = (name, file) => { if (name && !seen.has(name)) { seen.add(name); companions.push({ name, file }); } };
-  const others = entries.filter((e) => e !== model);
-  for (const e of others) add(e.path.startsWith(folder) ? e.path.slice(folder.length) : e.path, e.file);
-  for (const e of others) add(baseName(e.path), e.file);
-  return { file: model.file, name: baseName(model.path), companions };
-}
-
+// Several files (or a folder): the model is chosen by name alone, by the rule of
+// app/formats.js over the formats' declarations (formats.json); every other file is a
+// companion, under its path relative to the model's folder (e.g.
+// 'variables/variables.index') and under its base name.
 const MAX_FILES = 10000;   // a dropped folder is walked up to this many files
 const entryOf = (file) => ({ file, path: (file.webkitRelativePath || file.name).replace(/^\/+/, '') });
 
@@ -178,7 +149,16 @@ async function walkEntries(roots) {
 async function openFiles(files, chosenAt = null) {
   const entries = files.map((f) => (f instanceof File ? entryOf(f) : f));
   if (!entries.length) return;
-  await viewer.open(modelAndCompanions(entries.slice(0, MAX_FILES)), chosenAt);
+  let formats = [];   // one file is the model whatever the formats say
+  if (entries.length > 1) {
+    try {
+      formats = await loadFormats();
+    } catch (error) {
+      viewer.setStatus('error', `Cannot tell which of the ${entries.length} files is the model: ${error.message}`);
+      throw error;
+    }
+  }
+  await viewer.open(modelAndCompanions(formats, entries.slice(0, MAX_FILES)), chosenAt);
 }
 // From the UI: failures are shown in the banner, nothing else to do.
 const quietly = (promise) => promise.catch(() => {});
@@ -208,6 +188,12 @@ window.addEventListener('drop', (e) => {
   const hasFolder = roots.some((r) => r && r.isDirectory);
   quietly(hasFolder ? walkEntries(roots.filter(Boolean)).then(openFiles) : openFiles(files));
 });
+
+// The file chooser's accept list and the start page's format list, from formats.json.
+loadFormats().then((formats) => {
+  ui.fileInput.accept = acceptList(formats);
+  $('format-list').textContent = formatList(formats);
+}, (error) => console.warn('wetron:', error.message));
 
 async function listExamples() {
   try {

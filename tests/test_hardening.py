@@ -27,7 +27,7 @@ from test_fuzz import field
 from wetron import cost, ops
 from wetron.formats import onnx as onnx_format
 from wetron.formats.onnx import ATTR_TYPES as ONNX_TYPE_NAMES
-from wetron.formats.tensorflow import MAX_JSON_BYTES
+from wetron.formats.tfjs import MAX_JSON_BYTES
 from wetron.model import Model
 
 PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "py", "wetron")

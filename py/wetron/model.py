@@ -102,6 +102,7 @@ class Model:
         self.functions = []
         self.training = []      # dicts: initialization, algorithm (Graphs), bindings
         self.warnings = []
+        self.capabilities = frozenset()   # its format module's CAPABILITIES (set by wetron.open)
 
     # --- building ------------------------------------------------------------
     def add_graph(self, graph):

@@ -51,9 +51,6 @@ COUNTED_BITS = 16              # dtypes this narrow are counted value by value (
 PREVIEW = 64                   # values shown as a preview
 NPY_MAX_BYTES = 512 << 20      # .npy files are built in memory (the page's worker): bounded
 
-# Formats whose decoders read a tensor's raw bytes from Tensor.data, so a window is
-# a Tensor with a shifted `data`. Checked per tensor too (_seekable).
-_SEEKABLE_FORMATS = {"ONNX", "safetensors", "GGUF", "TensorFlow Lite", "TensorFlow", "PyTorch"}
 _TF_STORED_AS = {"qint8": "int8", "quint8": "uint8", "qint16": "int16", "quint16": "uint16",
                  "qint32": "int32"}
 _INTS = {"int2", "int4", "int8", "int16", "int32", "int64", "uint2", "uint4", "uint8",
@@ -91,7 +88,10 @@ class _Reader:
 
     def _seekable(self):
         t = self.t
-        if (self.model.format not in _SEEKABLE_FORMATS or t.data is None or t.sparse is not None
+        # Formats whose decoders read a tensor's raw bytes from Tensor.data (their
+        # capability "tensor_windows", wetron.formats), so a window is a Tensor with a
+        # shifted `data`; checked per tensor too.
+        if ("tensor_windows" not in self.model.capabilities or t.data is None or t.sparse is not None
                 or t.decoder is None or not self.bits or t.dtype == "string"
                 or t.data[1] < self._byte_offset(self.count)):
             return False

@@ -57,8 +57,111 @@ input's accept list, the start page's format list), and tests check that README.
 docs/ list exactly these formats.
 
 A new format is: its module here (the names above), its tests, and one line in
-REGISTRY below.
+FORMAT_MODULES below (and its line in README.md's list, which a test checks).
 """
-from . import gguf, keras, onnx, pytorch, safetensors, tensorflow, tflite
+import fnmatch
+import importlib
+import os
 
-REGISTRY = [tflite, gguf, safetensors, keras, pytorch, tensorflow, onnx]
+# The formats, one line each (the module's name here), in the order the page and the
+# docs list them; the order also breaks ties between equal match() scores.
+FORMAT_MODULES = (
+    "onnx",
+    "tflite",
+    "tensorflow",
+    "tfjs",
+    "keras",
+    "pytorch",
+    "safetensors",
+    "gguf",
+    "openvino",
+)
+REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
+
+CAPABILITIES = {
+    "tensor_values": "the weights' values can be shown, with statistics and .npy export",
+    "tensor_windows": "large tensors are read in windows",
+}
+
+
+def declared(fmt, name, default=()):
+    """A module's declaration, with the contract's default when it has none."""
+    return getattr(fmt, name, default)
+
+
+def candidates(head, name):
+    """The formats whose match() is above 0, best first: [(score, module)]."""
+    scored = []
+    for order, fmt in enumerate(REGISTRY):
+        score = float(fmt.match(head, name))
+        if score > 0:
+            scored.append((-score, order, fmt))
+    return [(-s, fmt) for s, _, fmt in sorted(scored, key=lambda x: x[:2])]
+
+
+MAX_FOLDER_FILES = 10000   # a folder given as the model is walked up to this many files
+
+
+def model_rank(path):
+    """The rank of a file as the model among several (lower first), by its name alone,
+    the same rule for every format (and app/formats.js's for the page): a format's main
+    file name (saved_model.pb, then model.json, ...), else a format's extension, later
+    when the path also matches a companion pattern (a .bin may be PyTorch weights, TF.js
+    shards or ONNX external data), else anything. `path`: '/'-separated."""
+    name = path.rsplit("/", 1)[-1].lower()
+    mains = [n.lower() for fmt in REGISTRY for n in declared(fmt, "MAIN_FILES")]
+    if name in mains:
+        return mains.index(name)
+    if any(name.endswith(ext) for fmt in REGISTRY for ext in declared(fmt, "EXTENSIONS")):
+        companion = any(_tail_matches(path.lower(), pattern.lower())
+                        for fmt in REGISTRY for pattern, _ in declared(fmt, "COMPANIONS"))
+        return len(mains) + (1 if companion else 0)
+    return len(mains) + 2
+
+
+def _tail_matches(path, pattern):
+    """Whether the last components of `path` match the glob `pattern` ('*': within one
+    component)."""
+    parts, want = path.split("/"), pattern.split("/")
+    return len(parts) >= len(want) and all(
+        fnmatch.fnmatchcase(p, w) for p, w in zip(parts[-len(want):], want))
+
+
+def main_file(folder):
+    """The model file of a folder given as the model (a SavedModel, a TF.js model, a
+    Core ML .mlpackage), chosen as the page chooses among several files: best rank,
+    nearest the top, largest. None for an empty folder."""
+    found = []   # (rank, depth, -size, path)
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, folder).replace(os.sep, "/")
+            try:
+                size = os.path.getsize(full)
+            except OSError:
+                continue
+            found.append((model_rank(rel), rel.count("/"), -size, full))
+            if len(found) >= MAX_FOLDER_FILES:
+                return min(found)[3]
+    return min(found)[3] if found else None
+
+
+def capabilities(fmt):
+    return frozenset(declared(fmt, "CAPABILITIES", frozenset()))
+
+
+def manifest():
+    """Every format's declarations, JSON-ready, in registration order."""
+    out = []
+    for fmt in REGISTRY:
+        out.append({
+            "name": fmt.FORMAT,
+            "module": fmt.__name__.rsplit(".", 1)[-1],
+            "extensions": list(declared(fmt, "EXTENSIONS")),
+            "main_files": list(declared(fmt, "MAIN_FILES")),
+            "companions": [{"pattern": p, "what": w} for p, w in declared(fmt, "COMPANIONS")],
+            "capabilities": sorted(capabilities(fmt)),
+            "never_empty": bool(declared(fmt, "NEVER_EMPTY", False)),
+        })
+    return out

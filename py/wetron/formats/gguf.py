@@ -22,6 +22,8 @@ from ..util import MAX_TENSORS, too_many
 from ..weights import build_graph
 
 FORMAT = "GGUF"
+EXTENSIONS = (".gguf",)
+CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 MAGIC = b"GGUF"
 MAX_KV = 1 << 20
 MAX_DIMS = 8              # ggml's GGML_MAX_DIMS is 4; leave room
@@ -52,8 +54,8 @@ _SCALARS = {0: ("B", 1), 1: ("b", 1), 2: ("H", 2), 3: ("h", 2), 4: ("I", 4), 5: 
             6: ("f", 4), 7: ("?", 1), 10: ("Q", 8), 11: ("q", 8), 12: ("d", 8)}
 
 
-def looks_like(head, name=""):
-    return head[:4] == MAGIC
+def match(head, name=""):
+    return 1.0 if head[:4] == MAGIC else 0.0
 
 
 def parse(source, companions=None):

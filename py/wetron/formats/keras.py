@@ -21,6 +21,8 @@ from ..source import BytesSource, SliceSource, SourceFile
 from ..util import load_json
 
 FORMAT = "Keras"
+EXTENSIONS = (".keras", ".h5")
+CAPABILITIES = frozenset({"tensor_values"})
 MAX_JSON_BYTES = 256 << 20
 MAX_NESTING = 32            # models inside models
 MAX_SCAN_DEPTH = 64         # nesting of inbound-node structures
@@ -34,13 +36,15 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, Ru
                NotImplementedError, struct.error, KeyError)
 
 
-def looks_like(head, name=""):
+def match(head, name=""):
+    """The HDF5 signature (any HDF5 file: those without a Keras model open as their
+    datasets), or a zip whose first member is one of a .keras archive's."""
     if hdf5.find_signature(head) is not None:
-        return True
+        return 1.0
     if head.startswith(b"PK\x03\x04") and len(head) >= 30:
         n = struct.unpack_from("<H", head, 26)[0]
-        return head[30:30 + n] in _ARCHIVE_MEMBERS
-    return False
+        return 1.0 if head[30:30 + n] in _ARCHIVE_MEMBERS else 0.0
+    return 0.0
 
 
 def parse(source, companions=None):

@@ -23,24 +23,74 @@ MAX_ITEMS = 50_000_000  # repeated scalars in one attribute
 ATTR_TYPES = {1: "float", 2: "int", 3: "string", 4: "tensor", 5: "graph", 6: "floats",
               7: "ints", 8: "strings", 9: "tensors", 10: "graphs", 11: "sparse_tensor",
               12: "sparse_tensors", 13: "type_proto", 14: "type_protos"}
+EXTENSIONS = (".onnx",)
+COMPANIONS = (("*.data", "external data: the weights' bytes in the files the model names "
+                         "(usually model.onnx.data), beside it"),)
+CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 # ModelProto fields and the wire type each must have: a first look at whether a
 # file is ONNX at all.
 _MODEL_WIRES = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
+_TEXT_FIELDS = (2, 3, 4)    # producer_name, producer_version, domain
 
 
-def looks_like(head, name=""):
-    """Cheap check of the first bytes: a ModelProto starts with a known field."""
-    if not head:
-        return False
-    tag = head[0]
-    return tag < 0x80 and _MODEL_WIRES.get(tag >> 3) == (tag & 7)
+def match(head, name=""):
+    """ONNX has no magic number: the ModelProto's top-level fields in the head are
+    checked instead (known field numbers with their wire types, an IR version, producer
+    and domain as text), then the extension."""
+    score, p, seen = 0.0, 0, 0
+    while p < len(head) and seen < 16:
+        tag, p = _head_varint(head, p)
+        if tag is None or _MODEL_WIRES.get(tag >> 3) != (tag & 7):
+            if not seen:
+                return 0.0
+            break   # a field this reader does not know: the evidence so far stands
+        seen += 1
+        field = tag >> 3
+        if field == 1 and seen == 1:
+            score = 0.3
+        elif seen == 1:
+            score = 0.2
+        if tag & 7 == 0:
+            value, p = _head_varint(head, p)
+            if value is None:
+                break
+            if field == 1 and 1 <= value <= 64:
+                score += 0.2
+            continue
+        length, p = _head_varint(head, p)
+        if length is None:
+            break
+        if field in _TEXT_FIELDS:
+            text = head[p:p + length]
+            if any(c < 0x20 or c == 0x7F for c in text):
+                return 0.0   # a message or binary data where ONNX keeps a name
+            score += 0.1
+        elif field in (7, 8):   # the graph, an opset import
+            score += 0.1
+            break
+        p += length
+    if score and name.lower().endswith(EXTENSIONS):
+        score += 0.3
+    return min(score, 0.95)
+
+
+def _head_varint(head, p):
+    v = shift = 0
+    while p < len(head) and shift < 64:
+        b = head[p]
+        p += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80:
+            return v, p
+        shift += 7
+    return None, len(head)
 
 
 def parse(source, companions=None):
     r = Reader(source, FORMAT)
     if source.size == 0:
         raise r.error("file is empty")
-    if not looks_like(source.read(0, 1)):
+    if not match(source.read(0, min(source.size, 64))):
         raise r.error("not an ONNX model: the file does not start like a protobuf ModelProto")
     return _Parser(r, companions).model()
 

@@ -27,6 +27,8 @@ from ..util import load_json
 from ..weights import build_graph, guess_op, module_path
 
 FORMAT = "PyTorch"
+EXTENSIONS = (".pt", ".pth", ".pt2", ".bin")
+CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 MAX_PICKLE = 512 << 20       # data.pkl bytes read into memory
 MAX_JSON = 512 << 20
@@ -69,12 +71,13 @@ _ZIP_ENTRY = re.compile(rb"^[^/]*/(data\.pkl|data/|\.data/|models/|code/|constan
                         rb"serialized_exported_program\.json|extra/)")
 
 
-def looks_like(head, name=""):
+def match(head, name=""):
     if head[:4] == b"PK\x03\x04" and len(head) >= 30:
         n = int.from_bytes(head[26:28], "little")
-        return bool(_ZIP_ENTRY.match(head[30:30 + n]))
-    # A pickle of protocol 2 or more: legacy torch.save, or any Python pickle.
-    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+        return 1.0 if _ZIP_ENTRY.match(head[30:30 + n]) else 0.0
+    # A pickle of protocol 2 or more (its PROTO opcode): legacy torch.save, or any
+    # Python pickle.
+    return 0.9 if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5 else 0.0
 
 
 def parse(source, companions=None):

@@ -14,6 +14,8 @@ from ..util import MAX_TENSORS, load_json, too_many
 from ..weights import build_graph, raw_decoder
 
 FORMAT = "safetensors"
+EXTENSIONS = (".safetensors",)
+CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 MAX_HEADER = 100 << 20      # the reference implementation's own limit
 MAX_DIMS = 64
 MAX_DIM = (1 << 63) - 1     # int64, as in the reference implementation's readers
@@ -30,11 +32,14 @@ _FRAMEWORKS = {"pt": "PyTorch", "tf": "TensorFlow", "flax": "Flax", "np": "NumPy
                "mlx": "MLX", "paddle": "Paddle"}
 
 
-def looks_like(head, name=""):
+def match(head, name=""):
+    """No magic number: a plausible header length, then the JSON header's "{"."""
     if len(head) < 9:
-        return False
+        return 0.0
     n = int.from_bytes(head[:8], "little")
-    return 2 <= n <= MAX_HEADER and head[8:9] == b"{"
+    if not (2 <= n <= MAX_HEADER and head[8:9] == b"{"):
+        return 0.0
+    return 1.0 if name.lower().endswith(EXTENSIONS) else 0.9
 
 
 def parse(source, companions=None):
