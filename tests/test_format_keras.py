@@ -348,7 +348,7 @@ def test_layer_config_becomes_attributes(kdir):
     assert attrs["activation"] == ("string", "relu")
     assert attrs["kernel_initializer"][1].startswith("GlorotUniform")
     g = m.graphs[0]
-    assert g.types[g.inputs[0]] == ("tensor", "float32", (None, 28, 28, 1), "")
+    assert g.types[g.inputs[0]] == ("tensor", "float32", ("batch", 28, 28, 1), "")
 
 
 def test_keras_metadata_and_cli(kdir):

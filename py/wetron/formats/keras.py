@@ -21,6 +21,8 @@ from ..source import BytesSource, SliceSource, SourceFile
 from ..util import load_json
 
 FORMAT = "Keras"
+DOMAIN = "keras"   # the op registry's domain of Keras layers (wetron.ops.keras)
+BATCH = "batch"    # the symbol of the free batch dim
 EXTENSIONS = (".keras", ".h5")
 CAPABILITIES = frozenset({"tensor_values"})
 MAX_JSON_BYTES = 256 << 20
@@ -457,15 +459,15 @@ def _dataset_graph(m, h5):
     for parent, tensors in groups.items():
         labels = [p for p in parent.strip("/").split("/") if p]
         op = _guess_op(tensors) if labels else "Datasets"
-        _add_module(g, labels, "Group" if op == "Layer" else op, tensors)
+        _add_module(g, labels, "Group" if op == "Layer" else op, tensors, "hdf5")
 
 
-def _add_module(g, labels, op, tensors):
+def _add_module(g, labels, op, tensors, domain=DOMAIN):
     for t in tensors:
         g.initializers.append(t)
         g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
     name = "/".join(labels + [op]) if labels else op
-    g.nodes.append(Node(op, name=name, inputs=[t.name for t in tensors]))
+    g.nodes.append(Node(op, domain, name, inputs=[t.name for t in tensors]))
 
 
 def _guess_op(tensors):
@@ -715,7 +717,7 @@ class _Builder:
         cls = _class_name(layer) or "Layer"
         lcfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
         path = weights_path
-        node = Node(cls, name=name, outputs=outputs, attributes=_attributes(lcfg))
+        node = Node(cls, DOMAIN, name, outputs=outputs, attributes=_attributes(lcfg))
         if path not in self.layer_paths:
             self.layer_paths.add(path)
             tensors = []
@@ -774,7 +776,7 @@ class _Builder:
                     for node in nodes_of[target]:
                         node.inputs.append(t.name)
                 else:
-                    self.g.nodes.append(Node("Weights", name=f"{lname}/Weights", inputs=[t.name]))
+                    self.g.nodes.append(Node("Weights", DOMAIN, f"{lname}/Weights", inputs=[t.name]))
 
 
 def _scan_refs(node, names, found, depth):
@@ -815,9 +817,13 @@ def _history_list(value, names):
 
 
 def _tensor_type(shape, dtype):
+    """A Keras tensor's type: dim 0 is the batch, which Keras leaves free (None): the
+    symbol "batch", the same in every tensor of the model; other free dims are unknown."""
     if not isinstance(shape, list) or len(shape) > hdf5.MAX_RANK:
         return None
     dims = tuple(d if isinstance(d, int) and not isinstance(d, bool) else None for d in shape)
+    if dims and dims[0] is None:
+        dims = (BATCH,) + dims[1:]
     if isinstance(dtype, dict):        # a dtype policy
         dtype = (dtype.get("config") or {}).get("name") if isinstance(dtype.get("config"), dict) else None
     return ("tensor", dtype if isinstance(dtype, str) else "undefined", dims, "")

@@ -21,6 +21,7 @@ from ..source import BytesSource
 from ..util import MAX_NODES
 
 FORMAT = "TensorFlow"
+DOMAIN = "tf"   # the op registry's domain of TensorFlow's ops (wetron.ops.tf)
 EXTENSIONS = (".pb",)
 MAIN_FILES = ("saved_model.pb",)
 COMPANIONS = (("variables/variables.index", "a SavedModel's variables: their index"),
@@ -200,9 +201,9 @@ def build_graph(m, g, nodes, in_function=False, returns=()):
             g.initializers.append(t)
             g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
             if f"^{nd.name}" in refs.get(nd.name, {}):
-                g.nodes.append(Node("Const", "", nd.name, [t.name], [f"^{nd.name}"]))
+                g.nodes.append(Node("Const", DOMAIN, nd.name, [t.name], [f"^{nd.name}"]))
             continue
-        node = Node(nd.op, "", nd.name, nd.inputs, outputs, nd.attrs)
+        node = Node(nd.op, DOMAIN, nd.name, nd.inputs, outputs, nd.attrs)
         if nd.device:
             node.metadata.append(["device", nd.device])
         g.nodes.append(node)
