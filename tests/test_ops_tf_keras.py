@@ -22,16 +22,20 @@ def files():
     return xf.files()
 
 
+# The batch: Keras' free one ("batch"), TFLite's -1 of size 1 ("dynamic").
+SIZES = {"batch": 1, "dynamic": 1}
+
+
 def _analysed(path, declared=True):
-    """(graph, types, per-node cost) of a file's main graph; declared=False drops the
-    types the file declares for values other than graph inputs and weights, so every
-    other shape is the rules' own."""
+    """(graph, types, per-node cost) of a file's main graph at batch 1; declared=False
+    drops the types the file declares for values other than graph inputs and weights,
+    so every other shape is the rules' own."""
     g = wetron.open(path).graphs[0]
     if not declared:
         keep = set(g.inputs) | {t.name for t in g.initializers}
         g.types = {k: v for k, v in g.types.items() if k in keep}
     s = shapes.infer(g)
-    return g, s, cost.graph_cost(g, s.types)
+    return g, s, cost.graph_cost(g, s.types, SIZES)
 
 
 def _node(g, name):
@@ -234,9 +238,9 @@ def _tflite_rules():
 def test_same_macs_in_every_format(files, key):
     """MobileNetV2 (alpha 0.35, 224x224) as keras, TensorFlow, TFLite and tf2onnx write
     it: the MACs agree with the ONNX export's within 2 %, every node counted."""
-    reference = cost.summary(wetron.open(files["onnx"]))["total"]
+    reference = cost.summary(wetron.open(files["onnx"]), SIZES)["total"]
     assert reference["unknown"] == 0 and reference["macs"] > 50_000_000
-    total = cost.summary(wetron.open(files[key]))["total"]
+    total = cost.summary(wetron.open(files[key]), SIZES)["total"]
     assert total["unknown"] == 0
     assert abs(total["macs"] - reference["macs"]) <= 0.02 * reference["macs"], \
         (key, total["macs"], reference["macs"])
@@ -252,6 +256,6 @@ def test_saved_model_main_graph_has_no_forward_pass(files):
 if __name__ == "__main__":   # the figures of each format
     for k in ("keras", "pb", "tflite", "onnx", "saved"):
         path = xf.files()[k]
-        t = cost.summary(wetron.open(path))["total"]
+        t = cost.summary(wetron.open(path), SIZES)["total"]
         print(f"{k:7} {os.path.basename(path):18} MACs {t['macs']:,}  FLOPs {t['flops']:,}  "
               f"not counted {t['unknown']}")
