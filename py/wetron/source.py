@@ -112,4 +112,20 @@ def sibling_resolver(path):
     def resolve(name):
         full = os.path.join(folder, name)
         return FileSource(full) if os.path.isfile(full) else None
+
+    def names(limit=10000):
+        """The files beside the model (up to `limit`): for companions found by a
+        pattern rather than a name the model gives (a prototxt's *.caffemodel)."""
+        try:
+            with os.scandir(folder) as entries:
+                found = []
+                for e in entries:
+                    if len(found) >= limit:
+                        break
+                    if e.is_file():
+                        found.append(e.name)
+                return sorted(found)
+        except OSError:
+            return []
+    resolve.names = names
     return resolve
