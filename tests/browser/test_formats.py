@@ -6,7 +6,9 @@ import os
 
 import pytest
 
+import formats_caffe_models
 import formats_keras_models
+import formats_mxnet_models
 import formats_tensorflow_models
 import formats_weights_models
 import wetron
@@ -117,3 +119,23 @@ def test_missing_companion_is_a_warning_and_the_graph_opens(app_page):
     app_page.click("#banner-close")   # dismissed, the model stays open
     assert not banner(app_page)["shown"]
     assert app_page.evaluate("wetron.state()")["status"] == "ready"
+
+
+def test_caffe_prototxt_with_its_caffemodel(app_page):
+    """deploy.prototxt + weights.caffemodel picked together: the prototxt is the model
+    (the caffemodel matches Caffe's companion pattern), its weights come from the other."""
+    e = formats_caffe_models.caffe_files()["lenet"]
+    state = pick(app_page, "#file-input", [e["caffemodel"], e["prototxt"]])
+    assert state["status"] == "ready", state
+    assert state["format"] == "Caffe" and state["file"] == "deploy.prototxt"
+    assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["prototxt"]) > 0
+    assert not banner(app_page)["shown"], banner(app_page)
+
+
+def test_mxnet_symbol_with_its_params(app_page):
+    e = formats_mxnet_models.mxnet_files()["resnet18_v1"]
+    state = pick(app_page, "#file-input", [e["params"], e["symbol"]])
+    assert state["status"] == "ready", state
+    assert state["format"] == "MXNet" and state["file"] == "resnet18_v1-symbol.json"
+    assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["symbol"]) > 0
+    assert not banner(app_page)["shown"], banner(app_page)

@@ -42,8 +42,8 @@ from ..weights import guess_op, raw_decoder
 
 FORMAT = "MXNet"
 EXTENSIONS = ("-symbol.json", ".params")
-COMPANIONS = (("*-[0-9][0-9][0-9][0-9].params",
-               "the parameters saved with the symbol (<prefix>-<epoch>.params)"),)
+COMPANIONS = (("*-*.params", "the parameters saved with the symbol (<prefix>-<epoch>.params, "
+                "epoch 4 digits)"),)
 CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 NEVER_EMPTY = True
 DOMAIN = "mxnet"
