@@ -65,7 +65,7 @@ export function acceptList(formats) {
   const out = new Set();
   const suffix = (name) => { const m = /(\.[a-z0-9]+)$/i.exec(name); return m ? m[1].toLowerCase() : null; };
   for (const f of formats) {
-    for (const e of f.extensions) out.add(e);
+    for (const e of f.extensions) out.add(suffix(e));   // ('-symbol.json': '.json')
     for (const n of f.main_files) out.add(suffix(n));
     for (const c of f.companions) out.add(suffix(c.pattern));
   }

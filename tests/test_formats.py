@@ -51,7 +51,8 @@ def test_every_module_declares_the_contract():
         assert callable(fmt.match) and callable(fmt.parse)
         assert not hasattr(fmt, "looks_like"), fmt.FORMAT   # replaced by match()
         for ext in formats.declared(fmt, "EXTENSIONS"):
-            assert ext.startswith(".") and ext == ext.lower(), (fmt.FORMAT, ext)
+            # a suffix of the name: ".onnx", or "-symbol.json" (MXNet)
+            assert ext and "/" not in ext and ext == ext.lower(), (fmt.FORMAT, ext)
         for name in formats.declared(fmt, "MAIN_FILES"):
             assert "/" not in name and name == name.lower(), (fmt.FORMAT, name)
         for pattern, what in formats.declared(fmt, "COMPANIONS"):
@@ -72,7 +73,8 @@ def test_match_is_a_confidence_and_never_raises(onnx_file):
         for head in heads:
             for name in ("model", "model.onnx", "saved_model.pb", "x.bin"):
                 score = fmt.match(head, name)
-                assert isinstance(score, float) and 0.0 <= score <= 1.0, (fmt.FORMAT, head[:16])
+                assert isinstance(score, (int, float)) and not isinstance(score, bool), fmt.FORMAT
+                assert 0.0 <= score <= 1.0, (fmt.FORMAT, head[:16])
 
 
 def test_manifest_is_every_format_in_registration_order():
@@ -195,3 +197,48 @@ def test_the_cli_prints_the_error_and_exits_2(tmp_path):
     assert r.returncode == 2 and not r.stdout
     assert r.stderr.startswith("wetron: notes.pb: not a model Wetron could read: ONNX: ")
     assert "; TensorFlow: " in r.stderr
+
+
+@pytest.fixture(scope="module")
+def coreml_files():
+    """Core ML files written by coremltools (tests/formats_coreml_models.py): a
+    NeuralNetwork .mlmodel and an ML program's model.mlmodel."""
+    import formats_coreml_models
+    folder = formats_coreml_models.coreml_dir()
+    return [os.path.join(folder, "nn_cnn.mlmodel"),
+            os.path.join(folder, "ml_cnn.mlpackage", "Data", "com.apple.CoreML", "model.mlmodel")]
+
+
+def test_core_ml_onnx_and_saved_model_share_first_bytes_and_open_as_themselves(
+        monkeypatch, onnx_file, coreml_files):
+    """All three start with field 1 as a small varint, then field 2 (Core ML: the
+    ModelDescription, a message whose first field is a message, as a SavedModel's
+    MetaGraphDef is): each opens as what it is whatever its name; a Core ML file never
+    opens as an empty TensorFlow SavedModel, with or without the Core ML format."""
+    saved = tf_file("saved_keras")
+    heads = [head_of(p) for p in [onnx_file, saved] + coreml_files]
+    assert all(h[0] == 0x08 and h[2] == 0x12 for h in heads)
+    def inside_field_2(h):   # the first byte of field 2's message
+        p = 3
+        while h[p] & 0x80:
+            p += 1
+        return h[p + 1]
+    assert all(inside_field_2(h) == 0x0A for h in heads[1:])   # Core ML, SavedModel
+    coreml = [f for f in formats.REGISTRY if f.FORMAT == "Core ML"]
+    names = ("model", "saved_model.pb", "model.onnx", "model.mlmodel")
+    for path in coreml_files:
+        data = open(path, "rb").read()
+        for name in names:
+            if coreml:
+                m = wetron.open(wetron.BytesSource(data, name), lambda _: None)
+                assert m.format == "Core ML" and m.graphs[0].nodes, name
+        # Without the Core ML format: TensorFlow sniffs a SavedModel, reads nothing,
+        # and the error says so.
+        monkeypatch.setattr(formats, "REGISTRY", [f for f in formats.REGISTRY if f not in coreml])
+        with pytest.raises(ModelError, match=r"TensorFlow: .*no nodes and no weights"):
+            wetron.open(wetron.BytesSource(data, "saved_model.pb"), lambda _: None)
+        monkeypatch.undo()
+    for path, fmt in ((onnx_file, "ONNX"), (saved, "TensorFlow")):
+        data = open(path, "rb").read()
+        for name in names:
+            assert wetron.open(wetron.BytesSource(data, name), lambda _: None).format == fmt
