@@ -111,7 +111,10 @@ def _window(size, k, s, d, padding):
         return _ceil_div(size, s)
     if padding != "valid":
         raise Unknown("padding")
-    return dim_add(_floor_div(dim_sub(size, d * (k - 1) + 1), s), 1)
+    n = dim_add(_floor_div(dim_sub(size, d * (k - 1) + 1), s), 1)
+    if type(n) is int and n < 0:
+        raise ValueError("a window larger than its input")
+    return n
 
 
 def _bias_and_activation(c, out):

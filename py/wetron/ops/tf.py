@@ -109,7 +109,10 @@ def _window(size, k, s, d, padding, before=0, after=0):
         before = after = 0
     elif padding != "EXPLICIT":
         return None
-    return dim_add(_floor_div(dim_sub(dim_add(size, before + after), eff), s), 1)
+    n = dim_add(_floor_div(dim_sub(dim_add(size, before + after), eff), s), 1)
+    if type(n) is int and n < 0:
+        raise ValueError("a window larger than its input")
+    return n
 
 
 def _spatial_out(c, x, kernel, channels):
@@ -484,11 +487,13 @@ class IdentityN(Movement):
 class NoShape(Movement):
     """Graph inputs, variables and plumbing: typed by the file, costing nothing."""
     ops = ("Placeholder", "PlaceholderWithDefault", "NoOp", "VarHandleOp",
-           "VariableV2", "AssignVariableOp", "ZerosLike", "OnesLike")
+           "VariableV2", "AssignVariableOp", "VarIsInitializedOp", "ZerosLike", "OnesLike")
 
     def shape(self, c):
         if c.node.op in ("ZerosLike", "OnesLike"):
             return [_same_as(c)]
+        if c.node.op == "VarIsInitializedOp":
+            return [("bool", ())]
         return [None]
 
 
@@ -750,7 +755,7 @@ class StridedSlice(Movement):
                 continue
             n = _slice_len(d, b, e, s, bmask >> i & 1, emask >> i & 1)
             out.append(n)
-            if type(d) is int and n is not None:
+            if type(d) is int and n is not None and n <= MAX_FOLD:
                 start = (0 if s > 0 else d - 1) if bmask >> i & 1 else \
                     max(0 if s > 0 else -1, min(d if s > 0 else d - 1, b + d if b < 0 else b))
                 picks.append([start + j * s for j in range(n)])
