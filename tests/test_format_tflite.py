@@ -149,7 +149,9 @@ def test_tensors_match_interpreter(files, which):
             assert _NP_DTYPES[dtype] == d["dtype"], (name, dtype, d["dtype"])
             sig = d["shape_signature"] if len(d["shape_signature"]) == len(d["shape"]) \
                 else d["shape"]
-            assert list(dims) == [None if x < 0 else int(x) for x in sig], name
+            entry = name in g.inputs and (sg == 0 or "signature" in dict(g.metadata))
+            assert list(dims) == [int(x) if x >= 0 else tflite.DYNAMIC if entry and x == -1
+                                  and s == 1 else None for x, s in zip(sig, d["shape"])], name
             q = d["quantization_parameters"]
             ours = g.quantization.get(name, {})
             assert ours.get("scale", []) == pytest.approx(list(q["scales"]), rel=1e-7)
@@ -388,7 +390,8 @@ def test_fused_lstm(files):
 def test_custom_op(files):
     m = wetron.open(files["flex"])
     node = next(n for n in m.graphs[0].nodes if n.op == "FlexMatrixDeterminant")
-    assert node.domain == "custom"
+    assert node.domain == tflite.CUSTOM_DOMAIN == "tflite.custom"
+    assert {n.domain for n in m.graphs[0].nodes} == {"tflite", "tflite.custom"}
     assert node.attributes[0].name == "custom_options"
 
 

@@ -18,9 +18,16 @@ from ..source import BytesSource
 from ..weights import raw_decoder
 
 FORMAT = "TensorFlow Lite"
-EXTENSIONS = (".tflite",)
-CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 IDENTIFIER = b"TFL3"
+DOMAIN = "tflite"                 # builtin operators (the op registry's rules: ops/tflite.py)
+CUSTOM_DOMAIN = "tflite.custom"   # custom operators, named by their custom code
+# A dim that shape_signature gives as -1 (set at run time, e.g. Keras's batch) in an input
+# of the main or a signature's subgraph, where its default `shape` has 1: the symbol
+# DYNAMIC, whose size the model states as 1 (Model.sizes: what the interpreter allocates
+# unless the input is resized; a user's size binds it). Every other -1 is unknown (None):
+# an inner tensor's -1 is some function of the inputs' that the file does not give (its
+# `shape` there is a placeholder 1, not the size at run time).
+DYNAMIC = "dynamic"
 MAX_METADATA_TEXT = 4096
 MAX_QUANT_VALUES = 1 << 20
 
@@ -284,11 +291,11 @@ _OPTIMIZATION_MODES = {1001: "PTQ_FLOAT16", 1002: "PTQ_DYNAMIC_RANGE",
                        3002: "BLOCK_SPARSITY", 3003: "STRUCTURED_SPARSITY"}
 
 
-def match(head, name=""):
+def looks_like(head, name=""):
     if head[4:8] == IDENTIFIER:
-        return 1.0
-    # FlatBuffers may be written without their identifier: the extension alone.
-    return 0.3 if name.lower().endswith(EXTENSIONS) and len(head) >= 8 else 0.0
+        return True
+    # FlatBuffers may be written without their identifier: trust the extension.
+    return name.lower().endswith(".tflite") and len(head) >= 8
 
 
 def parse(source, companions=None):
@@ -314,6 +321,7 @@ class _Parser:
         self.decode = raw_decoder(r.source, FORMAT)
         self.tensor_names = []   # per subgraph: value name of each tensor index
         self.calls = []          # (Attribute, subgraph indices, caller Graph, node index)
+        self.defaults = {}       # (graph index, name) -> (shape_signature, shape) with -1s
 
     def model(self):
         r, m = self.r, self.m
@@ -353,6 +361,9 @@ class _Parser:
         self.link_subgraphs(graphs)
         for sig in root.tables(7):
             self.signature(sig, graphs)
+        for i, g in enumerate(graphs):
+            if i == 0 or any(k == "signature" for k, *_ in g.metadata):
+                self.dynamic_inputs(g)
         return m
 
     # --- operator codes ------------------------------------------------------
@@ -362,9 +373,9 @@ class _Parser:
         custom = t.string(1)
         version = t.get(2, "int", 1)
         if code == CUSTOM:
-            return (custom or "CUSTOM", "custom", version, code)
+            return (custom or "CUSTOM", CUSTOM_DOMAIN, version, code)
         name = OPERATORS[code] if 0 <= code < len(OPERATORS) else f"BUILTIN_OPERATOR_{code}"
-        return (name, "", version, code)
+        return (name, DOMAIN, version, code)
 
     # --- metadata --------------------------------------------------------------
     def buffer_bytes(self, index, limit):
@@ -435,6 +446,8 @@ class _Parser:
         signature = tt.scalars(7, "int") if tt.has(7) else None
         dims = signature if signature is not None and len(signature) == len(shape) else shape
         g.types[name] = ("tensor", dtype, tuple(None if d < 0 else d for d in dims), "")
+        if -1 in dims:
+            self.defaults[(g.index, name)] = (dims, shape)
         quant = tt.table(4)
         if quant is not None:
             q = self.quantization(quant)
@@ -622,6 +635,18 @@ class _Parser:
                 values = [graphs[i].name for i in indices]
                 a.type, a.value = ("strings", values) if a.type == "ints" else \
                     ("string", values[0])
+
+    def dynamic_inputs(self, g):
+        """An entry graph's inputs: a -1 whose default is 1 becomes DYNAMIC (above)."""
+        for name in g.inputs:
+            dims, shape = self.defaults.get((g.index, name), (None, None))
+            if dims is None or name not in g.types:
+                continue
+            t = g.types[name]
+            g.types[name] = (t[0], t[1], tuple(
+                DYNAMIC if d == -1 and s == 1 else x for d, s, x in zip(dims, shape, t[2])), t[3])
+            if DYNAMIC in g.types[name][2]:
+                self.m.sizes[DYNAMIC] = 1
 
     # --- signatures ------------------------------------------------------------
     def signature(self, sig, graphs):

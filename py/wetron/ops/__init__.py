@@ -26,7 +26,7 @@ FAMILIES = (
     "wetron.ops.onnx.quantize", "wetron.ops.onnx.resize", "wetron.ops.onnx.rnn",
     "wetron.ops.onnx.attention", "wetron.ops.onnx.loss", "wetron.ops.onnx.detection",
     "wetron.ops.onnx.control",
-    "wetron.ops.tf", "wetron.ops.keras",
+    "wetron.ops.tflite",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
