@@ -74,6 +74,7 @@ FORMAT_MODULES = (
     "pytorch",
     "safetensors",
     "gguf",
+    "coreml",
     "openvino",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]

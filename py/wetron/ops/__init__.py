@@ -27,6 +27,7 @@ FAMILIES = (
     "wetron.ops.onnx.attention", "wetron.ops.onnx.loss", "wetron.ops.onnx.detection",
     "wetron.ops.onnx.control",
     "wetron.ops.tflite",
+    "wetron.ops.coreml",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
