@@ -12,6 +12,8 @@ under any sub-path (GitHub Pages' /repo/ included):
     pyodide/                  the Pyodide runtime from node_modules/pyodide, plus
                               snapshot.bin.gz: a memory image of Python with wetron imported
     examples/                 small example models, and index.json listing them
+    opdocs/                   operator documentation by domain (tools/gen_op_metadata.py),
+                              fetched when the reader opens an op's; cached on demand
     formats.json              the formats Wetron reads (wetron.formats.manifest()): the
                               page's file-choosing rule, accept list and format list
     manifest.json             where the worker finds the wheel and snapshot; content hashes
@@ -43,6 +45,9 @@ PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "python_stdlib.zip", "pyodide
 # gzipped into dist/ (app/parse-worker.js decompresses it): 9.6 -> 3.6 MB on a first visit
 PYODIDE_WASM = "pyodide.asm.wasm"
 SNAPSHOT = "pyodide/snapshot.bin.gz"
+OPDOCS = os.path.join(ROOT, "opdocs")
+# cached by the service worker when first fetched, not at install (app/sw.js ON_DEMAND)
+ON_DEMAND_DIRS = ("opdocs/",)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)   # fixed, so the same sources give the same wheel bytes
 
 MIME_TYPES = {".mjs": "application/javascript", ".js": "application/javascript",
@@ -274,8 +279,10 @@ def write_service_worker(dist, files, hashes):
     with open(os.path.join(ROOT, "app", "sw.js")) as f:
         template = f.read()
     listing = json.dumps({p: hashes[p] for p in files}, indent=1)
+    on_demand = json.dumps([p for p in files if p.startswith(ON_DEMAND_DIRS)])
     text = (template.replace('"__VERSION__"', json.dumps(version))
-                    .replace("{/*__FILES__*/}", listing))
+                    .replace("{/*__FILES__*/}", listing)
+                    .replace("[/*__ON_DEMAND__*/]", on_demand))
     with open(os.path.join(dist, "sw.js"), "w") as f:
         f.write(text)
     return version
@@ -326,6 +333,8 @@ def _build_into(dist, snapshot):
 
     examples = copy_examples(dist)
     log(f"{len(examples)} examples")
+    if os.path.isdir(OPDOCS):
+        shutil.copytree(OPDOCS, os.path.join(dist, "opdocs"), ignore=shutil.ignore_patterns(".*"))
     log(f"{len(write_formats(dist))} formats")
 
     files = site_files(dist)

@@ -1,7 +1,7 @@
 // window.wetron: a small automation API for tests, benchmarks and scripts
 // (documented in docs/app.md).
 
-import { KIND_FRAME, KIND_GHOST, KIND_INPUT, KIND_OUTPUT } from './graph-view.js';
+import { CATEGORIES, KIND_FRAME, KIND_GHOST, KIND_INPUT, KIND_MODULE, KIND_OP, KIND_OUTPUT } from './graph-view.js';
 import { buildModuleView, defaultExpanded, hasGroups } from './module-view.js';
 import { LEGIBLE_ZOOM } from './renderer.js';
 import { FRAME_HEADER } from './module-layout.js';
@@ -137,6 +137,17 @@ export function installApi(viewer, { openFiles, search, shareLink, exportSVG, ex
         .filter((b) => b.kind !== KIND_FRAME && b.kind !== KIND_INPUT && b.kind !== KIND_OUTPUT).length : null;
       return { zoom: z, boxes, onScreen, labelled: legible ? onScreen : 0, width: x1 - x0, height: y1 - y0,
         crossings: s.stats.crossings, mode: viewer.mode, expanded: [...viewer.expanded], moduleTopLevel: top };
+    },
+    // Every box drawn but ghosts: {name (as nodeNames() gives it), kind, title, category
+    // (its colour: app/graph-view.js CATEGORIES)}.
+    boxes() {
+      const s = viewer.scene, kinds = { [KIND_OP]: 'op', [KIND_INPUT]: 'input', [KIND_OUTPUT]: 'output', [KIND_MODULE]: 'module', [KIND_FRAME]: 'frame' };
+      const out = [];
+      for (let i = 0; s && i < s.boxes; i++) {
+        if (s.kinds[i] === KIND_GHOST) continue;
+        out.push({ name: viewer.boxName(i), kind: kinds[s.kinds[i]], category: CATEGORIES[s.vector.category[i]] });
+      }
+      return out;
     },
     // Benchmarks: ms of `count` full redraws at the current view, each waited for.
     frameTimes: (count = 10) => viewer.renderer.frameTimes(count),

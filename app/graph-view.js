@@ -11,62 +11,73 @@ export const CATEGORIES = ['other', 'conv', 'matmul', 'activation', 'normalizati
   'shape', 'elementwise', 'data', 'control', 'constant', 'io'];
 const CAT = Object.fromEntries(CATEGORIES.map((name, i) => [name, i]));
 
-const OPS_BY_CATEGORY = {
-  conv: 'Conv ConvTranspose ConvInteger QLinearConv DeformConv FusedConv NhwcConv Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d',
-  matmul: 'MatMul Gemm MatMulInteger QLinearMatMul Einsum FusedMatMul FusedGemm Attention MultiHeadAttention Linear Dense FullyConnected MatMulNBits GroupQueryAttention',
-  activation: 'Relu LeakyRelu PRelu Sigmoid Tanh Softmax LogSoftmax Gelu FastGelu BiasGelu QuickGelu Elu Selu Celu HardSigmoid HardSwish Softplus Softsign Mish ThresholdedRelu Hardmax Swish SiLU ReLU GELU ReLU6 Relu6',
-  normalization: 'BatchNormalization LayerNormalization InstanceNormalization GroupNormalization LpNormalization LRN MeanVarianceNormalization RMSNormalization SkipLayerNormalization SimplifiedLayerNormalization SkipSimplifiedLayerNormalization Dropout BatchNorm BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm RMSNorm',
-  pooling: 'MaxPool AveragePool GlobalAveragePool GlobalMaxPool LpPool GlobalLpPool MaxRoiPool RoiAlign MaxUnpool AdaptiveAvgPool2d MaxPool2d AvgPool2d',
-  shape: 'Reshape Transpose Flatten Squeeze Unsqueeze Shape Size Expand DepthToSpace SpaceToDepth',
-  data: 'Concat Split Slice Gather GatherElements GatherND Scatter ScatterElements ScatterND Tile Pad Identity Cast CastLike Resize Upsample Compress OneHot NonZero TopK Range Trilu Unique ReverseSequence SplitToSequence ConcatFromSequence SequenceAt SequenceConstruct SequenceEmpty SequenceErase SequenceInsert SequenceLength QuantizeLinear DequantizeLinear DynamicQuantizeLinear Embedding',
-  elementwise: 'Add Sub Mul Div Pow Sqrt Exp Log Abs Neg Reciprocal Floor Ceil Round Min Max Sum Mean Erf Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Equal Less LessOrEqual Greater GreaterOrEqual And Or Not Xor Clip Where Mod BitShift Sign IsNaN IsInf CumSum ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceSumSquare ArgMax ArgMin BitwiseAnd BitwiseOr BitwiseXor BitwiseNot Det',
-  control: 'If Loop Scan SequenceMap',
-  constant: 'Constant ConstantOfShape RandomNormal RandomNormalLike RandomUniform RandomUniformLike EyeLike Bernoulli Multinomial',
-};
-const OP_CATEGORY = new Map();
-for (const [cat, ops] of Object.entries(OPS_BY_CATEGORY)) for (const op of ops.split(' ')) OP_CATEGORY.set(op, CAT[cat]);
-const CATEGORY_PATTERNS = [   // for op names not in the table (other formats, custom domains)
-  [/conv/i, CAT.conv], [/matmul|gemm|linear|dense|attention/i, CAT.matmul],
-  [/norm/i, CAT.normalization], [/pool/i, CAT.pooling],
-  [/relu|gelu|sigmoid|tanh|softmax|silu|swish|elu$|mish|activation/i, CAT.activation],
-  [/reshape|transpose|squeeze|flatten|permute|view/i, CAT.shape],
-  [/concat|split|slice|gather|scatter|embed|quantize|cast/i, CAT.data],
-];
-
-export function opCategory(op) {
-  const known = OP_CATEGORY.get(op);
-  if (known !== undefined) return known;
-  for (const [re, cat] of CATEGORY_PATTERNS) if (re.test(op)) return cat;
-  return CAT.other;
+// What the document's "operators" table (docs/graph-schema.md: display name, category,
+// slot names, from wetron.ops.metadata, generated from the frameworks' own op
+// definitions) says of a node's op, or null.
+export function opInfo(doc, node) {
+  const table = doc.operators, key = `${node.domain}:${node.op}`;
+  const info = table && typeof table === 'object' && Object.hasOwn(table, key) ? table[key] : null;
+  return info && typeof info === 'object' ? info : null;
 }
 
-// Input slot names of common ONNX ops, so weights read "W ⟨64×3×7×7⟩" rather than "in1".
-const INPUT_NAMES = {
-  Conv: ['X', 'W', 'B'], ConvTranspose: ['X', 'W', 'B'], Gemm: ['A', 'B', 'C'], MatMul: ['A', 'B'],
-  BatchNormalization: ['X', 'scale', 'B', 'mean', 'var'], LayerNormalization: ['X', 'scale', 'B'],
-  InstanceNormalization: ['input', 'scale', 'B'], GroupNormalization: ['X', 'scale', 'bias'],
-  Add: ['A', 'B'], Sub: ['A', 'B'], Mul: ['A', 'B'], Div: ['A', 'B'], Pow: ['X', 'Y'],
-  Reshape: ['data', 'shape'], Expand: ['input', 'shape'], Gather: ['data', 'indices'],
-  Slice: ['data', 'starts', 'ends', 'axes', 'steps'], Unsqueeze: ['data', 'axes'],
-  Squeeze: ['data', 'axes'], Concat: [], Pad: ['data', 'pads', 'constant_value', 'axes'],
-  Resize: ['X', 'roi', 'scales', 'sizes'], Clip: ['input', 'min', 'max'], PRelu: ['X', 'slope'],
-  Where: ['condition', 'X', 'Y'], Split: ['input', 'split'], Tile: ['input', 'repeats'],
-  ReduceMean: ['data', 'axes'], ReduceSum: ['data', 'axes'], Range: ['start', 'limit', 'delta'],
-  LSTM: ['X', 'W', 'R', 'B', 'sequence_lens', 'initial_h', 'initial_c', 'P'],
-  GRU: ['X', 'W', 'R', 'B', 'sequence_lens', 'initial_h'], RNN: ['X', 'W', 'R', 'B', 'sequence_lens', 'initial_h'],
-  QuantizeLinear: ['x', 'y_scale', 'y_zero_point'], DequantizeLinear: ['x', 'x_scale', 'x_zero_point'],
-  Einsum: [], Sum: [], Max: [], Min: [], Mean: [],
-};
+export function opCategory(doc, node) {
+  const info = opInfo(doc, node), c = info ? CATEGORIES.indexOf(info.category) : -1;
+  return c >= 0 ? c : CAT.other;
+}
 
-// `valueName`: for ops not in the table, a dotted or slashed weight name gives its last
-// part ("blk.0.attn_q.weight" -> "weight", "dense/kernel" -> "kernel"), as module paths
-// from PyTorch, GGUF, Keras, TensorFlow … do.
-export function inputName(op, slot, valueName = '') {
-  const names = INPUT_NAMES[op];
-  if (names && names[slot]) return names[slot];
+// The category of op type `op` in lists by op type (the sidebar's "Operators"): the
+// first entry of the table with that type.
+const categoriesByType = new WeakMap();
+export function opTypeCategory(doc, op) {
+  let byType = categoriesByType.get(doc);
+  if (!byType) {
+    byType = new Map();
+    for (const [key, info] of Object.entries(doc.operators || {})) {
+      const type = key.slice(key.indexOf(':') + 1), c = info ? CATEGORIES.indexOf(info.category) : -1;
+      if (!byType.has(type)) byType.set(type, c >= 0 ? c : CAT.other);
+    }
+    categoriesByType.set(doc, byType);
+  }
+  return byType.get(op) ?? CAT.other;
+}
+
+// The box title of a node's op: its display name (TFLite CONV_2D -> Conv2D).
+export function opTitle(doc, node) {
+  const info = opInfo(doc, node);
+  return info && typeof info.name === 'string' && info.name ? info.name : String(node.op);
+}
+
+// Slot `slot` of `count` named by the metadata's list: a name ending in "..." takes any
+// number of tensors (those between the fixed slots before and after it: ONNX Concat
+// "inputs...", TF ConcatV2 "values...", "axis"). null where the list does not say.
+function slotName(names, slot, count) {
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return null;
+  const variadic = names.filter((n) => n.endsWith('...')).length;
+  if (variadic > 1) return null;
+  const v = names.findIndex((n) => n.endsWith('...'));
+  if (v < 0 || slot < v) return names[slot] ?? null;
+  const after = names.length - 1 - v;
+  if (slot >= count - after) return names[names.length - (count - slot)] ?? null;
+  const base = names[v].slice(0, -3);
+  return count - after - v > 1 ? `${base}[${slot - v}]` : base;
+}
+
+// The name of a node's input slot: the op's, from the metadata; else, for a weight named
+// by its module path, its last part ("blk.0.attn_q.weight" -> "weight", "dense/kernel" ->
+// "kernel": the file's own name, as PyTorch, GGUF, Keras, TensorFlow write them).
+export function inputName(doc, node, slot, valueName = '') {
+  const info = opInfo(doc, node);
+  const name = info ? slotName(info.inputs, slot, node.in.length) : null;
+  if (name) return name;
   const dot = Math.max(valueName.lastIndexOf('.'), valueName.lastIndexOf('/'));
-  if (!names && dot > 0 && dot < valueName.length - 1) return valueName.slice(dot + 1);
-  return slot === 0 ? 'X' : `in${slot}`;
+  if (dot > 0 && dot < valueName.length - 1) return valueName.slice(dot + 1);
+  return `in${slot}`;
+}
+
+export function outputName(doc, node, slot) {
+  const info = opInfo(doc, node);
+  const name = info ? slotName(info.outputs, slot, node.out.length) : null;
+  return name || (node.out.length > 1 ? `out${slot}` : 'output');
 }
 
 // ONNX TensorProto.DataType codes, for the Cast "to" attribute.
@@ -134,10 +145,6 @@ function attributeLines(node, doc) {
   const dil = val('dilations');
   if (dil !== undefined && !allEqual(dil, 1)) lines.push(`dilation ${ints(dil).join('×')}`);
   if (kernel !== undefined) return lines;
-  if (node.domain === 'tflite') {
-    const own = tfliteLines(val);
-    if (own.length) return own;
-  }
 
   switch (node.op) {
     case 'Cast': if (val('to') !== undefined) lines.push(`to ${dtypeName(val('to'))}`); return lines;
@@ -167,49 +174,13 @@ function attributeLines(node, doc) {
   }
   if (lines.length) return lines;
   // Otherwise: the first two small scalar or short list attributes.
-  const quiet = node.domain === 'tflite' ? TFLITE_QUIET : null;
   for (const attr of node.attrs || []) {
     if (lines.length >= 2) break;
-    if (quiet && quiet.has(attr.name)) continue;
     const v = attr.value;
     if (typeof v === 'number') lines.push(`${attr.name} ${Number.isInteger(v) ? v : +v.toPrecision(4)}`);
     else if (typeof v === 'string' && attr.type === 'string') lines.push(clip(`${attr.name} ${v}`, 32));
     else if (Array.isArray(v) && v.length <= 6 && attr.type === 'ints') lines.push(`${attr.name} ${v.join(',')}`);
   }
-  return lines;
-}
-
-// TFLite's builtin options worth reading on the box (the ops' defaults left out): the
-// fused activation after the op's name ("Conv2D" then "+ Relu6"), the window, the depth
-// multiplier, the matmul flags. Options that say nothing on a box are never shown.
-const TFLITE_ACTIVATIONS = { RELU: 'Relu', RELU6: 'Relu6', RELU_N1_TO_1: 'ReluN1To1', TANH: 'Tanh', SIGN_BIT: 'SignBit' };
-const TFLITE_QUIET = new Set(['fused_activation_function', 'pot_scale_int16', 'quantized_bias_type',
-  'asymmetric_quantize_inputs', 'weights_format', 'keep_num_dims', 'quant_spec', 'padding',
-  'stride_d', 'stride_h', 'stride_w', 'dilation_d_factor', 'dilation_h_factor', 'dilation_w_factor',
-  'depth_multiplier', 'filter_height', 'filter_width', 'adj_x', 'adj_y']);
-// "2" when every axis has the same value, "1×2×2" otherwise; null when all are 1 or absent.
-function perAxis(values) {
-  const v = values.filter((x) => x !== undefined);
-  if (!v.length || v.every((x) => x === 1)) return null;
-  return v.every((x) => x === v[0]) ? String(v[0]) : v.join('×');
-}
-function tfliteLines(val) {
-  const lines = [];
-  const act = TFLITE_ACTIVATIONS[val('fused_activation_function')];
-  if (act) lines.push(`+ ${act}`);
-  const parts = [];
-  const fh = val('filter_height'), fw = val('filter_width');
-  if (fh !== undefined && fw !== undefined) parts.push(`kernel ${fh}×${fw}`);
-  const stride = perAxis([val('stride_d'), val('stride_h'), val('stride_w')]);
-  if (stride) parts.push(`stride ${stride}`);
-  if (val('padding') === 'VALID') parts.push('VALID');
-  if (parts.length) lines.push(parts.join(', '));
-  const dilation = perAxis([val('dilation_d_factor'), val('dilation_h_factor'), val('dilation_w_factor')]);
-  if (dilation) lines.push(`dilation ${dilation}`);
-  const mult = val('depth_multiplier');
-  if (mult !== undefined && mult !== 1) lines.push(`multiplier ${mult}`);
-  const flags = ['adj_x', 'adj_y', 'keep_num_dims'].filter((f) => val(f) === 'true');
-  if (flags.length) lines.push(flags.join(', '));
   return lines;
 }
 
@@ -225,10 +196,10 @@ export function opBox(doc, graphIndex, i, produced) {
     if (v < 0 || !values[v] || values[v][2] == null || produced(v)) return;
     if (weights++ >= MAX_WEIGHT_LINES) return;
     const t = tensors[values[v][2]];
-    lines.push(`${clip(inputName(node.op, slot, values[v][0]), 16)} ⟨${t && t.shape ? (t.shape.length ? dimsText(t.shape) : 'scalar') : '?'}⟩`);
+    lines.push(`${clip(inputName(doc, node, slot, values[v][0]), 16)} ⟨${t && t.shape ? (t.shape.length ? dimsText(t.shape) : 'scalar') : '?'}⟩`);
   });
   if (weights > MAX_WEIGHT_LINES) lines.push(`+${weights - MAX_WEIGHT_LINES} more`);
-  return { kind: KIND_OP, ref: i, title: clip(node.op, 32), lines, category: opCategory(node.op) };
+  return { kind: KIND_OP, ref: i, title: clip(opTitle(doc, node), 32), lines, category: opCategory(doc, node) };
 }
 
 // The box of graph input or output value v.

@@ -62,9 +62,9 @@ const trees = new WeakMap();
  * The static hierarchy of a graph, validated (the document is untrusted: a parent must
  * precede its child, a node's group must exist), computed once per graph object:
  *   {G, parent: Int32Array, depth: Int32Array, nodeGroup: Int32Array (per node, -1 none),
- *    nodes: Int32Array (ops inside each group, all levels), category: Uint8Array
- *    (colour: the most frequent op category inside), byPath: Map path -> group,
+ *    nodes: Int32Array (ops inside each group, all levels), byPath: Map path -> group,
  *    shape: Uint8Array (1: a "shape computation" group)}
+ * (the colours of the groups: groupCategories)
  */
 export function groupTree(g) {
   let tree = trees.get(g);
@@ -81,38 +81,50 @@ export function groupTree(g) {
   }
   const nodeGroup = new Int32Array(N).fill(-1);
   const nodes = new Int32Array(G);
-  const C = CATEGORIES.length, catCount = new Int32Array(G * C);
   if (G) {
     for (let i = 0; i < N; i++) {
       const k = g.node_group[i];
       if (!Number.isInteger(k) || k < 0 || k >= G) continue;
       nodeGroup[i] = k;
       nodes[k]++;
-      catCount[k * C + opCategory(g.nodes[i].op)]++;
     }
   }
   for (let k = G - 1; k >= 0; k--) {   // children follow parents: sums flow upwards
-    const p = parent[k];
-    if (p < 0) continue;
-    nodes[p] += nodes[k];
-    for (let c = 0; c < C; c++) catCount[p * C + c] += catCount[k * C + c];
+    if (parent[k] >= 0) nodes[parent[k]] += nodes[k];
   }
-  const category = new Uint8Array(G);
+  const shape = new Uint8Array(G);
+  for (let k = 0; k < G; k++) if (groups[k] && groups[k].kind === 'shape') shape[k] = 1;
+  tree = { G, parent, depth, nodeGroup, nodes, byPath, shape };
+  trees.set(g, tree);
+  return tree;
+}
+
+// Per group of graph g of doc, its colour: the most frequent op category inside (by the
+// document's "operators" table); a group "shape computation" (docs/graph-schema.md, kind
+// "shape") is coloured as what it holds, and never opened for the reader (defaultExpanded).
+const groupColours = new WeakMap();
+export function groupCategories(doc, g) {
+  let category = groupColours.get(g);
+  if (category) return category;
+  const tree = groupTree(g), { G, parent, nodeGroup } = tree;
+  const C = CATEGORIES.length, catCount = new Int32Array(G * C);
+  for (let i = 0; i < g.nodes.length; i++) if (nodeGroup[i] >= 0) catCount[nodeGroup[i] * C + opCategory(doc, g.nodes[i])]++;
+  for (let k = G - 1; k >= 0; k--) {   // children follow parents: sums flow upwards
+    const p = parent[k];
+    if (p >= 0) for (let c = 0; c < C; c++) catCount[p * C + c] += catCount[k * C + c];
+  }
+  category = new Uint8Array(G);
+  const SHAPE = CATEGORIES.indexOf('shape');
   for (let k = 0; k < G; k++) {
     let best = 0, bestCount = 0;
     for (let c = 0; c < C; c++) {
       if (CAT_SKIP.has(CATEGORIES[c])) continue;
       if (catCount[k * C + c] > bestCount) { best = c; bestCount = catCount[k * C + c]; }
     }
-    category[k] = best;
+    category[k] = tree.shape[k] ? SHAPE : best;
   }
-  // A group "shape computation" (docs/graph-schema.md, kind "shape") is coloured as
-  // what it holds, and never opened for the reader (defaultExpanded).
-  const shape = new Uint8Array(G), SHAPE = CATEGORIES.indexOf('shape');
-  for (let k = 0; k < G; k++) if (groups[k] && groups[k].kind === 'shape') { shape[k] = 1; category[k] = SHAPE; }
-  tree = { G, parent, depth, nodeGroup, nodes, category, byPath, shape };
-  trees.set(g, tree);
-  return tree;
+  groupColours.set(g, category);
+  return category;
 }
 
 // Ancestors of group k, outermost first, k included.
@@ -128,7 +140,7 @@ export function humanCount(n) {
 }
 
 // The text of a collapsed module's box.
-function moduleBox(g, tree, k) {
+function moduleBox(g, tree, category, k) {
   const group = g.groups[k];
   const cost = g.cost && g.cost.groups ? g.cost.groups : null;
   const figure = (key) => (cost && Array.isArray(cost[key]) && typeof cost[key][k] === 'number' ? cost[key][k] : 0);
@@ -138,7 +150,7 @@ function moduleBox(g, tree, k) {
   if (flops) lines.push(`${humanCount(flops)} FLOPs`);
   const r = group.repeat;
   if (r && Number.isInteger(r.count) && Number.isInteger(r.index)) lines.push(clip(`repeat ${r.index + 1} of ${r.count} (${r.of})`, 32));
-  return { kind: KIND_MODULE, ref: k, title: clip(String(group.name ?? `#${k}`), 32), lines, category: tree.category[k],
+  return { kind: KIND_MODULE, ref: k, title: clip(String(group.name ?? `#${k}`), 32), lines, category: category[k],
     repeat: !!r };
 }
 
@@ -190,7 +202,7 @@ function flatGraph(g) {
  */
 export function buildModuleView(doc, graphIndex, expanded) {
   const g = doc.graphs[graphIndex], values = g.values, N = g.nodes.length;
-  const tree = groupTree(g), { G, parent, nodeGroup } = tree;
+  const tree = groupTree(g), { G, parent, nodeGroup } = tree, category = groupCategories(doc, g);
   const open = new Uint8Array(G);
   for (const path of expanded) { const k = tree.byPath.get(path); if (k !== undefined) open[k] = 1; }
   // top[k]: the outermost collapsed group on k's path, -1 when all of it is expanded.
@@ -205,7 +217,7 @@ export function buildModuleView(doc, graphIndex, expanded) {
   for (let k = 0; k < G; k++) {
     if (top[k] !== -1) continue;
     frameOf.set(k, boxes.length);
-    boxes.push({ kind: KIND_FRAME, ref: k, title: clip(g.groups[k].path ?? `#${k}`, 60), lines: [], category: tree.category[k] });
+    boxes.push({ kind: KIND_FRAME, ref: k, title: clip(g.groups[k].path ?? `#${k}`, 60), lines: [], category: category[k] });
     container.push(parent[k]);
   }
   const flat = flatGraph(g), I = flat.inputs.length, O = g.outputs.length;
@@ -229,7 +241,7 @@ export function buildModuleView(doc, graphIndex, expanded) {
   for (let k = 0; k < G; k++) {
     if (moduleOf[k] !== -2) continue;
     moduleOf[k] = boxes.length;
-    boxes.push(moduleBox(g, tree, k));
+    boxes.push(moduleBox(g, tree, category, k));
     container.push(parent[k]);
   }
   for (let i = 0; i < N; i++) {

@@ -2,7 +2,8 @@
 // with their values on request), a graph input/output, or the model as a whole.
 // Built with DOM nodes and textContent only: strings come from untrusted files.
 
-import { CATEGORIES, dtypeName, inputName, opCategory, typeText } from './graph-view.js';
+import { CATEGORIES, dtypeName, inputName, opCategory, opInfo, opTitle, opTypeCategory, outputName, typeText } from './graph-view.js';
+import { operatorSection, opVersion } from './op-docs.js';   // the op's documentation (opdocs/), on demand
 import { tensorView } from './tensor-view.js';   // tensor viewer: statistics, histogram, .npy
 import { costSummary } from './cost-view.js';    // cost summary: by op type, by module, downloads
 
@@ -141,8 +142,13 @@ export class Sidebar {
 
   showNode(doc, graphIndex, nodeIndex, groupPath) {
     const g = doc.graphs[graphIndex], node = g.nodes[nodeIndex];
-    const parts = [this.header(node.op, node.domain && node.domain !== 'ai.onnx' ? node.domain : 'ai.onnx', opCategory(node.op))];
-    const props = [this.row('name', node.name || '(unnamed)'), this.row('domain', node.domain || 'ai.onnx (default)')];
+    // the op's domain and version as the file gives them (docs/graph-schema.md, "operators")
+    const info = opInfo(doc, node), domain = (info && info.domain) || node.domain, version = opVersion(info, node);
+    const parts = [this.header(opTitle(doc, node), domain || null, opCategory(doc, node))];
+    const props = [this.row('name', node.name || '(unnamed)')];
+    if (opTitle(doc, node) !== node.op) props.push(this.row('type', el('span', { class: 'sb-mono', text: node.op })));
+    props.push(this.row('domain', domain || '(none given)'));
+    if (version) props.push(this.row(version.key, version.text));
     if (groupPath) props.push(this.row('module', groupPath));
     parts.push(this.section('Node', ...props));
     if (node.attrs && node.attrs.length) {
@@ -173,8 +179,8 @@ export class Sidebar {
       if (inferred.has(v)) typeLine.append(el('span', { class: 'sb-type', text: ' inferred', title: 'Shape derived by Wetron, not declared in the file' }));
       return this.row(slotName, el('div', {}, label, typeLine, q));
     };
-    if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(node.op, i, v >= 0 ? g.values[v][0] : ''), v, true))));
-    if (node.out.length) parts.push(this.section('Outputs', ...node.out.map((v, i) => valueRow(node.out.length > 1 ? `out${i}` : 'Y', v, false))));
+    if (node.in.length) parts.push(this.section('Inputs', ...node.in.map((v, i) => valueRow(inputName(doc, node, i, v >= 0 ? g.values[v][0] : ''), v, true))));
+    if (node.out.length) parts.push(this.section('Outputs', ...node.out.map((v, i) => valueRow(outputName(doc, node, i), v, false))));
     const cost = g.cost && g.cost.nodes;
     if (cost) {
       const figures = {};
@@ -182,6 +188,8 @@ export class Sidebar {
       parts.push(this.section('Cost', ...costRows(this, figures, g.cost.symbols)));
     }
     if (node.doc) parts.push(this.section('Documentation', el('p', { class: 'sb-doc', text: node.doc })));
+    const operator = operatorSection(info, node, this);
+    if (operator) parts.push(operator);
     this.root.replaceChildren(...parts);
   }
 
@@ -291,7 +299,7 @@ export class Sidebar {
     if (ops.size) {
       const sorted = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
       parts.push(this.section('Operators', ...sorted.slice(0, 40).map(([op, n]) =>
-        this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opCategory(op)]}` })))));
+        this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opTypeCategory(doc, op)]}` })))));
     }
     this.root.replaceChildren(...parts);
   }
@@ -319,7 +327,7 @@ export class Sidebar {
     const sorted = [...info.ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     if (sorted.length) {
       parts.push(this.section('Operators', ...sorted.slice(0, 40).map(([op, n]) =>
-        this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opCategory(op)]}` })))));
+        this.row(op, String(n), el('span', { class: `sb-chip small cat-${CATEGORIES[opTypeCategory(doc, op)]}` })))));
     }
     this.root.replaceChildren(...parts);
   }

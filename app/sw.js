@@ -9,6 +9,10 @@
 // drops the entries no file of the new version has.
 const VERSION = "__VERSION__";
 const FILES = {/*__FILES__*/};
+// Files cached the first time the page asks for them, not at install: the operator
+// documentation (opdocs/, megabytes the page reads only when the reader opens an op's
+// documentation). Listed in FILES too, so their content key is known.
+const ON_DEMAND = new Set([/*__ON_DEMAND__*/]);
 const CACHE = "wetron-content";
 const SCOPE = new URL("./", self.location).href;
 
@@ -23,6 +27,7 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     for (const path of Object.keys(FILES)) {
+      if (ON_DEMAND.has(path)) continue;
       const key = contentKey(path);
       if (await cache.match(key)) continue;
       // The page has just downloaded most files: taken from the HTTP cache if their
@@ -62,7 +67,14 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate" && path === "") path = "index.html";
   if (!(path in FILES) || (url.search && request.mode !== "navigate")) return;
   event.respondWith((async () => {
-    const hit = await (await caches.open(CACHE)).match(contentKey(path));
-    return hit || fetch(request);
+    const cache = await caches.open(CACHE);
+    const hit = await cache.match(contentKey(path));
+    if (hit) return hit;
+    const response = await fetch(request);
+    // kept only with the content this version lists (a stale copy never gets its key)
+    if (ON_DEMAND.has(path) && response.ok && await sha256(response.clone()) === FILES[path]) {
+      await cache.put(contentKey(path), response.clone());
+    }
+    return response;
   })());
 });

@@ -6,7 +6,7 @@
 import { parseDocument } from './document.js';
 import { KIND_FRAME, KIND_INPUT, KIND_MODULE, KIND_OP } from './graph-view.js';
 import { FRAME_HEADER } from './module-layout.js';
-import { defaultExpanded, defaultMode, groupChain, groupTree, hasGroups } from './module-view.js';
+import { defaultExpanded, defaultMode, groupCategories, groupChain, groupTree, hasGroups } from './module-view.js';
 import { LayoutWorker, ParseWorker } from './workers.js';
 import { STATE_DIM, STATE_PATH, STATE_SELECTED } from './renderer.js';
 import { consumerBoxes, edgeTensors, producerBox, sceneBoxes, tensorEdges, tensorInfo, valueIndex } from './tensors.js';
@@ -707,7 +707,7 @@ export class Viewer {
     }
     const expanded = this.mode === 'modules' && this.expanded.has(path);
     const quiet = (promise) => promise.catch(() => {});   // failures show in the banner
-    this.sidebar.showModule(this.doc, this.graph, k, { path, nodes: tree.nodes[k], ops, expanded, category: tree.category[k],
+    this.sidebar.showModule(this.doc, this.graph, k, { path, nodes: tree.nodes[k], ops, expanded, category: groupCategories(this.doc, g)[k],
       onToggle: () => quiet(expanded ? this.collapse(path) : this.expand(path)) });
   }
 

@@ -12,6 +12,7 @@ import math
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
 from . import cost, hierarchy, shapes
+from .ops import metadata
 from .util import MAX_ELEMENTS, MAX_TENSORS, paused_gc
 
 SCHEMA = "wetron-graph"
@@ -203,6 +204,7 @@ class Model:
             "types": types,
             "tensors": [],
             "graphs": [_graph_dict(g, type_ref, detail, self.opsets(g)) for g in self.graphs],
+            "operators": _operators(self),
             "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
                            "inputs": f.inputs, "outputs": f.outputs,
                            "attributes": f.attributes, "graph": f.graph.index,
@@ -221,6 +223,34 @@ class Model:
 
     def dumps_detail(self):
         return _dumps(self.detail_dict())
+
+
+def _operators(model):
+    """The document's "operators" table: per "<node domain>:<op>" of the nodes present,
+    the op's framework domain, for ONNX the operator set the model imports for it, and
+    what wetron.ops.metadata knows of the op there (display name, category, slot names,
+    the since-version of the schema in force)."""
+    onnx = model.format == "ONNX"
+    imports = {}
+    for d, v in model.imports if onnx else ():
+        if isinstance(v, int):
+            imports[d or "ai.onnx"] = v
+    out = {}
+    for g in model.graphs:
+        for node in g.nodes:
+            key = f"{node.domain}:{node.op}"
+            if key in out:
+                continue
+            domain = metadata.node_domain(model.format, node.domain)
+            entry = {"domain": domain}
+            opset = imports.get(domain)
+            if opset is not None:
+                entry["opset"] = opset
+            facts = metadata.describe(domain, node.op, opset) if domain else None
+            if facts:
+                entry.update(facts)
+            out[key] = entry
+    return out
 
 
 def _dumps(d):
