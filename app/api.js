@@ -43,6 +43,8 @@ export function installApi(viewer, { openFiles, search, shareLink, exportSVG, ex
     async collapse(path) { if (!(await viewer.collapse(String(path)))) throw new Error(`no module '${path}'`); return api.state(); },
     async setMode(mode) { await viewer.setMode(mode); return api.state(); },
     highlighted: () => viewer.highlighted(),
+    // Symbolic sizes ({symbol: int}, as the Sizes panel sets them; {}: the model's own).
+    async setSizes(sizes) { await viewer.setSizes(sizes || {}); return api.state(); },
     async openGraph(index) { await viewer.openGraph(index); return api.state(); },
     // Centre of a node in CSS pixels of the page (for clicking it), or null.
     nodeScreenPosition(name) {

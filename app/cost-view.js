@@ -44,7 +44,7 @@ export function costByModule(g) {
 // span: columns the "not counted" cell may take (the op table's % has nothing to show then).
 function sumCell(n, unknown, nodes, span = 1) {
   if (unknown >= nodes) {
-    return el('td', { class: 'cs-num cs-muted', text: 'not counted', title: 'op or shapes unknown', colspan: String(span), 'data-value': String(n) });
+    return el('td', { class: 'cs-num cs-muted', text: 'not counted', title: 'op, shapes or sizes unknown', colspan: String(span), 'data-value': String(n) });
   }
   return el('td', { class: 'cs-num', 'data-value': String(n), text: `${unknown ? '≥ ' : ''}${humanCount(n)}`,
     title: `${formatCount(n)}${unknown ? ` (${formatCount(unknown)} nodes not counted)` : ''}` });
@@ -67,6 +67,72 @@ function download(text, name, mime) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+// {op: nodes} -> "3 ops of 2 types (NonMaxSuppression x2, TopK)", as wetron.cost.not_counted_text.
+export function notCountedText(notCounted) {
+  const entries = Object.entries(notCounted || {});
+  const n = entries.reduce((a, [, k]) => a + k, 0);
+  const kinds = entries.map(([op, k]) => (k === 1 ? op : `${op} x${k}`)).join(', ');
+  return `${formatCount(n)} op${n !== 1 ? 's' : ''} of ${entries.length} type${entries.length !== 1 ? 's' : ''} (${kinds})`;
+}
+
+// --- the Sizes panel: the model's symbolic sizes, set by the user ---
+// Listed: the sizes a user may set (doc.model.sizes.symbols: the main graph inputs'
+// symbols and those the model states). An input holds the value the figures are at:
+// the one the user set, or the one the model states (marked so); empty: not set (no
+// default: what needs it is not counted). Apply hands {symbol: int} to onApply (the
+// viewer's setSizes: the parse worker computes shapes and cost again); its error, e.g.
+// a size the model does not have, is shown under the button.
+const SIZE_PATTERN = /^[1-9][0-9]{0,9}$/;
+const MAX_SIZE = 2 ** 31 - 1;   // wetron.sizes.MAX_SIZE
+
+export function sizesPanel(doc, g, onApply) {
+  const info = doc.model.sizes || {}, stated = info.stated || {}, user = doc.userSizes || {};
+  const at = (g.cost && g.cost.symbols) || {}, needs = (g.cost && g.cost.total && g.cost.total.needs) || [];
+  const names = [...new Set([...(info.symbols || []), ...Object.keys(user)])];
+  if (!names.length) return null;
+  const fields = new Map();
+  const rows = names.map((name) => {
+    const value = user[name] ?? at[name] ?? stated[name];
+    const field = el('input', { class: 'sz-input', type: 'text', inputmode: 'numeric', 'data-size': name,
+      'aria-label': `size ${name}`, placeholder: 'not set', value: value != null ? String(value) : '' });
+    field.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
+    fields.set(name, field);
+    const fromModel = user[name] == null && stated[name] != null;
+    return el('div', { class: 'sb-row' }, el('div', { class: 'sb-key sb-mono', text: name, title: name }),
+      el('div', { class: 'sb-value' }, field,
+        fromModel ? el('span', { class: 'sb-type sz-stated', text: 'from the model', title: 'The model file states this size' }) : null));
+  });
+  const status = el('div', { class: 'sb-muted sz-status' });
+  const button = el('button', { class: 'btn small', type: 'button', text: 'Apply', title: 'Compute shapes and cost at these sizes' });
+  async function apply() {
+    const sizes = {};
+    for (const [name, field] of fields) {
+      const text = field.value.trim();
+      if (!text) continue;
+      if (!SIZE_PATTERN.test(text) || Number(text) > MAX_SIZE) {
+        status.textContent = `${name}: wants an integer from 1 to ${formatCount(MAX_SIZE)}`;
+        status.classList.add('sb-error');
+        field.focus();
+        return;
+      }
+      if (stated[name] != null && Number(text) === stated[name] && user[name] == null) continue;   // the model's own
+      sizes[name] = Number(text);
+    }
+    button.disabled = true; status.textContent = 'Computing…'; status.classList.remove('sb-error');
+    try {
+      await onApply(sizes);   // the sidebar is redrawn with the new figures
+    } catch (error) {
+      button.disabled = false;
+      status.textContent = error.message; status.classList.add('sb-error');
+    }
+  }
+  button.addEventListener('click', apply);
+  const note = needs.length
+    ? el('p', { class: 'sb-muted sz-note', text: `Set ${needs.join(', ')} to count ${formatCount(g.cost.total.unsized)} more nodes: figures are never counted at a guessed size.` })
+    : null;
+  return [note, ...rows, el('div', { class: 'sb-actions sz-actions' }, button), status];
+}
+
 // The "Cost summary" section's children, or null when the graph has no cost.
 // worker: the ParseWorker (downloads; null hides them); main: is g the main graph.
 export function costSummary(doc, g, worker, main) {
@@ -74,6 +140,13 @@ export function costSummary(doc, g, worker, main) {
   const total = g.cost.total || {};
   const byOp = costByOp(g);
   const parts = [];
+  // What is not in the sums: nodes that sizes would count, and the others by op type.
+  if (total.unsized) {
+    parts.push(el('p', { class: 'sb-muted cs-needs', text: `needs sizes: set ${(total.needs || []).join(', ')} to count ${formatCount(total.unsized)} more nodes` }));
+  }
+  if (total.not_counted && Object.keys(total.not_counted).length) {
+    parts.push(el('p', { class: 'sb-muted cs-not-counted', text: `not counted: ${notCountedText(total.not_counted)}` }));
+  }
   parts.push(table(['op', 'nodes', 'params', 'FLOPs', '%'], byOp, (r) => [
     el('td', { class: 'cs-op', text: r.op, title: r.op }),
     el('td', { class: 'cs-num', text: formatCount(r.nodes), 'data-value': String(r.nodes) }),
@@ -81,7 +154,7 @@ export function costSummary(doc, g, worker, main) {
     sumCell(r.flops, r.unknown, r.nodes, 2),
     r.unknown < r.nodes ? el('td', { class: 'cs-num', text: total.flops ? `${(100 * r.flops / total.flops).toFixed(1)}%` : '' }) : null,
   ]));
-  parts[0].classList.add('cs-by-op');
+  parts[parts.length - 1].classList.add('cs-by-op');
   const byModule = costByModule(g);
   if (byModule.length) {
     const t = table(['module', 'nodes', 'params', 'FLOPs'], byModule, (r) => [
@@ -103,7 +176,7 @@ export function costSummary(doc, g, worker, main) {
         onclick: async () => {
           b.disabled = true; status.textContent = 'Writing…'; status.classList.remove('sb-error');
           try {
-            const r = JSON.parse(await worker.costExport(format));
+            const r = JSON.parse(await worker.costExport(format, doc.userSizes || null));
             download(r.text, `${base}-cost.${ext}`, mime);
             status.textContent = `Saved ${base}-cost.${ext}`;
           } catch (error) {

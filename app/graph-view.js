@@ -93,9 +93,27 @@ export function clip(text, max = MAX_TEXT) {
   return text.length > max ? text.slice(0, max - 1) + '…' : text;
 }
 
+// One dim as shown: an int, a symbol or a short polynomial of symbols ("batch",
+// "2*seq+1") as it is; null, and expressions other tools write into files
+// ("floor((height - 1)/2) + 1", which nest a level per strided layer), as "?": the
+// sidebar gives the whole text as a tooltip (typeTitle), and setting the sizes
+// (the Sizes panel) makes them numbers.
+const PLAIN_DIM = /^[A-Za-z0-9_.+\-*]{1,24}$/;
+export function dimText(d) {
+  if (d === null || d === undefined) return '?';
+  return typeof d === 'string' && !PLAIN_DIM.test(d) ? '?' : String(d);
+}
+
 export function dimsText(shape) {
   if (shape == null) return '?';
-  return shape.map((d) => (d === null ? '?' : String(d))).join('×');
+  return shape.map(dimText).join('×');
+}
+
+// The full type text when typeText shows some dim as "?" for its length, else ''.
+export function typeTitle(types, index) {
+  const t = index == null ? null : types[index];
+  if (!t || !Array.isArray(t.shape) || !t.shape.some((d) => typeof d === 'string' && dimText(d) === '?')) return '';
+  return `${t.dtype}[${t.shape.map((d) => (d === null ? '?' : d)).join(', ')}]`;
 }
 
 // "float32[batch,3,32,32]" style text for a type entry of the document.
@@ -104,7 +122,7 @@ export function typeText(types, index) {
   if (!t) return '?';
   switch (t.kind) {
     case 'tensor': case 'sparse_tensor': {
-      const shape = t.shape == null ? '[?]' : `[${t.shape.map((d) => (d === null ? '?' : d)).join(',')}]`;
+      const shape = t.shape == null ? '[?]' : `[${t.shape.map(dimText).join(',')}]`;
       return (t.kind === 'sparse_tensor' ? 'sparse ' : '') + t.dtype + shape;
     }
     case 'sequence': return `sequence<${typeText(types, t.elem)}>`;
@@ -145,6 +163,10 @@ function attributeLines(node, doc) {
   const dil = val('dilations');
   if (dil !== undefined && !allEqual(dil, 1)) lines.push(`dilation ${ints(dil).join('×')}`);
   if (kernel !== undefined) return lines;
+  if (node.domain === 'tflite') {
+    const own = tfliteLines(val);
+    if (own.length) return own;
+  }
 
   switch (node.op) {
     case 'Cast': if (val('to') !== undefined) lines.push(`to ${dtypeName(val('to'))}`); return lines;
@@ -174,13 +196,49 @@ function attributeLines(node, doc) {
   }
   if (lines.length) return lines;
   // Otherwise: the first two small scalar or short list attributes.
+  const quiet = node.domain === 'tflite' ? TFLITE_QUIET : null;
   for (const attr of node.attrs || []) {
     if (lines.length >= 2) break;
+    if (quiet && quiet.has(attr.name)) continue;
     const v = attr.value;
     if (typeof v === 'number') lines.push(`${attr.name} ${Number.isInteger(v) ? v : +v.toPrecision(4)}`);
     else if (typeof v === 'string' && attr.type === 'string') lines.push(clip(`${attr.name} ${v}`, 32));
     else if (Array.isArray(v) && v.length <= 6 && attr.type === 'ints') lines.push(`${attr.name} ${v.join(',')}`);
   }
+  return lines;
+}
+
+// TFLite's builtin options worth reading on the box (the ops' defaults left out): the
+// fused activation after the op's name ("Conv2D" then "+ Relu6"), the window, the depth
+// multiplier, the matmul flags. Options that say nothing on a box are never shown.
+const TFLITE_ACTIVATIONS = { RELU: 'Relu', RELU6: 'Relu6', RELU_N1_TO_1: 'ReluN1To1', TANH: 'Tanh', SIGN_BIT: 'SignBit' };
+const TFLITE_QUIET = new Set(['fused_activation_function', 'pot_scale_int16', 'quantized_bias_type',
+  'asymmetric_quantize_inputs', 'weights_format', 'keep_num_dims', 'quant_spec', 'padding',
+  'stride_d', 'stride_h', 'stride_w', 'dilation_d_factor', 'dilation_h_factor', 'dilation_w_factor',
+  'depth_multiplier', 'filter_height', 'filter_width', 'adj_x', 'adj_y']);
+// "2" when every axis has the same value, "1×2×2" otherwise; null when all are 1 or absent.
+function perAxis(values) {
+  const v = values.filter((x) => x !== undefined);
+  if (!v.length || v.every((x) => x === 1)) return null;
+  return v.every((x) => x === v[0]) ? String(v[0]) : v.join('×');
+}
+function tfliteLines(val) {
+  const lines = [];
+  const act = TFLITE_ACTIVATIONS[val('fused_activation_function')];
+  if (act) lines.push(`+ ${act}`);
+  const parts = [];
+  const fh = val('filter_height'), fw = val('filter_width');
+  if (fh !== undefined && fw !== undefined) parts.push(`kernel ${fh}×${fw}`);
+  const stride = perAxis([val('stride_d'), val('stride_h'), val('stride_w')]);
+  if (stride) parts.push(`stride ${stride}`);
+  if (val('padding') === 'VALID') parts.push('VALID');
+  if (parts.length) lines.push(parts.join(', '));
+  const dilation = perAxis([val('dilation_d_factor'), val('dilation_h_factor'), val('dilation_w_factor')]);
+  if (dilation) lines.push(`dilation ${dilation}`);
+  const mult = val('depth_multiplier');
+  if (mult !== undefined && mult !== 1) lines.push(`multiplier ${mult}`);
+  const flags = ['adj_x', 'adj_y', 'keep_num_dims'].filter((f) => val(f) === 'true');
+  if (flags.length) lines.push(flags.join(', '));
   return lines;
 }
 

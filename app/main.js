@@ -43,6 +43,7 @@ let warningsDismissed = null;   // the document whose warnings the user closed
 let recentDoc = null;           // the document last added to the recent files (app/recent.js)
 const viewer = new Viewer({ renderer, sidebar, onStatus: showStatus, onProgress: showProgress });
 sidebar.tensorWorker = viewer.parse;   // tensor viewer (app/tensor-view.js) asks it for statistics, .npy
+sidebar.onSizes = (sizes) => viewer.setSizes(sizes);   // the Sizes panel (app/cost-view.js)
 // --- shareable views (app/share.js): the address follows the view ---
 const shareLink = new ShareLink(viewer);
 renderer.addListener((what) => { if (what === 'view') shareLink.schedule(); });

@@ -7,12 +7,13 @@
 //                                          "auto": without it only for big models
 //     {type: "detail", id, file, name, companions}   the detail alone (another worker
 //                                          opens the same file meanwhile: app/document.js)
-//     {type: "detail-current", id}         the detail of the last model opened here
+//     {type: "detail-current", id, sizes}  the detail of the last model opened here;
+//                                          sizes: {symbol: int} the user set (Sizes panel)
 //     {type: "open-url", id, url}          fetched here (same origin or CORS), then opened
 //     {type: "tensor", id, tensor, limit}  values of a tensor of the last model opened
 //     {type: "tensor-stats", id, tensor}   statistics + histogram (py/wetron/tensor_stats.py)
 //     {type: "tensor-npy", id, tensor}     the tensor as a .npy file
-//     {type: "cost-export", id, format}    "csv" | "markdown": the CLI's cost report text
+//     {type: "cost-export", id, format, sizes}  "csv" | "markdown": the CLI's cost report text
 //     {type: "stop-warm-up"}               no answer: ends the warm-up (a file is coming)
 //   worker -> page
 //     {type: "ready", ms, snapshot}        Python and wetron loaded (ms since worker start)
@@ -282,7 +283,7 @@ async function answerRequest(python, msg) {
         companionReaders(msg.companions));
       answer("detail", id, json, { wasmBytes: wasmBytes(python), timing: { start, end: now() } });
     } else if (msg.type === "detail-current") {
-      answer("detail", id, python.web.current_detail());
+      answer("detail", id, python.web.current_detail(msg.sizes ? JSON.stringify(msg.sizes) : null));
     } else if (msg.type === "open-url") {
       const name = fileName(msg.url);
       postMessage({ type: "progress", id, message: `Downloading ${name}…` });
@@ -299,7 +300,7 @@ async function answerRequest(python, msg) {
     } else if (msg.type === "tensor-stats" || msg.type === "tensor-npy") {
       tensorView(python, msg);
     } else if (msg.type === "cost-export") {   // cost summary: downloads (app/cost-view.js)
-      answer("cost-export", id, python.web.cost_export(msg.format));
+      answer("cost-export", id, python.web.cost_export(msg.format, msg.sizes ? JSON.stringify(msg.sizes) : null));
     } else {
       postMessage({ type: "error", id, message: `unknown request type '${msg.type}'` });
     }

@@ -10,6 +10,7 @@
 //   &labels=names                    boxes titled by node name instead of op type
 //   &mode=modules|flat               module view or every node (graphs with modules)
 //   &expand=encoder/layer.3 (repeated)   expanded modules (module view)
+//   &size=height=640 (repeated)      symbolic sizes the user set (the Sizes panel)
 //   &view=120.5,340,1.25             centre of the canvas (world units) and zoom
 //
 // The address is updated with history.replaceState as the view changes (debounced);
@@ -17,7 +18,9 @@
 
 import { el } from './sidebar.js';
 
-const OWN = ['url', 'graph', 'node', 'tensor', 'labels', 'mode', 'expand', 'view'];
+const OWN = ['url', 'graph', 'node', 'tensor', 'labels', 'mode', 'expand', 'size', 'view'];
+const MAX_SIZES = 64;         // sizes kept in the address
+const SIZE_PARAM = /^([^=]{1,200})=([1-9][0-9]{0,9})$/;
 const DEBOUNCE_MS = 250;
 const MAX_EXPAND = 256;       // expanded modules kept in the address (more: left out)
 const MAX_PARAM = 2000;       // characters of a parameter read back
@@ -53,6 +56,7 @@ export function shareUrl(viewer) {
       const paths = viewer.mode === 'modules' ? viewer.expandedPaths() : [];
       if (paths.length <= MAX_EXPAND) for (const p of paths) q.append('expand', p);
     }
+    for (const [name, value] of Object.entries(viewer.sizes || {}).slice(0, MAX_SIZES)) q.append('size', `${name}=${value}`);
     const v = viewportOf(viewer.renderer);
     q.set('view', `${round(v.x, 1)},${round(v.y, 1)},${Number(v.zoom.toPrecision(4))}`);
   }
@@ -60,7 +64,7 @@ export function shareUrl(viewer) {
   return location.origin + location.pathname + (query ? `?${query}` : '') + location.hash;
 }
 
-// What an address asks for, checked: {url, graph, node, expand, view} (missing: null).
+// What an address asks for, checked: {url, graph, node, expand, sizes, view} (missing: null).
 export function parseShareUrl(search) {
   const q = new URLSearchParams(search);
   const text = (k) => { const v = q.get(k); return v && v.length <= MAX_PARAM ? v : null; };
@@ -72,6 +76,7 @@ export function parseShareUrl(search) {
     labels: q.get('labels') === 'names' ? 'names' : null,
     mode: ['modules', 'flat'].includes(q.get('mode')) ? q.get('mode') : null,
     expand: q.getAll('expand').filter((p) => p.length <= MAX_PARAM).slice(0, MAX_EXPAND), view,
+    sizes: Object.fromEntries(q.getAll('size').slice(0, MAX_SIZES).map((p) => SIZE_PARAM.exec(p)).filter(Boolean).map((m) => [m[1], Number(m[2])])),
   };
 }
 
@@ -113,6 +118,10 @@ export class ShareLink {
     this.restoring = true;
     try {
       await viewer.open(want.url);
+      // sizes first: they change shapes and cost, not what the rest below selects
+      if (Object.keys(want.sizes).length && typeof viewer.setSizes === 'function') {
+        try { await viewer.setSizes(want.sizes); } catch (error) { console.warn('wetron: the link\'s sizes:', error.message); }
+      }
       if (want.graph && viewer.doc.graphs[want.graph]) await viewer.openGraph(want.graph);
       if (typeof viewer.setExpanded === 'function' && viewer.moduleTree()) {
         if (want.mode === 'flat') { if (viewer.mode !== 'flat') await viewer.setMode('flat'); }

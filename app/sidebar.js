@@ -2,10 +2,10 @@
 // with their values on request), a graph input/output, or the model as a whole.
 // Built with DOM nodes and textContent only: strings come from untrusted files.
 
-import { CATEGORIES, dtypeName, inputName, opCategory, opInfo, opTitle, opTypeCategory, outputName, typeText } from './graph-view.js';
+import { CATEGORIES, dtypeName, inputName, opCategory, opInfo, opTitle, opTypeCategory, outputName, typeText, dimText, typeTitle } from './graph-view.js';
 import { operatorSection, opVersion } from './op-docs.js';   // the op's documentation (opdocs/), on demand
 import { tensorView } from './tensor-view.js';   // tensor viewer: statistics, histogram, .npy
-import { costSummary } from './cost-view.js';    // cost summary: by op type, by module, downloads
+import { costSummary, notCountedText, sizesPanel } from './cost-view.js';    // cost summary, downloads, the Sizes panel
 
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -31,23 +31,29 @@ function humanCount(n) {
   for (const [unit, k] of [['G', 1e9], ['M', 1e6], ['K', 1e3]]) if (n >= k) return `${(n / k).toPrecision(3)}${unit}`;
   return String(n);
 }
-// Cost figures (py/wetron/cost.py): null means "not known" (a dim or op it can't count).
+// Cost figures (py/wetron/cost.py): null means "not known" (a dim or op it can't count,
+// or a symbolic size not set: never taken at a default). symbols: {symbol: value | null}.
 function costRows(sidebar, figures, symbols) {
   // Sums count unknown nodes as 0: say so, and say "unknown" when nothing was countable.
   const partial = figures.unknown > 0, nothingKnown = partial && !figures.flops && !figures.macs;
   const fig = (n) => (n == null || nothingKnown ? 'unknown' : `${partial ? '≥ ' : ''}${formatCount(n)} (${humanCount(n)})`);
+  // A graph's totals tell the nodes that sizes would count from the others.
+  const needs = figures.needs && figures.needs.length ? figures.needs : null;
+  const others = figures.not_counted ? Object.keys(figures.not_counted).length : 0;
   const rows = [
     sidebar.row('MACs', fig(figures.macs)),
     sidebar.row('FLOPs', fig(figures.flops)),
     figures.params ? sidebar.row('parameters', `${formatCount(figures.params)} (${humanCount(figures.params)})`) : null,
-    partial ? sidebar.row('not counted', `${formatCount(figures.unknown)} nodes (op or shapes unknown)`) : null,
+    needs ? sidebar.row('needs sizes', `set ${needs.join(', ')} to count ${formatCount(figures.unsized)} more nodes`) : null,
+    others ? sidebar.row('not counted', notCountedText(figures.not_counted)) : null,
+    partial && !needs && !figures.not_counted ? sidebar.row('not counted', `${formatCount(figures.unknown)} nodes (op, shapes or sizes unknown)`) : null,
     figures.activation_bytes != null ? sidebar.row('output size', formatBytes(figures.activation_bytes)) : null,
   ];
-  const names = Object.keys(symbols || {});
-  if (names.length) rows.push(sidebar.row('at', names.map((k) => `${k}=${symbols[k]}`).join(', ')));
+  const bound = Object.keys(symbols || {}).filter((k) => symbols[k] != null);
+  if (bound.length) rows.push(sidebar.row('at', bound.map((k) => `${k}=${symbols[k]}`).join(', ')));
   return rows;
 }
-const dims = (shape) => (shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '[?]');
+const dims = (shape) => (shape ? `[${shape.map(dimText).join(', ')}]` : '[?]');   // (dimText: long expressions as "?")
 
 function formatAttribute(attr, doc) {
   if (attr.ref) return `→ ${attr.ref}`;
@@ -263,7 +269,7 @@ export class Sidebar {
     const ops = new Map();
     for (const n of g.nodes) ops.set(n.op, (ops.get(n.op) || 0) + 1);
     const io = (list) => list.filter((v) => !weights.has(v)).map((v) =>
-      this.row(g.values[v][0] || '(unnamed)', el('span', { class: 'sb-mono', text: typeText(doc.types, g.values[v][1]) })));
+      this.row(g.values[v][0] || '(unnamed)', el('span', { class: 'sb-mono', text: typeText(doc.types, g.values[v][1]), title: typeTitle(doc.types, g.values[v][1]) })));
     const parts = [
       this.header(m.file || 'Model', `${m.format} ${m.format_version || ''}`.trim(), CATEGORIES.indexOf('io')),
       this.section('Model',
@@ -279,6 +285,9 @@ export class Sidebar {
         (doc.functions || []).length ? this.row('functions', String(doc.functions.length)) : null),
     ];
     if (g.cost && g.cost.total) parts.push(this.section('Cost', ...costRows(this, g.cost.total, g.cost.symbols)));
+    // --- symbolic sizes (app/cost-view.js): set them, and shapes and cost follow ---
+    const sizes = graphIndex === 0 && this.onSizes ? sizesPanel(doc, g, this.onSizes) : null;
+    if (sizes) parts.push(this.section('Sizes', ...sizes));
     // --- cost summary (app/cost-view.js) ---
     const summary = costSummary(doc, g, this.tensorWorker, graphIndex === 0);
     if (summary) parts.push(this.section('Cost summary', ...summary));

@@ -53,6 +53,7 @@ export class Viewer {
     // and expanded ones as frames; 'flat' draws every node. Per graph on screen.
     this.mode = 'flat';
     this.expanded = new Set();   // paths of expanded modules
+    this.sizes = {};             // symbolic sizes the user set (setSizes), {symbol: int}
   }
 
   ready() { return this.parse.readyPromise; }
@@ -101,6 +102,7 @@ export class Viewer {
       this.timings = { parse: t1 - t0, layout: t2 - t1, draw: t3 - t2, total: t3 - t0, worker: scene.stats,
         phases: openPhases(chosenAt ?? t0, t0, t1, t2, t3, texts.arrived, this.parse.timing, this.detail.timing, scene.stats) };
       this.sourceUrl = typeof source === 'string' ? source : null;   // app/share.js: a link can reopen it
+      this.sizes = {};   // a new model: at the sizes it states (setSizes)
       this.onProgress(null);
       this.setStatus('ready');
     } catch (error) {
@@ -510,6 +512,23 @@ export class Viewer {
     await this.relayoutModules(mode, this.expanded);
   }
 
+  // Sizes the user set (the Sizes panel, app/sidebar.js; a shared link): the parse worker
+  // that opened the model computes its shapes and cost again with them substituted
+  // (wetron Model.detail_dict), and the same graph is laid out again with the same
+  // modules, selection and view (edge labels are shapes: their widths are part of the
+  // layout). {} returns to the sizes the model states. Rejects on a size the model
+  // does not have; the document on screen is then unchanged.
+  async setSizes(sizes) {
+    if (!this.doc || !this.texts) throw new Error('no model is open');
+    const detail = await this.parse.detailCurrent(sizes);
+    const texts = { json: this.texts.json, detail };
+    const doc = parseDocument(texts.json, detail);
+    doc.userSizes = { ...sizes };
+    this.sizes = { ...sizes };
+    this.doc = doc;   // the same model: show() keeps the selection and the camera
+    await this.relayout(() => [texts, doc, this.graph, { mode: this.mode, expanded: this.expanded, anchor: null }]);
+  }
+
   // For shareable links (app/share.js): the expanded modules, and a way to restore them.
   expandedPaths() { return [...this.expanded]; }
   async setExpanded(paths) {
@@ -679,7 +698,7 @@ export class Viewer {
     this.renderer.releaseScene();
     this.renderer.notify('scene');
     this.renderer.requestDraw();
-    this.doc = null; this.texts = null; this.scene = null; this.graph = 0;
+    this.doc = null; this.texts = null; this.scene = null; this.graph = 0; this.sizes = {};
     this.selected = -1; this.highlight = null; this.tensorSelection = null;
     this.sourceUrl = null; this.timings = null;
     this.mode = 'flat'; this.expanded = new Set();

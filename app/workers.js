@@ -62,9 +62,9 @@ export class ParseWorker {
     return this.request({ type: 'open', file, name, companions, detail }, null, onOpened);
   }
   // -> JSON text of the document detail (app/document.js) of a file; detailCurrent(): of
-  // the model this worker opened last
+  // the model this worker opened last, at sizes ({symbol: int} the user set) if given
   detail(file, name, companions = []) { return this.request({ type: 'detail', file, name, companions }); }
-  detailCurrent() { return this.request({ type: 'detail-current' }); }
+  detailCurrent(sizes = null) { return this.request({ type: 'detail-current', sizes }); }
   openUrl(url) { return this.request({ type: 'open-url', url }); }
   // -> JSON text {dtype, shape, count, values, truncated} or {error}
   tensor(index, limit) { return this.request({ type: 'tensor', tensor: index, limit }); }
@@ -73,7 +73,8 @@ export class ParseWorker {
   // -> {json: '{"bytes", "note"}', blob: the .npy file}
   tensorNpy(index) { return this.request({ type: 'tensor-npy', tensor: index }); }
   // cost summary: format 'csv' | 'markdown' -> JSON text {"text"}, as `wetron cost --csv/--md`
-  costExport(format) { return this.request({ type: 'cost-export', format }); }
+  // at sizes ({symbol: int}, the Sizes panel's) if given
+  costExport(format, sizes = null) { return this.request({ type: 'cost-export', format, sizes }); }
 
   // Ends the worker's warm-up (app/parse-worker.js), so it leaves the cores to a file
   // being opened; nothing is answered.

@@ -1,6 +1,6 @@
 """What shape inference and cost add to opening a model: the time of
-`wetron.open(path).dumps()` with them (as shipped) and without (the hook in
-model._graph_dict replaced by the declared types only), in CPU time of this process
+`wetron.open(path).dumps()` with them (as shipped) and without (cost.sized_cost, which
+model._graph_detail calls, replaced by the declared types only), in CPU time of this process
 (the machine may be shared), on a large transformer export
 (~50k nodes, built by tests/shape_models.py and cached) or the files given. Prints
 medians (and best runs) over --runs, interleaved; target: under 30% added.
@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(REPO, "py"))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 import wetron                      # noqa: E402
-from wetron import cost, model, shapes   # noqa: E402
+from wetron import cost, shapes   # noqa: E402
 
 TARGET = 0.30
 
@@ -31,14 +31,14 @@ def _declared_only(graph):
 
 
 class _Without:
-    """model._graph_dict with shapes.infer -> declared types only and no cost entry."""
+    """cost.sized_cost -> declared types only, and no cost entry."""
     def __enter__(self):
-        self.infer, self.document = model.shapes.infer, model.cost.document
-        model.shapes.infer = _declared_only
-        model.cost.document = lambda *a, **k: {}
+        self.sized, self.document = cost.sized_cost, cost.document
+        cost.sized_cost = lambda graph, *a, **k: (_declared_only(graph), None)
+        cost.document = lambda *a, **k: {}
 
     def __exit__(self, *exc):
-        model.shapes.infer, model.cost.document = self.infer, self.document
+        cost.sized_cost, cost.document = self.sized, self.document
 
 
 def _time_dumps(path):
@@ -65,7 +65,7 @@ def bench(path, runs):
     from wetron import hierarchy
     groups, node_group = hierarchy.derive(g)
     t = time.process_time()
-    cost.document(g, shaped.types, groups, node_group)
+    cost.document(g, cost.sized_cost(g)[1], groups, node_group)
     t_cost = time.process_time() - t
     a, b = statistics.median(with_s), statistics.median(without_s)
     added = (a - b) / b

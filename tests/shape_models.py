@@ -284,6 +284,86 @@ def _build_rnn(folder):
     return {"rnn": "rnn.onnx"}
 
 
+# --- symbolic sizes: a YOLO-like detector and static twins (wetron.sizes) --------
+
+# The static exports are written at these sizes; the tests set the symbolic ones to them.
+STATIC_CNN = {"batch": 3, "height": 40, "width": 48}
+STATIC_DETECTOR = {"batch": 2, "height": 64, "width": 96}
+
+
+def _detector():
+    """A small YOLO-like detector: strided Conv-BN-SiLU stages, a C2f-like split and
+    concat, SPPF (three chained max pools), an upsampling neck with a skip concat, and
+    two heads."""
+    import torch
+    from torch import nn
+
+    def conv(cin, cout, k=3, s=1):
+        return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout), nn.SiLU())
+
+    class C2f(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.cv1, self.m, self.cv2 = conv(c, c, 1), conv(c // 2, c // 2), conv(c + c // 2, c, 1)
+
+        def forward(self, x):
+            a, b = self.cv1(x).chunk(2, 1)
+            return self.cv2(torch.cat([a, b, self.m(b)], 1))
+
+    class SPPF(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.cv1, self.cv2 = conv(c, c // 2, 1), conv(2 * c, c, 1)
+            self.pool = nn.MaxPool2d(5, 1, 2)
+
+        def forward(self, x):
+            x = self.cv1(x)
+            y1 = self.pool(x)
+            y2 = self.pool(y1)
+            return self.cv2(torch.cat([x, y1, y2, self.pool(y2)], 1))
+
+    class Detector(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem, self.down1 = conv(3, 8, 3, 2), conv(8, 16, 3, 2)
+            self.c2f, self.down2, self.sppf = C2f(16), conv(16, 32, 3, 2), SPPF(32)
+            self.up = nn.Upsample(scale_factor=2, mode="nearest")
+            self.neck = conv(48, 16)
+            self.head_small, self.head_large = nn.Conv2d(16, 6, 1), nn.Conv2d(32, 6, 1)
+
+        def forward(self, x):
+            p3 = self.c2f(self.down1(self.stem(x)))
+            p4 = self.sppf(self.down2(p3))
+            n3 = self.neck(torch.cat([self.up(p4), p3], 1))
+            return self.head_small(n3), self.head_large(p4)
+
+    torch.manual_seed(0)
+    return Detector()
+
+
+def _build_sizes(folder):
+    import torch
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+    s = STATIC_CNN
+    _export(_cnn(), (torch.randn(s["batch"], 3, s["height"], s["width"]),),
+            os.path.join(folder, "cnn_static.onnx"), ["image"], ["probs", "seg"], None)
+    s = STATIC_DETECTOR
+    x = torch.randn(s["batch"], 3, s["height"], s["width"])
+    _export(_detector(), (x,), os.path.join(folder, "detector_static.onnx"), ["images"],
+            ["small", "large"], None)
+    dynamic = os.path.join(folder, "detector.onnx")
+    _export(_detector(), (x,), dynamic, ["images"], ["small", "large"],
+            {"images": {0: "batch", 2: "height", 3: "width"}, "small": {0: "batch"},
+             "large": {0: "batch"}})
+    # ONNX Runtime's symbolic shape inference (sympy) writes every inner shape as an
+    # expression of the input's symbols, as tools such as onnxslim (Ultralytics' export)
+    # do: "floor(floor(height/2 - 1/2)/2 + 1/2)".
+    proto = SymbolicShapeInference.infer_shapes(onnx.load(dynamic), auto_merge=True)
+    onnx.save(proto, os.path.join(folder, "detector_sym.onnx"))
+    return {"cnn_static": "cnn_static.onnx", "detector_static": "detector_static.onnx",
+            "detector": "detector.onnx", "detector_sym": "detector_sym.onnx"}
+
+
 # --- public --------------------------------------------------------------------
 
 def _path(set_name, build, which):
@@ -300,6 +380,18 @@ def cnn():
 def cnn_dynamic_hw():
     """The same CNN with dynamic batch, height and width."""
     return _path("cnn", _build_cnn, "cnn_hw")
+
+
+def cnn_static():
+    """The CNN exported at the static sizes STATIC_CNN (batch, height, width)."""
+    return _path("sizes", _build_sizes, "cnn_static")
+
+
+def detector(which="detector"):
+    """The YOLO-like detector: "detector" (dynamic batch, height, width), "detector_sym"
+    (the same with ONNX Runtime's symbolic shape inference: inner shapes written as
+    floor(...) expressions), "detector_static" (exported at STATIC_DETECTOR)."""
+    return _path("sizes", _build_sizes, which)
 
 
 def transformer():

@@ -126,11 +126,13 @@ def test_cnn_layers_by_hand():
     assert c.flops[i] == b * 16 * 8 * 8 * 9
     assert cost.totals(c)["params"] == model.parameters
     # the file declares its "seg" output as [batch, 8, batch, Convseg_dim_3] (a quirk of
-    # the exporter; the conv gives 33 x 35): declarations win, so the refine conv is
-    # costed on what the file says, not on what inference would say
+    # the exporter; the conv gives 33 x 35, as onnxruntime does): with the sizes set,
+    # an output's symbolic dims are inferred from the inputs (wetron.sizes.bind), so
+    # the refine conv is costed on 33 x 35, not on the declaration
     n, i = node["/decoder/refine/Conv"]
     assert g.types["seg"][2] == ("batch", 8, "batch", "Convseg_dim_3")
-    assert c.macs[i] == _conv_macs(b, 8, b, 1, 4, 3, 3)
+    assert shaped.types["seg"][2] == (b, 8, 33, 35)
+    assert c.macs[i] == _conv_macs(b, 8, 33, 35, 4, 3, 3)
 
 
 def test_transformer_layers_by_hand():
@@ -158,11 +160,18 @@ def test_transformer_layers_by_hand():
     assert c.flops[i] == 5 * b * heads * s * s
     n, i = node["/h.0/ln_1/LayerNormalization"]
     assert c.flops[i] == 7 * b * s * h
-    # the causal block's mask is sliced [:t, :t] from a 64 x 64 buffer: min(sequence,64),
-    # which broadcasts against the scores to `sequence`, so the block counts too
+    # the causal block's mask is sliced [:t, :t] from a 64 x 64 buffer: with the sizes
+    # substituted into the inputs (not only evaluated at the end), min(t, 64) = 7 is
+    # known, so the block counts too
+    n, i = node["/h.0/attn/Softmax"]
+    assert c.flops[i] == 5 * b * heads * s * s
     n, i = node["/h.0/attn/MatMul"]
     assert c.macs[i] == b * heads * s * s * d
     assert cost.totals(c)["unknown"] == 0
+    # without the sizes the same nodes are unknown: min(sequence, 64) has no value
+    unsized = cost.analyse(model, {"batch": b})[2]
+    assert {g.nodes[i].name for i in unsized.wants_sizes} >= {
+        "/h.0/attn/Equal", "/h.0/attn/Where", "/h.0/attn/Softmax", "/h.0/attn/MatMul"}
 
 
 def test_rnn_by_hand():
@@ -208,31 +217,48 @@ def test_groups_and_totals_are_sums_of_nodes(name):
         assert len({sums["macs"][k] for k in members}) == 1, [groups[k]["path"] for k in members]
 
 
-def test_symbolic_dims_count_as_one_unless_bound():
+def test_unbound_sizes_are_not_counted_and_listed():
+    """No default size: a figure that needs batch is null until batch is set, and the
+    totals say which sizes to set for how many nodes."""
     model = wetron.open(models.torch_cnn())
     doc = model.to_dict()
     entry = doc["graphs"][0]["cost"]
-    assert entry["symbols"] == {"batch": 1}
-    one = cost.analyse(model)[2]
+    assert entry["symbols"] == {"batch": None}
+    assert doc["model"]["sizes"] == {"symbols": ["batch"], "stated": {}}
+    unset = cost.analyse(model)[2]
+    one = cost.analyse(model, {"batch": 1})[2]
     three = cost.analyse(model, {"batch": 3})[2]
     assert one.symbols == {"batch": 1} and three.symbols == {"batch": 3}
+    ops = [n.op for n in model.graphs[0].nodes]
+    # every node is then unknown but data movement (0 whatever the sizes) ...
+    assert [op for op, v in zip(ops, unset.macs) if v is not None] == ["Flatten"]
+    assert all(v is not None for v in one.macs)
+    # ... and is one that setting batch counts
+    assert unset.wants_sizes == [i for i, v in enumerate(unset.macs) if v is None]
+    assert unset.needs == ["batch"]
+    t = entry["total"]
+    assert t["macs"] == t["flops"] == 0 and t["unsized"] == len(ops) - 1 and t["needs"] == ["batch"]
+    assert t["not_counted"] == {}
     for key in ("flops", "macs", "activation_bytes"):
         assert getattr(three, key) == [3 * v for v in getattr(one, key)]
-    assert three.params == one.params and entry["nodes"]["macs"] == one.macs
+    assert three.params == one.params == unset.params and entry["nodes"]["macs"] == unset.macs
+    assert json.loads(model.dumps(sizes={"batch": 3}))["graphs"][0]["cost"]["nodes"]["macs"] == three.macs
 
 
 def test_unknown_dims_give_null_not_a_guess():
     proto = onnx.load(models.torch_cnn())
     proto.graph.input[0].type.tensor_type.shape.dim[2].Clear()   # height: unknown
     model = wetron.open(wetron.BytesSource(proto.SerializeToString(), "m.onnx"))
-    c = cost.analyse(model)[2]
+    c = cost.analyse(model, {"batch": 1})[2]
     g = model.graphs[0]
     convs = [i for i, n in enumerate(g.nodes) if n.op == "Conv"]
     assert all(c.flops[i] is None and c.macs[i] is None for i in convs)
     assert all(c.params[i] > 0 for i in convs)          # weights are still known
     gemm = [i for i, n in enumerate(g.nodes) if n.op == "Gemm"][0]
     assert c.macs[gemm] == 320                           # after global pooling: known
-    assert cost.totals(c)["unknown"] >= len(convs)
+    t = cost.totals(c)
+    assert t["unknown"] >= len(convs) and t["unsized"] == 0   # no size would count them
+    assert t["not_counted"]["Conv"] == len(convs)
 
 
 def test_cli(wetron_env):
@@ -243,19 +269,29 @@ def test_cli(wetron_env):
         return subprocess.run(run + list(args), capture_output=True, text=True,
                               env=wetron_env, check=True).stdout
     model = wetron.open(path)
-    s = cost.summary(model, {"sequence": 16})
-    rows = list(csv.DictReader(io.StringIO(out("--csv", "--dim", "sequence=16"))))
+    s = cost.summary(model, {"batch": 2, "sequence": 16})
+    rows = list(csv.DictReader(io.StringIO(out("--csv", "--size", "batch=2", "--size", "sequence=16"))))
     assert len(rows) == len(model.graphs[0].nodes)
-    assert sum(int(r["macs"] or 0) for r in rows) == s["total"]["macs"]
+    assert sum(int(r["macs"] or 0) for r in rows) == s["total"]["macs"] > 0
     assert {r["module"] for r in rows} >= {"encoder/layer.0/attention/self"}
+    assert not any(r["not_counted"] for r in rows if r["flops"])
     md = out("--md")
-    assert "## By module" in md and "| encoder/layer.0 |" in md and "batch = 1" in md
-    js = json.loads(out("--json", "--dim", "sequence=16"))
-    assert js["total"] == s["total"] and js["symbols"] == {"batch": 1, "sequence": 16}
+    assert "## By module" in md and "| encoder/layer.0 |" in md
+    assert "Set sizes: batch, sequence to count" in md and "batch = 1" not in md
+    md = out("--md", "--size", "batch=2", "--size", "sequence=16")
+    assert "Sizes: batch = 2, sequence = 16." in md and "Set sizes" not in md
+    js = json.loads(out("--json", "--size", "batch=2", "--size", "sequence=16"))
+    assert js["total"] == s["total"] and js["symbols"] == {"batch": 2, "sequence": 16}
+    assert js["sizes"] == {"set": {"batch": 2, "sequence": 16}, "stated": {}}
     assert js["by_op"][0]["op"] == "MatMul"
-    bad = subprocess.run(run + ["--dim", "sequence=x"], capture_output=True, text=True,
-                         env=wetron_env)
-    assert bad.returncode != 0 and "NAME=INTEGER" in bad.stderr
+    half = json.loads(out("--json", "--size", "sequence=16"))
+    assert half["total"]["needs"] == ["batch"] and half["total"]["macs"] == 0
+    for bad_size, message in [("sequence=x", "wants an integer"), ("sequence=0", "wants an integer"),
+                              ("seqence=16", "unknown size 'seqence'"), ("sequence", "wants NAME=N")]:
+        bad = subprocess.run(run + ["--size", bad_size], capture_output=True, text=True,
+                             env=wetron_env)
+        assert bad.returncode == 2 and message in bad.stderr, (bad_size, bad.stderr)
+        assert bad.stderr.count("\n") == 1 and not bad.stdout
 
 
 def test_document_entry_is_json_and_optional_keys_documented():
@@ -295,7 +331,7 @@ from wetron import cost
 out = {"python": sys.version.split()[0], "numpy": "numpy" in sys.modules}
 for name in names:
     m = wetron.open("/models/" + name)
-    out[name] = {"graph": json.loads(m.dumps())["graphs"][0],
+    out[name] = {"graph": json.loads(m.dumps(sizes={"batch": 3, "sequence": 7}))["graphs"][0],
                  "csv": cost.to_csv(m, {"batch": 3, "sequence": 7})}
 json.dumps(out)
 `));
@@ -318,6 +354,6 @@ def test_same_shapes_and_cost_in_pyodide(tmp_path):
     for p in paths:
         m = wetron.open(p)
         name = os.path.basename(p)
-        assert result[name]["graph"] == json.loads(m.dumps())["graphs"][0], name
+        assert result[name]["graph"] == json.loads(m.dumps(sizes={"batch": 3, "sequence": 7}))["graphs"][0], name
         assert result[name]["csv"] == cost.to_csv(m, {"batch": 3, "sequence": 7}), name
         assert result[name]["graph"]["inferred"] and result[name]["graph"]["cost"]["total"]["macs"]

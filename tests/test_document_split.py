@@ -67,5 +67,8 @@ def test_the_detail_holds_what_the_document_leaves_out():
     assert set(d["cost"]["nodes"]) == {"flops", "macs", "params", "weight_bytes",
                                        "activation_bytes"}
     assert "groups" not in d["cost"]
-    full = json.loads(model.dumps())["graphs"][0]
+    sizes = {"batch": 2, "sequence": 16}   # (unset symbolic sizes are not counted)
+    full = json.loads(model.dumps(sizes=sizes))["graphs"][0]
     assert full["cost"]["groups"]["flops"][0] > 0
+    assert json.loads(model.dumps_detail(sizes))["graphs"][0]["cost"]["nodes"]["flops"] == \
+        full["cost"]["nodes"]["flops"]

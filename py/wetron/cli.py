@@ -1,12 +1,13 @@
 """Command line: `python -m wetron info MODEL [--json]`, `graph MODEL`,
-`tensor MODEL NAME [--stats] [--npy OUT.npy]`, `cost MODEL [--csv|--md|--json]`."""
+`tensor MODEL NAME [--stats] [--npy OUT.npy]`, `cost MODEL [--csv|--md|--json]`;
+`graph` and `cost` take `--size NAME=N` (wetron.sizes)."""
 import argparse
 import collections
 import json
 import os
 import sys
 
-from . import cost, tensor_stats
+from . import cost, sizes, tensor_stats
 from . import open as open_model
 from .errors import ModelError
 
@@ -88,6 +89,8 @@ def main(argv=None):
     info.add_argument("--json", action="store_true", help="one JSON object")
     graph = sub.add_parser("graph", help="the graph document the page uses (JSON)")
     graph.add_argument("model")
+    graph.add_argument("--size", action="append", default=[], metavar="NAME=N",
+                       help="value of a symbolic size (shapes and cost at it), e.g. --size batch=1")
     tensor = sub.add_parser("tensor", help="values of one weight tensor (JSON)")
     tensor.add_argument("model")
     tensor.add_argument("name")
@@ -107,7 +110,7 @@ def main(argv=None):
             else:
                 print_summary(s, sys.stdout)
         elif args.command == "graph":
-            sys.stdout.write(model.dumps() + "\n")
+            sys.stdout.write(model.dumps(sizes=sizes.parse(args.size, model)) + "\n")
         elif args.command == "cost":
             cost.run(model, args, sys.stdout)
         else:

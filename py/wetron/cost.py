@@ -10,17 +10,22 @@ Counting conventions (docs/graph-schema.md, "cost"):
 - FLOPs = 2 * MACs for those, plus one per output element for a bias add (plus
   softmax and gate element-wise work for Attention and recurrent ops).
 - Other ops have MACs 0 and FLOPs per element: 1 for element-wise arithmetic,
-  comparisons and activations, ELEMENTWISE_FLOPS for composite ones; normalisations
-  NORM_FLOPS per element; reductions, ArgMax/TopK and CumSum one per input element;
+  comparisons and activations, more for composite ones; normalisations a figure per
+  element (each op's rule: wetron.ops, ONNX's in ops/onnx/); reductions, ArgMax/TopK and CumSum one per input element;
   pooling one per window element per output; Resize taps per output element (nearest 0,
   linear 2^k, cubic 4^k over the k resized axes); data movement (Reshape, Transpose,
   Gather, Concat, Slice, Cast, Pad, ...) 0.
 - Parameters: elements of the initializers a node reads; an initializer read by several
   nodes is counted at the first of them (in node order), so sums are exact.
-- Symbolic dims are evaluated with `bindings` (name -> int); unbound symbols count as 1
-  (batch = 1, sequence = 1) and are listed in `symbols`. A cost that needs a dim that
-  is not known at all is None (null), never guessed; so is the cost of an op not
-  described here.
+- Symbolic dims are evaluated with `bindings` (name -> int, wetron.sizes: set by the
+  user or stated by the model); a figure that needs an unbound symbol is None (null),
+  never taken at a default. `analyse` substitutes the bindings into the graph's declared
+  dims before shape inference (sizes.bind), so every shape is concrete. Nodes not
+  counted are told apart: `wants_sizes`, those that sizes would make countable (found by
+  counting once more at PROBE_SIZE, a figure never shown), and `not_counted`, per op
+  type, the others (no rule for the op, shapes unknown whatever the sizes). A cost that
+  needs a dim that is not known at all is None, never guessed; so is the cost of an op
+  not described here.
 """
 import csv
 import io
@@ -30,12 +35,17 @@ from .ops import lookup
 from .ops.base import MAX_FIGURE, CostContext, WrongType, prod
 from .symbolic import evaluate, symbols
 from .util import paused_gc
+from . import sizes as _sizes
 
 KEYS = ("flops", "macs", "params", "weight_bytes", "activation_bytes")
 DOC_NODE_KEYS = ("flops", "macs", "params", "activation_bytes")
 
 _TENSOR = ("tensor", "sparse_tensor")
-_NO_SHAPE = (None, None, None)
+_NO_SHAPE = (None, None, None, 2)
+# A shape's state for telling nodes not counted apart: 0 concrete, 1 every dim known
+# but some only as an expression of unbound symbols (sizes make it concrete), 2 some
+# dim or the rank unknown.
+PROBE_SIZE = 32   # unbound symbols are set to this to find the nodes sizes would count
 
 
 class GraphCost:
@@ -44,15 +54,22 @@ class GraphCost:
     def __init__(self, n):
         for key in KEYS:
             setattr(self, key, [None] * n)
-        self.symbols = {}   # symbol -> the value it was taken as
+        self.symbols = {}      # symbol the figures meet -> its value, or None (unbound)
+        self.wants_sizes = []  # nodes not counted that sizes for `needs` would count
+        self.needs = []        # the unbound symbols of the graph inputs
+        self.not_counted = {}  # op type -> nodes not counted for other reasons
+        self.sized_by_symbols = []  # nodes not counted whose shapes are all known, some
+                                    # as expressions of unbound symbols
+        self.no_rule = []      # nodes without a cost rule (or with malformed attributes)
 
     def node(self, i):
         return {key: getattr(self, key)[i] for key in KEYS}
 
 
-def graph_cost(graph, types, bindings=None, opsets=None):
+def graph_cost(graph, types, bindings=None, opsets=None, only=None):
     """GraphCost of a Graph whose value types are `types` (name -> model type tuple,
-    e.g. shapes.infer(graph).types)."""
+    e.g. shapes.infer(graph).types). only: a set of node indices, the others' FLOPs and
+    MACs are left None (sized_cost's probe)."""
     nodes = graph.nodes
     result = GraphCost(len(nodes))
     weights = {t.name: t for t in graph.initializers}
@@ -64,7 +81,7 @@ def graph_cost(graph, types, bindings=None, opsets=None):
 
     rules = {}       # (domain, op) -> its rule here, or None
     ctx = CostContext()
-    by_type = {}     # id(type tuple) -> (dims, elements, bits): types are shared objects
+    by_type = {}     # id(type tuple) -> (dims, elements, bits, state): types are shared
 
     def shape(name):
         t = types.get(name)
@@ -78,14 +95,19 @@ def graph_cost(graph, types, bindings=None, opsets=None):
             else:
                 e = evaluated.get(d)
                 if e is None:
-                    dims = []
+                    dims, state = [], 0
                     for x in d:
+                        v = evaluate(x, bindings)
                         if type(x) is str:
                             for s in symbols(x):
-                                used[s] = bindings.get(s, 1) if bindings else 1
-                        dims.append(evaluate(x, bindings, 1))
-                    e = evaluated[d] = (dims, prod(dims))
-                e = (e[0], e[1], BITS.get(t[1]))
+                                used[s] = bindings.get(s) if bindings else None
+                            if v is None and state == 0:
+                                state = 1
+                        if x is None:
+                            state = 2
+                        dims.append(v)
+                    e = evaluated[d] = (dims, prod(dims), state)
+                e = (e[0], e[1], BITS.get(t[1]), e[2])
             by_type[id(t)] = e
         return e
 
@@ -98,29 +120,41 @@ def graph_cost(graph, types, bindings=None, opsets=None):
                 p += t.count
                 b += t.size
         params[i], wbytes[i] = p, b
-        total, outs = 0, []
+        total, outs, state = 0, [], 0
         for o in node.outputs:
             if o:
-                dims, n, bits = shape(o)
+                dims, n, bits, st = shape(o)
                 outs.append(dims)
+                state = max(state, st)
                 if total is not None:
                     total = None if n is None or not bits else total + (n * bits + 7) // 8
         act[i] = total
+        if only is not None and i not in only:
+            continue
         key = (node.domain, node.op)
         rule = rules.get(key, False)
         if rule is False:
             rule = lookup(node.domain, node.op, opsets.get(node.domain) if opsets else None)
             rules[key] = rule = rule if rule is not None and rule.cost is not None else None
         if rule is None:
+            result.no_rule.append(i)
             continue
         ctx.node, ctx.rule, ctx.outs = node, rule, outs
-        ctx.ins = [shape(x)[0] if x else None for x in node.inputs]
+        ins = ctx.ins = []
+        for x in node.inputs:
+            e = shape(x) if x else _NO_SHAPE
+            ins.append(e[0])
+            if x:
+                state = max(state, e[3])
         try:
             f, m = rule.cost(ctx)
         except (WrongType, ArithmeticError, ValueError, TypeError, IndexError):
+            result.no_rule.append(i)
             continue   # malformed attributes: unknown, as for an unknown op
         if f is not None and f <= MAX_FIGURE and (m is None or m <= MAX_FIGURE):
             flops[i], macs[i] = f, m
+        elif state == 1:
+            result.sized_by_symbols.append(i)
     return result
 
 
@@ -151,14 +185,49 @@ def group_sums(cost, groups, node_group):
 def totals(cost):
     t = {key: sum(filter(None, getattr(cost, key))) for key in KEYS}
     t["unknown"] = cost.flops.count(None)
+    t["unsized"] = len(cost.wants_sizes)
+    t["needs"] = list(cost.needs)
+    t["not_counted"] = dict(cost.not_counted)
     return t
 
 
-def document(graph, types, groups, node_group, bindings=None, node_keys=DOC_NODE_KEYS,
-             opsets=None):
-    """The graph document's "cost" entry (docs/graph-schema.md)."""
+def sized_cost(graph, bindings=None, opsets=None):
+    """(Shapes, GraphCost) of a graph at `bindings` (wetron.sizes): the sizes substituted
+    into its declared dims, shapes inferred from them, cost, and the nodes not counted
+    told apart (GraphCost.wants_sizes, needs, not_counted)."""
+    from . import shapes
+    shaped = shapes.infer(_sizes.bind(graph, bindings), opsets=opsets)
+    result = graph_cost(graph, shaped.types, bindings, opsets)
+    missing = [s for s in _sizes.input_symbols(graph) if not bindings or s not in bindings]
+    wants = set()
+    if missing:
+        # Nodes whose shapes are all known, some as expressions of the unbound symbols,
+        # count once the sizes are set. The others not counted that have a rule (a dim
+        # unknown, e.g. floor((height-1)/2)+1 after a strided conv) are counted again
+        # with the unbound symbols at PROBE_SIZE: those that then count are those sizes
+        # would count. Only this classification uses the probe.
+        wants = set(result.sized_by_symbols)
+        rest = set(i for i, f in enumerate(result.flops) if f is None) - wants - set(result.no_rule)
+        if rest:
+            probe = dict(bindings or {}, **{s: PROBE_SIZE for s in missing})
+            probed = shapes.infer(_sizes.bind(graph, probe), opsets=opsets)
+            flops = graph_cost(graph, probed.types, probe, opsets, only=rest).flops
+            wants.update(i for i in rest if flops[i] is not None)
+    for s in _sizes.input_symbols(graph):   # (bound ones are no longer in the shapes)
+        result.symbols.setdefault(s, bindings.get(s) if bindings else None)
+    result.wants_sizes = sorted(wants)
+    result.needs = missing if wants else []
+    other = {}
+    for i, (node, f) in enumerate(zip(graph.nodes, result.flops)):
+        if f is None and i not in wants:
+            other[node.op] = other.get(node.op, 0) + 1
+    result.not_counted = dict(sorted(other.items(), key=lambda kv: (-kv[1], kv[0])))
+    return shaped, result
+
+
+def document(graph, cost, groups, node_group, node_keys=DOC_NODE_KEYS):
+    """The graph document's "cost" entry (docs/graph-schema.md) of a GraphCost."""
     with paused_gc():
-        cost = graph_cost(graph, types, bindings, opsets)
         d = {"symbols": dict(sorted(cost.symbols.items())),
              "nodes": {key: getattr(cost, key) for key in node_keys},
              "total": totals(cost)}
@@ -170,13 +239,14 @@ def document(graph, types, groups, node_group, bindings=None, node_keys=DOC_NODE
 # --- reports -------------------------------------------------------------------
 
 def analyse(model, bindings=None):
-    """(graph, shapes, cost, groups, node_group) of the model's main graph."""
-    from . import hierarchy, shapes
+    """(graph, shapes, cost, groups, node_group) of the model's main graph at `bindings`
+    (sizes the model states, then these)."""
+    from . import hierarchy
     g = model.graphs[0]
-    opsets = model.opsets(g)
-    shaped = shapes.infer(g, opsets=opsets)
+    shaped, result = sized_cost(g, dict(_sizes.stated(model), **(bindings or {})),
+                                model.opsets(g))
     groups, node_group = hierarchy.derive(g)
-    return g, shaped, graph_cost(g, shaped.types, bindings, opsets), groups, node_group
+    return g, shaped, result, groups, node_group
 
 
 def summary(model, bindings=None, depth=2):
@@ -184,7 +254,7 @@ def summary(model, bindings=None, depth=2):
     g, shaped, cost, groups, node_group = analyse(model, bindings)
     by_op = {}
     for i, node in enumerate(g.nodes):
-        row = by_op.setdefault(node.op, {"op": node.op, "nodes": 0, "unknown": 0,
+        row = by_op.setdefault(node.op, {"op": node.op, "nodes": 0, "unknown": 0, "unsized": 0,
                                          **{k: 0 for k in KEYS}})
         row["nodes"] += 1
         for key in KEYS:
@@ -193,6 +263,8 @@ def summary(model, bindings=None, depth=2):
                 row[key] += v
         if cost.flops[i] is None:
             row["unknown"] += 1
+    for i in cost.wants_sizes:
+        by_op[g.nodes[i].op]["unsized"] += 1
     modules = []
     if groups:
         sums = group_sums(cost, groups, node_group)
@@ -202,8 +274,12 @@ def summary(model, bindings=None, depth=2):
             if level[i] < depth:
                 modules.append({"module": grp["path"], "nodes": grp["nodes"],
                                 **{key: sums[key][i] for key in KEYS + ("unknown",)}})
+    stated = _sizes.stated(model)
     return {"file": model.file, "graph": g.name, "nodes": len(g.nodes),
-            "symbols": dict(sorted(cost.symbols.items())), "total": totals(cost),
+            "symbols": dict(sorted(cost.symbols.items())),
+            "sizes": {"set": dict(bindings or {}),
+                      "stated": {k: v for k, v in stated.items() if k not in (bindings or {})}},
+            "total": totals(cost),
             "model_parameters": model.parameters,
             "by_op": sorted(by_op.values(), key=lambda r: (-(r["flops"] or 0), r["op"])),
             "by_module": modules}
@@ -222,13 +298,41 @@ def to_csv(model, bindings=None):
     g, shaped, cost, groups, node_group = analyse(model, bindings)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["index", "name", "op", "module", "outputs"] + list(KEYS))
+    w.writerow(["index", "name", "op", "module", "outputs"] + list(KEYS) + ["not_counted"])
+    wants = set(cost.wants_sizes)
+    needs = "needs sizes: " + ", ".join(cost.needs)
     for i, node in enumerate(g.nodes):
         module = groups[node_group[i]]["path"] if node_group[i] >= 0 else ""
         shapes_text = " ".join(_shape_text(shaped.types.get(o)) for o in node.outputs if o)
+        why = "" if cost.flops[i] is not None else needs if i in wants else "not counted"
         w.writerow([i, node.name, node.op, module, shapes_text] +
-                   ["" if v is None else v for v in (getattr(cost, k)[i] for k in KEYS)])
+                   ["" if v is None else v for v in (getattr(cost, k)[i] for k in KEYS)] + [why])
     return out.getvalue()
+
+
+def not_counted_text(not_counted):
+    """{op: nodes} -> "3 ops of 2 types (NonMaxSuppression x2, TopK)"."""
+    n = sum(not_counted.values())
+    kinds = ", ".join(op if k == 1 else f"{op} x{k}" for op, k in not_counted.items())
+    return (f"{n} op{'s' if n != 1 else ''} of {len(not_counted)} "
+            f"type{'s' if len(not_counted) != 1 else ''} ({kinds})")
+
+
+def sizes_text(s):
+    """What a summary's figures were counted at, and what they still need."""
+    t, sizes = s["total"], s["sizes"]
+    used = [f"{k} = {v}" for k, v in sizes["set"].items()] + \
+        [f"{k} = {v} (stated by the model)" for k, v in sizes["stated"].items()]
+    lines = []
+    if used:
+        lines.append("Sizes: " + ", ".join(used) + ".")
+    if t["needs"]:
+        lines.append(f"Set sizes: {', '.join(t['needs'])} to count {t['unsized']:,} "
+                     f"more node{'s' if t['unsized'] != 1 else ''} "
+                     f"(`--size {t['needs'][0]}=N`).")
+    if t["not_counted"]:
+        lines.append("Not counted: " + not_counted_text(t["not_counted"]) + ".")
+    return lines
 
 
 def _human(n):
@@ -245,10 +349,9 @@ def to_markdown(model, bindings=None, depth=2):
     s = summary(model, bindings, depth)
     t = s["total"]
     lines = [f"# Cost of {s['file']}", ""]
-    if s["symbols"]:
-        lines.append("Symbolic dims taken as: " +
-                     ", ".join(f"{k} = {v}" for k, v in s["symbols"].items()) + ".")
-        lines.append("")
+    about = sizes_text(s)
+    if about:
+        lines += about + [""]
     lines += [
         "| | |", "|---|---|",
         f"| nodes | {s['nodes']} |",
@@ -257,13 +360,17 @@ def to_markdown(model, bindings=None, depth=2):
         f"| MACs | {t['macs']:,} ({_human(t['macs'])}) |",
         f"| FLOPs | {t['flops']:,} ({_human(t['flops'])}) |",
         f"| activation bytes | {t['activation_bytes']:,} ({_human(t['activation_bytes'])}B) |",
-        f"| nodes of unknown cost | {t['unknown']} |", ""]
+        f"| nodes not counted for want of sizes | {t['unsized']} |",
+        f"| nodes not counted (op or shapes unknown) | {t['unknown'] - t['unsized']} |", ""]
     header = "| {} | nodes | params | MACs | FLOPs | activations | unknown |"
     rule = "|---|---:|---:|---:|---:|---:|---:|"
-    lines += ["## By op type", "", header.format("op"), rule]
+    lines += ["## By op type", "",
+              "| op | nodes | params | MACs | FLOPs | activations | not counted | needs sizes |",
+              rule + "---:|"]
     for r in s["by_op"]:
         lines.append(f"| {r['op']} | {r['nodes']} | {_human(r['params'])} | {_human(r['macs'])} "
-                     f"| {_human(r['flops'])} | {_human(r['activation_bytes'])}B | {r['unknown']} |")
+                     f"| {_human(r['flops'])} | {_human(r['activation_bytes'])}B "
+                     f"| {r['unknown'] - r['unsized']} | {r['unsized']} |")
     if s["by_module"]:
         lines += ["", "## By module", "", header.format("module"), rule]
         for r in s["by_module"]:
@@ -273,7 +380,7 @@ def to_markdown(model, bindings=None, depth=2):
     return "\n".join(lines) + "\n"
 
 
-# --- command line: `python -m wetron cost MODEL [--csv|--md|--json] [--dim NAME=N]` ---
+# --- command line: `python -m wetron cost MODEL [--csv|--md|--json] [--size NAME=N]` ---
 
 def add_arguments(parser):
     parser.add_argument("model")
@@ -281,20 +388,15 @@ def add_arguments(parser):
     fmt.add_argument("--csv", action="store_true", help="one row per node")
     fmt.add_argument("--md", action="store_true", help="Markdown summary (the default)")
     fmt.add_argument("--json", action="store_true", help="the summary as JSON")
-    parser.add_argument("--dim", action="append", default=[], metavar="NAME=N",
-                        help="value of a symbolic dim (default 1), e.g. --dim batch=8")
+    parser.add_argument("--size", action="append", default=[], metavar="NAME=N",
+                        help="value of a symbolic size the model names (there is no default: "
+                             "figures that need an unset one are not counted), e.g. --size batch=8")
     parser.add_argument("--depth", type=int, default=2, help="module levels in the summary")
 
 
 def run(model, args, out):
     import json
-    bindings = {}
-    for item in args.dim:
-        name, _, value = item.partition("=")
-        try:
-            bindings[name.strip()] = int(value)
-        except ValueError:
-            raise SystemExit(f"wetron: --dim wants NAME=INTEGER, not '{item}'")
+    bindings = _sizes.parse(args.size, model)
     if args.csv:
         out.write(to_csv(model, bindings))
     elif args.json:

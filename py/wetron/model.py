@@ -11,7 +11,7 @@ import math
 
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
-from . import cost, hierarchy, shapes
+from . import cost, hierarchy
 from .ops import metadata
 from .util import MAX_ELEMENTS, MAX_TENSORS, paused_gc
 
@@ -103,6 +103,7 @@ class Model:
         self.functions = []
         self.training = []      # dicts: initialization, algorithm (Graphs), bindings
         self.warnings = []
+        self.sizes = {}         # symbol -> value the file states for it (wetron.sizes)
         self.capabilities = frozenset()   # its format module's CAPABILITIES (set by wetron.open)
 
     # --- building ------------------------------------------------------------
@@ -171,23 +172,30 @@ class Model:
                 "values": [_json_value(v) for v in values[:n]], "truncated": n < count}
 
     # --- the document --------------------------------------------------------
-    def to_dict(self, detail=True):
+    def to_dict(self, detail=True, sizes=None):
         """The graph document (docs/graph-schema.md). detail=False leaves out what
         detail_dict() gives (value types, inferred shapes, cost): the page has another
-        worker compute that part at the same time (docs/app.md)."""
+        worker compute that part at the same time (docs/app.md). sizes: {symbol: int}
+        the user set (wetron.sizes), over those the model states."""
         with paused_gc():
-            return self._to_dict(detail)
+            return self._to_dict(detail, self._bindings(sizes))
 
-    def detail_dict(self):
+    def detail_dict(self, sizes=None):
         """Per graph, what to_dict(detail=False) leaves out: {"types": [type dicts],
         "graphs": [{"value_types": [index into types, per value], "inferred", "cost"}]}."""
         with paused_gc():
             types, type_ref = _type_table()
-            graphs = [_graph_detail(g, _value_index(g), type_ref, opsets=self.opsets(g))
-                      for g in self.graphs]
+            bindings = self._bindings(sizes)
+            graphs = [_graph_detail(g, _value_index(g), type_ref, bindings=bindings,
+                                    opsets=self.opsets(g)) for g in self.graphs]
             return {"types": types, "graphs": graphs}
 
-    def _to_dict(self, detail):
+    def _bindings(self, sizes):
+        from . import sizes as model_sizes
+        return dict(model_sizes.stated(self), **(sizes or {}))
+
+    def _to_dict(self, detail, bindings=None):
+        from . import sizes as model_sizes
         types, type_ref = _type_table()
 
         doc = {
@@ -200,10 +208,13 @@ class Model:
                 "metadata": [list(m) for m in self.metadata],
                 "parameters": self.parameters, "weight_bytes": self.weight_bytes,
                 "warnings": list(self.warnings),
+                "sizes": {"symbols": model_sizes.model_symbols(self),
+                          "stated": model_sizes.stated(self)},
             },
             "types": types,
             "tensors": [],
-            "graphs": [_graph_dict(g, type_ref, detail, self.opsets(g)) for g in self.graphs],
+            "graphs": [_graph_dict(g, type_ref, detail, bindings, self.opsets(g))
+                       for g in self.graphs],
             "operators": _operators(self),
             "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
                            "inputs": f.inputs, "outputs": f.outputs,
@@ -218,11 +229,11 @@ class Model:
         doc["tensors"] = [_tensor_dict(t) for t in self.tensors]
         return doc
 
-    def dumps(self, detail=True):
-        return _dumps(self.to_dict(detail))
+    def dumps(self, detail=True, sizes=None):
+        return _dumps(self.to_dict(detail, sizes))
 
-    def dumps_detail(self):
-        return _dumps(self.detail_dict())
+    def dumps_detail(self, sizes=None):
+        return _dumps(self.detail_dict(sizes))
 
 
 def _operators(model):
@@ -387,7 +398,7 @@ def _value_index(g):
     return index
 
 
-def _graph_dict(g, type_ref, detail=True, opsets=None):
+def _graph_dict(g, type_ref, detail=True, bindings=None, opsets=None):
     index = _value_index(g)
     weights = {t.name: t.index for t in g.initializers}
     values = [[name, None, weights.get(name)] for name in index]
@@ -420,7 +431,7 @@ def _graph_dict(g, type_ref, detail=True, opsets=None):
         d["groups"] = groups
         d["node_group"] = node_group
     if detail:
-        extra = _graph_detail(g, index, type_ref, groups, node_group, opsets)
+        extra = _graph_detail(g, index, type_ref, groups, node_group, bindings, opsets)
         for v, t in zip(values, extra["value_types"]):
             v[1] = t
         if extra["inferred"]:
@@ -429,17 +440,20 @@ def _graph_dict(g, type_ref, detail=True, opsets=None):
     return d
 
 
-def _graph_detail(g, index, type_ref, groups=None, node_group=None, opsets=None):
+def _graph_detail(g, index, type_ref, groups=None, node_group=None, bindings=None,
+                  opsets=None):
     """Value types (the declared ones, plus inferred ones for the rest), which of them
-    were inferred, and cost, of one graph; index: _value_index(g). Without groups, the
-    cost has every per-node figure and no per-group sums: the page sums them up
-    (app/document.js), so the worker computing this need not derive the hierarchy."""
-    shaped = shapes.infer(g, opsets=opsets)
+    were inferred, and cost, of one graph at `bindings` (wetron.sizes: substituted into
+    the declared dims first, so the types shown are the sized ones); index:
+    _value_index(g). Without groups, the cost has every per-node figure and no
+    per-group sums: the page sums them up (app/document.js), so the worker computing
+    this need not derive the hierarchy."""
+    shaped, figures = cost.sized_cost(g, bindings, opsets)
     known = shaped.types.get
     names = iter(index)
     next(names)   # ""
     return {"value_types": [type_ref(known(n)) for n in names],
             "inferred": [index[n] for n in shaped.inferred if n and n in index],
-            "cost": cost.document(g, shaped.types, groups, node_group, opsets=opsets,
+            "cost": cost.document(g, figures, groups, node_group,
                                   node_keys=cost.DOC_NODE_KEYS if groups is not None
                                   else cost.KEYS)}

@@ -17,7 +17,8 @@ are visited once in topological order without recursion, folded tensors are capp
 at MAX_FOLD elements, expressions at MAX_TERMS terms.
 
 `infer(graph)` returns a Shapes: `types` (value name -> model type tuple, the file's
-own declarations untouched plus inferred ones) and `inferred` (names whose type was
+own declarations, their unknown dims completed where inference knows them, plus
+inferred ones) and `inferred` (names whose type was
 derived here: by op semantics, or from the tensor record for initializers).
 """
 from .ops import lookup
@@ -208,7 +209,9 @@ def _infer(graph, order, opsets):
             if name in declared:
                 dt = declared[name]
                 if dt[0] in ("tensor", "sparse_tensor"):
-                    known[name] = _merge((dt[1], dt[2]), (dtype, _bounded(dims)))
+                    merged = known[name] = _merge((dt[1], dt[2]), (dtype, _bounded(dims)))
+                    if merged[1] != dt[2]:   # unknown dims of the declaration filled in
+                        types[name] = (dt[0], dt[1], merged[1], dt[3])
             elif dtype is not None or dims is not None:
                 key = (dtype, dims)   # (dims made a tuple above: a list is not hashable)
                 shared = interned.get(key)   # one tuple per distinct type: less for the GC

@@ -239,19 +239,17 @@ def _nonneg(d):
     return all(c > 0 for m, c in p.items() if m) and sum(p.values()) >= 0
 
 
-def evaluate(d, bindings=None, default=1):
-    """The int a dim takes when its symbols are bound (unbound ones = default)."""
+def evaluate(d, bindings=None, default=None):
+    """The int a dim takes when its symbols are bound; None when one of them is not
+    (and no `default` is given), or when an expression does not give an int."""
     if d is None or type(d) is int:
         return d
     total = 0
     for mono, coef in _poly(d).items():
         for s in mono:
-            args = _min_args(s)
-            if args:
-                v = [evaluate(a, bindings, default) for a in args]
-                v = None if None in v else min(v)
-            else:
-                v = bindings.get(s, default) if bindings else default
+            v = bindings.get(s, default) if bindings else default
+            if v is None and not _IDENT.match(s):
+                v = _Expr(s, bindings, default).value()   # floor((height-1)/2)+1, ...
             if v is None:
                 return None
             coef *= v
@@ -260,15 +258,182 @@ def evaluate(d, bindings=None, default=1):
 
 
 def symbols(d):
-    """Names of the symbols in a dim."""
+    """Names of the symbols in a dim (those inside a written-out expression too)."""
     if type(d) is not str:
         return ()
     names = set()
     for mono in _poly(d):
         for s in mono:
-            args = _min_args(s)
-            names.update(n for a in args for n in symbols(a)) if args else names.add(s)
+            if _IDENT.match(s):
+                names.add(s)
+            else:
+                names.update(_Expr(s).names())
     return tuple(sorted(names))
+
+
+# --- dims written as expressions by other tools ------------------------------------
+# Files hold dims such as "floor((height - 1)/2) + 1" (sympy-based shape inference, as
+# ONNX Runtime's and onnxslim's) or "((s0 - 1)//2) + 1" (torch.export): parsed here by
+# a small bounded parser, never eval. Arithmetic is exact (fractions).
+
+MAX_EXPR_TEXT = 2000   # characters of an expression read from a file
+MAX_EXPR_DEPTH = 40    # nesting of parentheses and calls
+_EXPR_TOKEN = re.compile(r"\s*(?:(\d{1,30}(?:\.\d{1,30})?)|([A-Za-z_][\w.]*)|(//|\*\*|[-+*/%(),]))")
+_FUNCTIONS = {
+    "floor": (1, lambda x: x.numerator // x.denominator),
+    "FloorToInt": (1, lambda x: x.numerator // x.denominator),
+    "ceiling": (1, lambda x: -(-x.numerator // x.denominator)),
+    "ceil": (1, lambda x: -(-x.numerator // x.denominator)),
+    "CeilToInt": (1, lambda x: -(-x.numerator // x.denominator)),
+    "FloorDiv": (2, lambda a, b: (a / b).numerator // (a / b).denominator),
+    "CeilDiv": (2, lambda a, b: -(-(a / b).numerator // (a / b).denominator)),
+    "Mod": (2, lambda a, b: a % b),
+    "Max": (None, max), "max": (None, max), "Min": (None, min), "min": (None, min),
+    "Abs": (1, abs), "abs": (1, abs),
+}
+
+
+class _Malformed(Exception):
+    pass
+
+
+class _Number(str):
+    """A number token ("2", "0.5"; sympy writes "2.0*x"), told apart from names."""
+
+
+class _Expr:
+    """One expression: its symbol names, or its value with symbols bound."""
+
+    def __init__(self, text, bindings=None, default=None):
+        self.text, self.bindings, self.default = text, bindings or {}, default
+        self.tokens = []
+        if len(text) <= MAX_EXPR_TEXT:
+            pos = 0
+            while pos < len(text):
+                m = _EXPR_TOKEN.match(text, pos)
+                if not m:
+                    if text[pos:].strip():
+                        self.tokens = None
+                    break
+                self.tokens.append(m.group(m.lastindex) if m.lastindex != 1 else _Number(m.group(1)))
+                pos = m.end()
+        else:
+            self.tokens = None
+
+    def names(self):
+        """The symbols of a well-formed expression; anything else is one symbol, its text."""
+        names = {t for i, t in enumerate(self.tokens or ()) if type(t) is str and _IDENT.match(t)
+                 and not (i + 1 < len(self.tokens) and self.tokens[i + 1] == "(")}
+        try:
+            self._parse({name: 1 for name in names})
+        except ArithmeticError:
+            pass   # well-formed: only 1 is not a value its symbols can take
+        except (_Malformed, ValueError, TypeError):
+            return {self.text}
+        return names
+
+    def value(self):
+        try:
+            v = self._parse(self.bindings)
+        except (_Malformed, ArithmeticError, ValueError, TypeError):
+            return None
+        return int(v) if v.denominator == 1 and abs(v) <= MAX_DIM else None
+
+    def _parse(self, bindings):
+        if not self.tokens:
+            raise _Malformed
+        from fractions import Fraction
+        self.fraction, self.pos, self.depth, self.bound = Fraction, 0, 0, bindings
+        v = self._sum()
+        if self.pos != len(self.tokens):
+            raise _Malformed
+        return v
+
+    def _peek(self):
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _take(self, expected=None):
+        t = self._peek()
+        if t is None or (expected is not None and t != expected):
+            raise _Malformed
+        self.pos += 1
+        return t
+
+    def _sum(self):
+        v = self._product()
+        while self._peek() in ("+", "-"):
+            v = v + self._product() if self._take() == "+" else v - self._product()
+        return v
+
+    def _product(self):
+        v = self._unary()
+        while self._peek() in ("*", "/", "//", "%"):
+            op, w = self._take(), self._unary()
+            if op == "*":
+                v = v * w
+            elif op == "/":
+                v = v / w
+            elif op == "//":
+                v = self.fraction((v / w).numerator // (v / w).denominator)
+            else:
+                v = v % w
+            if abs(v) > MAX_DIM:
+                raise _Malformed
+        return v
+
+    def _unary(self):
+        if self._peek() == "-":
+            self._take()
+            return -self._unary()
+        if self._peek() == "+":
+            self._take()
+            return self._unary()
+        v = self._atom()
+        if self._peek() == "**":
+            self._take()
+            e = self._unary()
+            if e.denominator != 1 or not 0 <= e <= 8:
+                raise _Malformed
+            v = v ** int(e)
+        return v
+
+    def _atom(self):
+        t = self._take()
+        if type(t) is _Number:
+            return self.fraction(str(t))
+        if t == "(":
+            return self._nested(self._sum, ")")
+        if type(t) is not str or not _IDENT.match(t):
+            raise _Malformed
+        if self._peek() == "(":
+            self._take()
+            arity, fn = _FUNCTIONS.get(t, (0, None))
+            if fn is None:
+                raise _Malformed
+            args = self._nested(self._arguments, ")")
+            if arity is not None and len(args) != arity or not args:
+                raise _Malformed
+            return self.fraction(fn(*args))
+        v = self.bound.get(t, self.default)
+        if type(v) is not int:
+            raise _Malformed   # an unbound symbol
+        return self.fraction(v)
+
+    def _arguments(self):
+        args = [self._sum()]
+        while self._peek() == ",":
+            self._take()
+            args.append(self._sum())
+        return args
+
+    def _nested(self, parse, close):
+        self.depth += 1
+        if self.depth > MAX_EXPR_DEPTH:
+            raise _Malformed
+        v = parse()
+        self._take(close)
+        self.depth -= 1
+        return v
 
 
 def _bdim(a, b):

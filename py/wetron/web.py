@@ -82,15 +82,30 @@ def open_detail(reader, name, companions=None):
         return json.dumps({"error": str(e)})
 
 
-def current_detail():
+def current_detail(sizes_json=None):
     """Model.detail_dict of the last model opened, as JSON (when the second worker
-    could not give it)."""
+    could not give it); sizes_json: '{"batch": 1, ...}', the sizes the user set in the
+    page (app/sidebar.js), with which the shapes and cost are computed again."""
     if _current is None:
         return json.dumps({"error": "no model is open"})
     try:
-        return _current.dumps_detail()
+        return _current.dumps_detail(_sizes(sizes_json))
     except ModelError as e:
         return json.dumps({"error": str(e)})
+
+
+def _sizes(sizes_json):
+    """{symbol: int} of the page's JSON text, checked against the model (ModelError)."""
+    from . import sizes
+    if not sizes_json:
+        return None
+    try:
+        given = json.loads(str(sizes_json)[:100000])
+    except ValueError:
+        given = None
+    if not isinstance(given, dict):
+        raise ModelError("sizes: wants a JSON object of symbol -> integer", _current.file)
+    return sizes.check(given, sizes.model_symbols(_current), _current.file)
 
 
 def _open(reader, name, companions):
@@ -102,6 +117,7 @@ def _open(reader, name, companions):
     def companion(path):
         found = others.get(path)
         return found if found is not None else others.get(posixpath.basename(path))
+    companion.names = lambda: list(others)   # the files given with the model
     return open_model(JsSource(reader, name), companions=companion)
 
 
@@ -192,9 +208,10 @@ def tensor_npy(index, write):
 
 # --- cost summary: the CLI's `cost --csv` / `cost --md` text (wetron.cost) --------------
 
-def cost_export(fmt):
+def cost_export(fmt, sizes_json=None):
     """The main graph's cost report of the last model opened, as the CLI writes it:
-    fmt "csv" (one row per node) or "markdown" (summary). Returns JSON {"text"} or {"error"}."""
+    fmt "csv" (one row per node) or "markdown" (summary), at the sizes the user set
+    (current_detail). Returns JSON {"text"} or {"error"}."""
     from . import cost
     writers = {"csv": cost.to_csv, "markdown": cost.to_markdown}
     if fmt not in writers:
@@ -202,6 +219,6 @@ def cost_export(fmt):
     if _current is None:
         return json.dumps({"error": "no model is open"})
     try:
-        return json.dumps({"text": writers[fmt](_current)})
+        return json.dumps({"text": writers[fmt](_current, _sizes(sizes_json))})
     except ModelError as e:
         return json.dumps({"error": str(e)})

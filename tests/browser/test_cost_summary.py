@@ -1,7 +1,8 @@
 """The cost summary in the model's properties (app/cost-view.js): a real model opened in
 the page, the background clicked, the tables by op type and by module equal to
-wetron.cost.summary() in CPython, unknown counts marked ("≥", "not counted"), and the
-CSV / Markdown downloads byte for byte what `wetron cost --csv / --md` writes.
+wetron.cost.summary() in CPython at the sizes set, unknown counts marked ("≥", "not
+counted"), and the CSV / Markdown downloads byte for byte what `wetron cost --csv / --md`
+writes at those sizes.
 Plus wetron.web.cost_export() in CPython (no browser)."""
 import json
 import os
@@ -40,9 +41,12 @@ def table_rows(page, selector):
 def test_tables_equal_cost_summary_and_downloads_equal_the_cli(page, site, tmp_path):
     path = models.torch_transformer()
     model = wetron.open(path)
-    want = cost.summary(model)
+    sizes = {"batch": 2, "sequence": 16}   # (symbolic sizes unset are not counted)
+    want = cost.summary(model, sizes)
     assert want["by_module"], "the transformer has modules: the module table is tested"
     open_and_click_background(page, site, path)
+    assert page.evaluate("(s) => wetron.setSizes(s)", sizes)["status"] == "ready"
+    page.wait_for_selector("#sidebar .cs-by-op")
 
     rows = table_rows(page, "#sidebar .cs-by-op")
     shown = [(r[0][0], int(r[1][1]), int(r[2][1]), int(r[3][1])) for r in rows]
@@ -60,8 +64,8 @@ def test_tables_equal_cost_summary_and_downloads_equal_the_cli(page, site, tmp_p
 
     # the downloads: the CLI's text, byte for byte, named after the model
     base = os.path.splitext(model.file)[0]
-    for label, ext, text in (("Download CSV", "csv", cost.to_csv(model)),
-                             ("Download Markdown", "md", cost.to_markdown(model))):
+    for label, ext, text in (("Download CSV", "csv", cost.to_csv(model, sizes)),
+                             ("Download Markdown", "md", cost.to_markdown(model, sizes))):
         with page.expect_download() as download:
             page.locator("#sidebar button", has_text=label).click()
         d = download.value

@@ -75,7 +75,11 @@ FORMAT_MODULES = (
     "safetensors",
     "gguf",
     "coreml",
+    "npy",
+    "caffe",
+    "mxnet",
     "openvino",
+    "ort",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 

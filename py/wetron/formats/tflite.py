@@ -18,6 +18,8 @@ from ..source import BytesSource
 from ..weights import raw_decoder
 
 FORMAT = "TensorFlow Lite"
+EXTENSIONS = (".tflite",)
+CAPABILITIES = frozenset({"tensor_values", "tensor_windows"})
 IDENTIFIER = b"TFL3"
 DOMAIN = "tflite"                 # builtin operators (the op registry's rules: ops/tflite.py)
 CUSTOM_DOMAIN = "tflite.custom"   # custom operators, named by their custom code
@@ -291,11 +293,11 @@ _OPTIMIZATION_MODES = {1001: "PTQ_FLOAT16", 1002: "PTQ_DYNAMIC_RANGE",
                        3002: "BLOCK_SPARSITY", 3003: "STRUCTURED_SPARSITY"}
 
 
-def looks_like(head, name=""):
+def match(head, name=""):
     if head[4:8] == IDENTIFIER:
-        return True
-    # FlatBuffers may be written without their identifier: trust the extension.
-    return name.lower().endswith(".tflite") and len(head) >= 8
+        return 1.0
+    # FlatBuffers may be written without their identifier: the extension alone.
+    return 0.3 if name.lower().endswith(EXTENSIONS) and len(head) >= 8 else 0.0
 
 
 def parse(source, companions=None):

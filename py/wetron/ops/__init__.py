@@ -26,8 +26,13 @@ FAMILIES = (
     "wetron.ops.onnx.quantize", "wetron.ops.onnx.resize", "wetron.ops.onnx.rnn",
     "wetron.ops.onnx.attention", "wetron.ops.onnx.loss", "wetron.ops.onnx.detection",
     "wetron.ops.onnx.control",
+    "wetron.ops.tf", "wetron.ops.keras",
     "wetron.ops.tflite",
     "wetron.ops.coreml",
+    "wetron.ops.caffe",
+    "wetron.ops.mxnet",
+    "wetron.ops.openvino",
+    "wetron.ops.microsoft",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending

@@ -1,0 +1,110 @@
+"""The Sizes panel (app/cost-view.js sizesPanel, Viewer.setSizes): a real export with
+symbolic batch, height and width (tests/shape_models.py, inner shapes written as
+floor(...) expressions by ONNX Runtime's symbolic shape inference) opened in the page;
+without sizes nothing that needs them is counted and the panel lists them; sizes typed
+into the panel and applied make the total the one of the same network exported at those
+static sizes, a node's output shape concrete, and the share link keep them."""
+import urllib.parse
+
+import pytest
+
+import shape_models
+import wetron
+from wetron import cost
+
+from .harness import OPENED, open_in_page
+
+pytestmark = pytest.mark.timeout(300)
+
+SIZES = shape_models.STATIC_DETECTOR   # batch 2, height 64, width 96
+CONV = "/stem/stem.0/Conv"             # its output is [batch, 8, floor(height/2 - 1/2) + 1, ...]
+
+
+def show_model(page):
+    assert page.evaluate("wetron.select(null)")
+    page.wait_for_selector("#sidebar .sz-input")
+
+
+def cost_row(page, key):
+    """The model's "Cost" section's value for `key` ("MACs", "needs sizes", ...), or None."""
+    return page.evaluate("""(key) => {
+        const section = [...document.querySelectorAll('#sidebar section')].find((s) => s.querySelector('h3').textContent === 'Cost');
+        const row = section && [...section.querySelectorAll('.sb-row')].find((r) => r.querySelector('.sb-key').textContent === key);
+        return row ? row.querySelector('.sb-value').textContent : null; }""", key)
+
+
+def conv_output(page):
+    """The selected conv's output type line in the sidebar (and its tooltip)."""
+    assert page.evaluate("(n) => wetron.select(n)", CONV)
+    page.wait_for_function("(n) => wetron.state().selected === n", arg=CONV)
+    return page.evaluate("""() => {
+        const section = [...document.querySelectorAll('#sidebar section')].find((s) => s.querySelector('h3').textContent === 'Outputs');
+        const line = section.querySelector('.sb-mono.sb-muted');
+        return line.firstChild.textContent; }""")
+
+
+def test_sizes_panel_sets_sizes_and_figures_follow(page, site):
+    path = shape_models.detector("detector_sym")
+    static = cost.summary(wetron.open(shape_models.detector("detector_static")))["total"]
+    unset = cost.summary(wetron.open(path))["total"]
+    assert unset["needs"] == ["batch", "height", "width"] and unset["unsized"] > 0
+    open_in_page(page, site, path)
+    show_model(page)
+
+    # no sizes: the panel lists the model's symbols, empty; nothing is counted at a guess
+    fields = page.evaluate("[...document.querySelectorAll('#sidebar .sz-input')].map((f) => [f.dataset.size, f.value])")
+    assert fields == [["batch", ""], ["height", ""], ["width", ""]]
+    assert cost_row(page, "MACs") == "≥ 0 (0)"   # (a few element-wise ops on the batch-free shape chain count)
+    assert cost_row(page, "needs sizes") == f"set batch, height, width to count {unset['unsized']} more nodes"
+    assert page.inner_text("#sidebar .cs-needs") == \
+        f"needs sizes: set batch, height, width to count {unset['unsized']} more nodes"
+    # the node's shape: its floor(...) expressions shown as "?"
+    assert conv_output(page) == "float32[batch,8,?,?]"
+
+    # sizes typed into the panel and applied
+    show_model(page)
+    for name, value in SIZES.items():
+        page.fill(f"#sidebar .sz-input[data-size='{name}']", str(value))
+    page.locator("#sidebar .sz-actions button", has_text="Apply").click()
+    want = f"{static['macs']:,}"
+    page.wait_for_function("(w) => [...document.querySelectorAll('#sidebar .sb-row')].some((r) => r.textContent.startsWith('MACs' + w))", arg=want)
+    assert page.evaluate("wetron.state().status") == "ready"
+    assert cost_row(page, "MACs").startswith(f"{static['macs']:,} (")
+    assert cost_row(page, "FLOPs").startswith(f"{static['flops']:,} (")
+    assert cost_row(page, "needs sizes") is None and cost_row(page, "at") == "batch=2, height=64, width=96"
+    assert page.locator("#sidebar .cs-needs").count() == 0
+    fields = page.evaluate("[...document.querySelectorAll('#sidebar .sz-input')].map((f) => [f.dataset.size, f.value])")
+    assert fields == [["batch", "2"], ["height", "64"], ["width", "96"]]
+    # the same node's shape, now concrete
+    assert conv_output(page) == "float32[2,8,32,48]"
+    # the share link keeps the sizes
+    page.wait_for_function("location.search.includes('size=')")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert sorted(query["size"]) == ["batch=2", "height=64", "width=96"]
+
+
+def test_a_bad_size_is_refused_and_nothing_changes(page, site):
+    path = shape_models.detector("detector")
+    open_in_page(page, site, path)
+    show_model(page)
+    page.fill("#sidebar .sz-input[data-size='height']", "0")
+    page.locator("#sidebar .sz-actions button", has_text="Apply").click()
+    assert "wants an integer" in page.inner_text("#sidebar .sz-status")
+    assert cost_row(page, "MACs") == "≥ 0 (0)" and cost_row(page, "at") is None
+    # a size the model does not have (through the API): the worker refuses it
+    with pytest.raises(Exception, match="unknown size 'depth'"):
+        page.evaluate("wetron.setSizes({depth: 3})")
+    assert page.evaluate("wetron.state().status") == "ready"
+
+
+def test_a_shared_link_reopens_at_its_sizes(page, site):
+    path = shape_models.detector("detector_sym")
+    static = cost.summary(wetron.open(shape_models.detector("detector_static")))["total"]
+    page.set_default_timeout(120_000)
+    sizes = "&".join(f"size={k}={v}" for k, v in SIZES.items())
+    page.goto(f"{site.url}?url={urllib.parse.quote(site.share(path))}&{sizes}")
+    page.evaluate("wetron.ready()")
+    page.wait_for_function(OPENED)
+    page.wait_for_function("(w) => [...document.querySelectorAll('#sidebar .sb-row')].some((r) => r.textContent.startsWith('MACs' + w))",
+                           arg=f"{static['macs']:,}")
+    assert conv_output(page) == "float32[2,8,32,48]"
