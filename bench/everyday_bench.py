@@ -13,7 +13,10 @@ phases of Wetron's time (app/viewer.js openPhases):
   toLayout    -> the layout worker starts; layoutWorker its layout; layout: both + back
   draw        sidebar, GPU buffers, the first frame
 
-    python bench/everyday_bench.py [--runs 3] [--no-netron] [MODEL ...]
+    python bench/everyday_bench.py [--runs 3] [--no-netron] [--baseline DIST] [MODEL ...]
+--baseline: a site built from an earlier commit (git worktree add /tmp/before REV &&
+python /tmp/before/build.py --out /tmp/dist-before), run interleaved with this one, to
+show that nothing got slower.
 Models: names of bench/make_models.py (default: one_node resnet50 vit_b16 bert_base gpt2)
 or paths. Netron: ../shared/bench/netron_timing.py run by NETRON_PYTHON (default
 ../peer-venv/bin/python: python -m venv ../peer-venv && ../peer-venv/bin/pip install netron playwright).
@@ -78,6 +81,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--think", type=float, default=1.0, help="seconds between Python ready and the file chosen")
     ap.add_argument("--no-netron", action="store_true")
+    ap.add_argument("--baseline", metavar="DIST", help="an earlier commit's built site, timed in the same run")
     args = ap.parse_args()
     from make_models import model_path
     paths = {(os.path.splitext(os.path.basename(m))[0] if os.path.exists(m) else m):
@@ -89,23 +93,30 @@ def main():
     wall = {k: [] for k in paths}
     phases = {k: [] for k in paths}
     peer = {k: [] for k in paths}
+    before = {k: [] for k in paths}
     for run in range(args.runs):
         for name, path in paths.items():
             w, ph = wetron_once(dist, path, args.think)
             wall[name].append(w)
             phases[name].append(ph)
+            b = wetron_once(args.baseline, path, args.think)[0] if args.baseline else None
+            if b is not None:
+                before[name].append(b)
             n = netron_once(path) if netron else None
             if n is not None:
                 peer[name].append(n)
-            print(f"run {run + 1}  {name:10} wetron {w:6.2f} s" + (f"   netron {n:6.2f} s" if n else ""), flush=True)
+            print(f"run {run + 1}  {name:10} wetron {w:6.2f} s" + (f"   before {b:6.2f} s" if b else "")
+                  + (f"   netron {n:6.2f} s" if n else ""), flush=True)
     med = statistics.median
     print(f"\nfile chosen -> drawn, medians of {args.runs} (chosen {args.think:g} s after Python ready)")
-    print(f"{'model':12}{'MB':>8}{'wetron s':>10}{'netron s':>10}{'ratio':>8}{'target':>8}")
+    print(f"{'model':12}{'MB':>8}{'wetron s':>10}{'before s':>10}{'netron s':>10}{'ratio':>8}{'target':>8}")
     for name, path in paths.items():
         w = med(wall[name])
+        b = med(before[name]) if before[name] else None
         n = med(peer[name]) if peer[name] else None
         target = TARGET.get(name)
         cells = [f"{name:12}", f"{os.path.getsize(path) / 1e6:8.1f}", f"{w:10.2f}",
+                 f"{b:10.2f}" if b else f"{'-':>10}",
                  f"{n:10.2f}" if n else f"{'-':>10}", f"{w / n:8.2f}" if n else f"{'-':>8}",
                  f"{target:8.2f}" if target else f"{'-':>8}"]
         print("".join(cells))
