@@ -33,7 +33,9 @@ compressed {"#": "p", "A": [is_distributed, is_parameter, need_clip, name], "O":
 Types: "0.t_dtensor" [element type, dims, layout, lod, offset], "0.t_vec" [types],
 "1.t_dtensor_array", "1.t_selected_rows", element types "0.t_f32" ...; a value is named
 "%<id>" (as Paddle prints programs), a block argument "%arg<n>", a parameter by its name,
-pd_op.data's output by its name attribute. pd_op.data / pd_op.feed are the graph's
+pd_op.data's output by its name attribute. An IntArray operand a pd_op.full_int_array
+gives (pool2d's kernel_size) is also shown as the op's attribute of that slot's name, as
+the legacy op has it. pd_op.data / pd_op.feed are the graph's
 inputs, pd_op.fetch / builtin.shadow_output its outputs; builtin.combine (tensors packed
 into a vector for an op such as concat) and builtin.split (a vector op's result unpacked)
 are folded into the op that uses them, so concat's inputs are the tensors. A node is
@@ -460,18 +462,23 @@ class _ProgramBuilder:
             self.metadata[op] = (tuple(d["inputs"]), tuple(d["outputs"])) if d else ((), ())
         return self.metadata[op]
 
-    def graph(self, idx, parent, depth):
+    def graph(self, idx, parent, depth, outer=None):
+        """The Graph of block idx; outer: the variables of the blocks around it. A
+        sub-block's inputs are the outer variables it reads, its outputs the new values
+        of those it writes (renamed "<var>@<n>" inside it)."""
         if depth > MAX_DEPTH:
             raise self.error(f"blocks nested deeper than {MAX_DEPTH}")
         block = self.blocks[idx]
         g = self.m.add_graph(Graph("" if idx == 0 else f"block {idx}"))
         g.parent = parent
         self.built[idx] = g
-        vars_ = {}
+        vars_ = dict(outer or {})
+        own = set()
         for v in block.get("vars") or ():
             name = last(v, "name")
-            if isinstance(name, str):
-                vars_.setdefault(name, v)
+            if isinstance(name, str) and name not in own:
+                own.add(name)
+                vars_[name] = v
         ops = block.get("ops") or []
         feeds, fetches = [], []
         for op in ops:
@@ -490,13 +497,23 @@ class _ProgramBuilder:
             t = _var_type(vars_.get(name), name)
             if t is not None:
                 g.types[name] = t
-        for name, v in vars_.items():
+        for name in own:
             if name in self.weights and name not in defined:
                 t = self.weights[name]
                 g.initializers.append(t)
                 g.types[name] = ("tensor", t.dtype, tuple(t.dims), "")
                 self.used.add(name)
                 defined.add(name)
+        if idx != 0:          # outer variables read here: the sub-block's inputs
+            for op in ops:
+                for var in op.get("inputs") or ():
+                    for a in var.get("arguments", []):
+                        if isinstance(a, str) and a not in own and a not in defined:
+                            defined.add(a)
+                            g.inputs.append(a)
+                            t = _var_type(vars_.get(a), None)
+                            if t is not None:
+                                g.types[a] = t
         for k, op in enumerate(ops):
             kind = last(op, "type")
             if not isinstance(kind, str):
@@ -506,9 +523,12 @@ class _ProgramBuilder:
             node = self.node(g, op, kind, current, vars_, defined, depth)
             g.nodes.append(node)
         g.outputs = [current.get(a, a) for a, _ in fetches]
+        if idx != 0:
+            g.outputs += [v for a, v in current.items() if a not in own]
         return g
 
     def node(self, g, op, kind, current, vars_, defined, depth):
+        self.scope = vars_
         in_slots, out_slots = self.slots(kind)
         inputs = _ordered(op, "inputs", in_slots)
         outputs = _ordered(op, "outputs", out_slots)
@@ -536,6 +556,7 @@ class _ProgramBuilder:
         name = (scope if scope and scope != "/" else "") + first
         node = Node(kind, DOMAIN, name, ins, outs, [])
         for a in op.get("attrs") or ():
+            self.scope = vars_
             attr = self.attribute(g, a, node, depth)
             if attr is not None:
                 node.attributes.append(attr)
@@ -590,7 +611,8 @@ class _ProgramBuilder:
                 if i not in self.blocks or i == 0 or i in self.built:
                     return Attribute(name, "ints", [x for x in indices if type(x) is int],
                                      doc="block indices that name no block of their own")
-                graphs.append(self.graph(i, (g, len(g.nodes), name), depth + 1))
+                graphs.append(self.graph(i, (g, len(g.nodes), name), depth + 1,
+                                         self.scope))
             if kind == "BLOCK":
                 return Attribute(name, "graph", graphs[0])
             return Attribute(name, "graphs", graphs)
@@ -660,7 +682,7 @@ def _ordered(op, field, slots):
             out.pop()
     for args in by_slot.values():
         out.extend(args)
-    return out
+    return out if any(out) else []
 
 
 # --- PIR -----------------------------------------------------------------------------------
@@ -839,6 +861,32 @@ class _PirBuilder:
                     self.block(child, sub, depth + 1)
                     node.attributes.append(Attribute(label, "graph", child))
             g.nodes.append(node)
+        self.operand_values(g)
+
+    @staticmethod
+    def operand_values(g):
+        """An IntArray operand that a pd_op.full_int_array gives (pool2d's kernel_size)
+        also as the op's attribute of its slot's name, as the legacy op has it."""
+        from ..ops import metadata
+        given = {}
+        for node in g.nodes:
+            if node.op == "pd_op.full_int_array" and len(node.outputs) == 1:
+                value = next((a.value for a in node.attributes
+                              if a.name == "value" and a.type == "ints"), None)
+                if value is not None:
+                    given[node.outputs[0]] = value
+        if not given:
+            return
+        for node in g.nodes:
+            d = metadata.describe(DOMAIN, node.op)
+            slots = d["inputs"] if d else ()
+            names = {a.name for a in node.attributes}
+            for i, v in enumerate(node.inputs):
+                if v in given and i < len(slots) and not any(
+                        s.endswith("...") for s in slots[:i + 1]) and slots[i] not in names:
+                    node.attributes.append(Attribute(
+                        slots[i], "ints", list(given[v]),
+                        doc=f"the value of its {slots[i]} operand (pd_op.full_int_array)"))
 
     @staticmethod
     def combine_uses(v, parsed):
