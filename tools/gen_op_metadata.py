@@ -657,6 +657,15 @@ def _tf_attr_value(v):
 
 # --- PaddlePaddle ----------------------------------------------------------------------
 
+# PIR ops whose operands are not what the op_compat mapping lists (a legacy-only Bias;
+# ops PIR added), as Operation.get_input_names() gives them for the ops of Paddle-written
+# programs (tests/test_format_paddle.py checks every op of its models).
+PADDLE_PIR_SLOTS = {
+    "conv2d_transpose": ("x filter output_size", "out"),
+    "depthwise_conv2d_transpose": ("x filter output_size", "out"),
+    "shape64": ("input", "out"),
+}
+
 PADDLE_ATTR_TYPES = {0: "int", 1: "float", 2: "string", 3: "ints", 4: "floats", 5: "strings",
                      6: "boolean", 7: "booleans", 8: "block", 9: "long", 10: "blocks",
                      11: "longs", 12: "float64s", 13: "var", 14: "vars", 15: "float64",
@@ -670,7 +679,8 @@ def gen_paddle():
     builders of core.pir.ops, their slots from Paddle's op_compat mapping
     (paddle.incubate.autograd.phi_ops_map: the legacy op each one translates, its
     inputs in the PIR op's order, then the IntArray / Scalar arguments a tensor may
-    give, which PIR makes operands), variadic where the legacy slot is duplicable."""
+    give, which PIR makes operands), variadic where the legacy slot is duplicable;
+    PADDLE_PIR_SLOTS where that mapping is not the PIR op's."""
     import paddle
     from paddle.base import core
     from paddle.base.proto import framework_pb2
@@ -740,6 +750,11 @@ def gen_paddle():
             for a in docs.get(legacy, [{}])[0].get("attributes", []):
                 if not a.get("extra"):
                     attrs.append(dict(a, name=legacy_name.get(a["name"], a["name"])))
+        if base in PADDLE_PIR_SLOTS:
+            fixed_in, fixed_out = (x.split() for x in PADDLE_PIR_SLOTS[base])
+            known = {v["name"]: v for v in ins + outs}
+            ins = [known.get(n, {"name": n, "option": "single"}) for n in fixed_in]
+            outs = [known.get(n, {"name": n, "option": "single"}) for n in fixed_out]
         slot = lambda v: v["name"] + ("..." if v["option"] == "variadic" else "")   # noqa: E731
         compact[op] = compact_entry(op, name, category,
                                     [{"since": 1, "inputs": [slot(v) for v in ins],

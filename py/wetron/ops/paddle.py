@@ -28,7 +28,7 @@ Shapes (paddle/phi/infermeta):
 - elementwise_*: with axis -1 NumPy broadcast, else Y aligned at X's `axis`; pd_op.add,
   subtract, multiply, divide, maximum, minimum, elementwise_pow: NumPy broadcast.
 - same shape: activations, scale, dropout, cast, assign, softmax, batch_norm (Y; the
-  running statistics [C]), layer_norm (Y).
+  running statistics [C]), layer_norm (Y; Mean and Variance x[:begin_norm_axis]).
 - movement: reshape2 / pd_op.reshape (0 copies the input's dim, -1 is inferred; the
   target from Shape, ShapeTensor, the shape attribute, or PIR's operand(s)),
   transpose2 (axis) / pd_op.transpose (perm), flatten_contiguous_range / pd_op.flatten
@@ -562,7 +562,7 @@ class BatchNorm(SameShape):
 
 @register
 class LayerNorm(SameShape):
-    """Y the input's shape; Mean and Variance the rows' (dims before begin_norm_axis)."""
+    """Y the input's shape; Mean and Variance the dims before begin_norm_axis."""
     ops = ("layer_norm",) + pir("layer_norm")
     attr_types = {"begin_norm_axis": "int"}
 
@@ -573,8 +573,10 @@ class LayerNorm(SameShape):
         a = c.attr("begin_norm_axis", 1)
         if a < 0:
             a += len(x[1])
-        rows = prod([d for d in x[1][:a]]) if all(type(d) is int for d in x[1][:a]) else None
-        return [x, (x[0], (rows,)), (x[0], (rows,))][:len(c.node.outputs)]
+        if not 0 <= a <= len(x[1]):
+            raise ValueError("begin_norm_axis out of range")
+        rows = (x[0], tuple(x[1][:a]))
+        return [x, rows, rows][:len(c.node.outputs)]
 
     def per(self, c):
         return 7
