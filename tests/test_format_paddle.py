@@ -205,6 +205,18 @@ def test_control_flow_blocks_are_subgraphs(files):
     assert c.flops[i] is None                 # NOT_COUNTED: a trip count of run time
 
 
+def test_fluid_names(files, tmp_path):
+    """A __model__ with its __params__ (fluid's combined names) opens as .pdmodel does."""
+    import shutil
+    e = files["resnet18"]["legacy"]
+    shutil.copy(e["model"], tmp_path / "__model__")
+    shutil.copy(e["params"], tmp_path / "__params__")
+    m = wetron.open(str(tmp_path))          # the folder: __model__ is its main file
+    assert m.file == "__model__" and not m.warnings
+    assert ["parameters", "__params__"] in m.metadata
+    assert m.parameters == sum(math.prod(p["shape"]) for p in e["oracle"]["params"].values())
+
+
 def test_program_alone_and_params_alone(files):
     e = files["resnet18"]["legacy"]
     with open(e["model"], "rb") as f:
