@@ -40,6 +40,20 @@ def test_schema_table_is_generated_from_framework_proto():
         assert f.read() == text, "run tools/gen_proto_schema.py (see its docstring)"
 
 
+def test_op_metadata_is_what_gen_paddle_writes(files):
+    """ops/metadata/paddle.json and opdocs/paddle.json are tools/gen_op_metadata.py's
+    output from this Paddle (its OpProto registry and op_compat mapping)."""
+    import subprocess
+    run = subprocess.run([formats_paddle_models.paddle_python(),
+                          os.path.join(REPO, "tools", "gen_op_metadata.py"), "--check", "paddle"],
+                         capture_output=True, text=True, timeout=600,
+                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert run.returncode == 0, f"regenerate: <paddle venv python> tools/gen_op_metadata.py " \
+        f"paddle\n{run.stdout}{run.stderr[-2000:]}"
+    assert metadata.describe("paddle", "conv2d")["inputs"] == ["Input", "Filter"]
+    assert metadata.describe("paddle", "concat")["inputs"] == ["X...", "AxisTensor"]
+
+
 def _figures(m, batch=1, seq=16):
     g = m.graphs[0]
     bound = sizes.bind(g, {s: batch if s == "batch" else seq for s in sizes.input_symbols(g)})

@@ -144,7 +144,7 @@ def _is_params(head):
     """The first tensor record of a .pdiparams: versions 0, a few lod levels, a
     TensorDesc of a known element type."""
     try:
-        pos, desc = _record_head(head, 0, len(head))
+        _, desc = _record_head(head, 0, len(head))
     except ValueError:
         return False
     return desc is not None
@@ -793,15 +793,20 @@ class _PirBuilder:
         ops = block["ops"]
         parsed = [self.op_parts(op) for op in ops]
         # builtin.combine results used as op inputs, and builtin.split operands: folded
-        combines, splits, uses = {}, {}, {}
+        combines, splits, uses, as_output = {}, {}, {}, set()
         for kind, ins, outs, _ in parsed:
             for v in ins:
                 uses[v] = uses.get(v, 0) + 1
+                if kind in PIR_OUTPUT_OPS or kind == "cf.yield":
+                    as_output.add(v)
         for kind, ins, outs, _ in parsed:
-            if kind == "builtin.combine" and len(outs) == 1:
+            if kind == "builtin.combine" and len(outs) == 1 and outs[0][0] not in as_output:
                 combines[outs[0][0]] = ins
             elif kind == "builtin.split" and len(ins) == 1 and uses.get(ins[0]) == 1:
                 splits[ins[0]] = [v for v, _ in outs]
+                for v, t in outs:
+                    if t is not None:
+                        g.types.setdefault(v, t)
         given = set()
         for (kind, ins, outs, op) in parsed:
             if kind == "p" or kind == "0.constant":
@@ -824,8 +829,7 @@ class _PirBuilder:
             if kind in PIR_OUTPUT_OPS or kind == "cf.yield":
                 g.outputs.extend(ins)
                 continue
-            if kind == "builtin.combine" and outs and outs[0][0] in combines and \
-                    all(u == "op" for u in self.combine_uses(outs[0][0], parsed)):
+            if kind == "builtin.combine" and outs and outs[0][0] in combines:
                 continue
             if kind == "builtin.split" and ins and ins[0] in splits:
                 continue
@@ -840,8 +844,6 @@ class _PirBuilder:
                     node_outs.append(v)
                     if t is not None and v:
                         g.types[v] = t
-            for v, t in self.split_types(splits, parsed):
-                g.types.setdefault(v, t)
             struct = ""
             attrs = []
             for name, at in self.attr_items(op):
@@ -887,24 +889,6 @@ class _PirBuilder:
                     node.attributes.append(Attribute(
                         slots[i], "ints", list(given[v]),
                         doc=f"the value of its {slots[i]} operand (pd_op.full_int_array)"))
-
-    @staticmethod
-    def combine_uses(v, parsed):
-        out = []
-        for kind, ins, _, _ in parsed:
-            if v in ins:
-                out.append("out" if kind in PIR_OUTPUT_OPS or kind == "cf.yield" else "op")
-        return out
-
-    @staticmethod
-    def split_types(splits, parsed):
-        if not splits:
-            return ()
-        out = []
-        for kind, ins, outs, _ in parsed:
-            if kind == "builtin.split" and ins and ins[0] in splits:
-                out.extend((v, t) for v, t in outs if t is not None)
-        return out
 
     def attr_items(self, op):
         attrs = op.get("A") or []
