@@ -4,7 +4,8 @@
     python tools/gen_op_metadata.py --check  exit 1 if a committed file differs
 
 Run at development time (onnx, onnxruntime, tensorflow, ai_edge_litert and keras of
-requirements-test.txt); the output is committed. Two files per domain:
+requirements-test.txt; paddle in its own venv: <paddle venv python>
+tools/gen_op_metadata.py paddle, tests/formats_paddle_models.py); the output is committed. Two files per domain:
 
   py/wetron/ops/metadata/<domain>.json  compact, loaded by wetron.ops.metadata: per op its
       display name, category and per since-version the input and output slot names
@@ -15,7 +16,8 @@ requirements-test.txt); the output is committed. Two files per domain:
 Sources: ONNX from onnx.defs (every schema with its history; ai.onnx, ai.onnx.ml,
 ai.onnx.preview*), com.microsoft(.nchwc) from onnxruntime's contrib schemas; TFLite from
 the LiteRT schema's BuiltinOperator enum; Keras from the classes of keras.layers; TF from
-TensorFlow's op registry (OpDef: input_arg / output_arg / attr) and tf.raw_ops docstrings.
+TensorFlow's op registry (OpDef: input_arg / output_arg / attr) and tf.raw_ops docstrings;
+PaddlePaddle from its OpProto registry and op_compat mapping (gen_paddle).
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -185,6 +187,47 @@ TF_CATEGORY = table(   # TensorFlow raw ops seen in GraphDefs and SavedModels
              "TruncatedNormal StatelessRandomUniformV2 StatelessRandomNormalV2",
     io="Placeholder PlaceholderWithDefault VarHandleOp ReadVariableOp AssignVariableOp "
        "VariableV2 Variable",
+)
+
+PADDLE_CATEGORY = table(   # legacy op types; a PIR op pd_op.X takes the category of X
+    conv="conv2d depthwise_conv2d conv3d conv2d_transpose depthwise_conv2d_transpose "
+         "conv3d_transpose deformable_conv fused_conv2d fused_conv2d_add_act",
+    matmul="matmul matmul_v2 mul fc bmm einsum multihead_matmul fused_multi_transformer "
+           "fused_attention flash_attn memory_efficient_attention linear",
+    activation="relu relu6 leaky_relu prelu sigmoid tanh softmax log_softmax gelu elu selu "
+               "celu hard_sigmoid hard_swish hardswish swish silu mish softplus softsign "
+               "softshrink hard_shrink tanh_shrink thresholded_relu logsigmoid brelu stanh "
+               "maxout",
+    normalization="batch_norm sync_batch_norm layer_norm instance_norm group_norm rms_norm "
+                  "lrn norm p_norm data_norm dropout affine_channel fused_bn_add_activation",
+    pooling="pool2d pool3d max_pool2d_with_index max_pool3d_with_index adaptive_pool2d "
+            "roi_pool roi_align psroi_pool unpool lp_pool2d",
+    shape="reshape reshape2 transpose transpose2 flatten flatten2 flatten_contiguous_range "
+          "squeeze squeeze2 unsqueeze unsqueeze2 shape shape64 size expand expand_v2 "
+          "expand_as expand_as_v2 broadcast_to pixel_shuffle pixel_unshuffle space_to_depth "
+          "view_shape",
+    data="concat split slice strided_slice gather gather_nd scatter scatter_nd_add tile pad "
+         "pad2d pad3d cast assign share_data lookup_table lookup_table_v2 embedding one_hot "
+         "one_hot_v2 top_k top_k_v2 unique flip roll nearest_interp nearest_interp_v2 "
+         "bilinear_interp bilinear_interp_v2 bicubic_interp_v2 linear_interp_v2 "
+         "trilinear_interp_v2 unbind unstack stack index_select index_sample "
+         "take_along_axis put_along_axis quantize_linear dequantize_linear "
+         "fake_quantize_dequantize_moving_average_abs_max fake_channel_wise_quantize_dequantize_abs_max "
+         "where_index masked_select tril_triu grid_sampler argsort sort",
+    elementwise="elementwise_add elementwise_sub elementwise_mul elementwise_div "
+                "elementwise_pow elementwise_max elementwise_min elementwise_mod "
+                "elementwise_floordiv add subtract multiply divide sum add_n scale pow sqrt "
+                "rsqrt square exp log log1p abs floor ceil round sin cos reciprocal sign "
+                "erf clip equal not_equal less_than less_equal greater_than greater_equal "
+                "logical_and logical_or logical_not logical_xor where "
+                "reduce_mean reduce_sum reduce_max reduce_min reduce_prod reduce_all "
+                "reduce_any mean max min maximum minimum arg_max arg_min argmax argmin "
+                "cumsum isnan isinf isfinite bitwise_and bitwise_or bitwise_not",
+    control="while conditional_block select_input select_output if pylayer recurrent",
+    constant="fill_constant full full_int_array full_like full_with_tensor assign_value "
+             "uniform_random gaussian_random range arange linspace eye "
+             "fill_constant_batch_size_like fill_any_like",
+    io="feed fetch data",
 )
 
 # --- TFLite: what its schema does not say -------------------------------------------------
@@ -612,9 +655,121 @@ def _tf_attr_value(v):
     return None
 
 
+# --- PaddlePaddle ----------------------------------------------------------------------
+
+# PIR ops whose operands are not what the op_compat mapping lists (a legacy-only Bias;
+# ops PIR added), as Operation.get_input_names() gives them for the ops of Paddle-written
+# programs (tests/test_format_paddle.py checks every op of its models).
+PADDLE_PIR_SLOTS = {
+    "conv2d_transpose": ("x filter output_size", "out"),
+    "depthwise_conv2d_transpose": ("x filter output_size", "out"),
+    "shape64": ("input", "out"),
+}
+
+PADDLE_ATTR_TYPES = {0: "int", 1: "float", 2: "string", 3: "ints", 4: "floats", 5: "strings",
+                     6: "boolean", 7: "booleans", 8: "block", 9: "long", 10: "blocks",
+                     11: "longs", 12: "float64s", 13: "var", 14: "vars", 15: "float64",
+                     16: "scalar", 17: "scalars"}
+
+
+def gen_paddle():
+    """Legacy ops from Paddle's OpProto registry (core.get_all_op_protos: slots in
+    definition order, duplicable ones variadic, attributes with their comments and
+    core.get_op_attrs_default_value's defaults); PIR ops (pd_op.<name>) are the op
+    builders of core.pir.ops, their slots from Paddle's op_compat mapping
+    (paddle.incubate.autograd.phi_ops_map: the legacy op each one translates, its
+    inputs in the PIR op's order, then the IntArray / Scalar arguments a tensor may
+    give, which PIR makes operands), variadic where the legacy slot is duplicable;
+    PADDLE_PIR_SLOTS where that mapping is not the PIR op's."""
+    import paddle
+    from paddle.base import core
+    from paddle.base.proto import framework_pb2
+    from paddle.incubate.autograd.phi_ops_map import op_map
+    compact, docs = {}, {}
+    protos = {}
+    for raw in core.get_all_op_protos():
+        p = framework_pb2.OpProto.FromString(raw)
+        protos[p.type] = p
+    for op in sorted(protos):
+        p = protos[op]
+        try:
+            defaults = core.get_op_attrs_default_value(op.encode())
+        except Exception:   # an op whose checker cannot give defaults
+            defaults = {}
+        slot = lambda v: v.name + ("..." if v.duplicable else "")   # noqa: E731
+        ins = [{"name": v.name, "option": "variadic" if v.duplicable else
+                "optional" if v.dispensable else "single", "description": clip(v.comment)}
+               for v in p.inputs]
+        outs = [{"name": v.name, "option": "variadic" if v.duplicable else
+                 "optional" if v.dispensable else "single", "description": clip(v.comment)}
+                for v in p.outputs]
+        attrs = []
+        for a in p.attrs:
+            entry = {"name": a.name, "type": PADDLE_ATTR_TYPES.get(a.type, str(a.type)),
+                     "description": clip(a.comment)}
+            d = _json_default(defaults.get(a.name)) if a.name in defaults else None
+            if d is not None and d != "None":
+                entry["default"] = d
+            if a.extra:
+                entry["extra"] = True
+            attrs.append(entry)
+        compact[op] = compact_entry(op, op, PADDLE_CATEGORY.get(op, "other"),
+                                    [{"since": 1, "inputs": [slot(v) for v in p.inputs],
+                                      "outputs": [slot(v) for v in p.outputs]}])
+        docs[op] = [{"since": 1, "description": clip(p.comment), "inputs": ins,
+                     "outputs": outs, "attributes": attrs}]
+    by_phi = {}
+    for legacy, entry in sorted(op_map.items()):
+        by_phi.setdefault(entry["phi_name"], (legacy, entry))
+    for name in sorted(dir(core.pir.ops)):
+        if name.startswith("_") or name.endswith(("_grad", "_grad_")):
+            continue
+        base = name[:-1] if name.endswith("_") and name[:-1] in by_phi else name
+        legacy, entry = by_phi.get(base, (None, None))
+        op = f"pd_op.{name}"
+        category = PADDLE_CATEGORY.get(base) or PADDLE_CATEGORY.get(legacy or "", "other")
+        ins, outs, attrs = [], [], []
+        if entry is not None:
+            lp = protos.get(legacy)
+            dup_in = {v.name for v in lp.inputs if v.duplicable} if lp else set()
+            dup_out = {v.name for v in lp.outputs if v.duplicable} if lp else set()
+            for pir, old in entry.get("inputs", {}).items():
+                ins.append({"name": pir, "legacy": old,
+                            "option": "variadic" if old in dup_in else "single"})
+            for kind in ("int_array", "scalar"):
+                for pir, spec in (entry.get(kind) or {}).items():
+                    if str(spec.get("support_tensor", "True")) != "False" or \
+                            "tensor_name" in spec or "tensors_name" in spec:
+                        ins.append({"name": pir, "option": "single",
+                                    "description": f"{kind}: a tensor of the value"})
+            for pir, old in entry.get("outputs", {}).items():
+                outs.append({"name": pir, "legacy": old,
+                             "option": "variadic" if old in dup_out else "single"})
+            renamed = entry.get("attrs") or {}
+            legacy_name = {v: k for k, v in renamed.items()}
+            for a in docs.get(legacy, [{}])[0].get("attributes", []):
+                if not a.get("extra"):
+                    attrs.append(dict(a, name=legacy_name.get(a["name"], a["name"])))
+        if base in PADDLE_PIR_SLOTS:
+            fixed_in, fixed_out = (x.split() for x in PADDLE_PIR_SLOTS[base])
+            known = {v["name"]: v for v in ins + outs}
+            ins = [known.get(n, {"name": n, "option": "single"}) for n in fixed_in]
+            outs = [known.get(n, {"name": n, "option": "single"}) for n in fixed_out]
+        slot = lambda v: v["name"] + ("..." if v["option"] == "variadic" else "")   # noqa: E731
+        compact[op] = compact_entry(op, name, category,
+                                    [{"since": 1, "inputs": [slot(v) for v in ins],
+                                      "outputs": [slot(v) for v in outs]}])
+        docs[op] = [{"since": 1, "description": (f"The PIR form of the op {legacy} (Paddle's "
+                                                 f"op_compat mapping); its attributes are "
+                                                 f"that op's." if legacy else ""),
+                     "inputs": ins, "outputs": outs, "attributes": attrs}]
+    return {"paddle": compact}, {"paddle": docs}, f"paddlepaddle {paddle.__version__}"
+
+
 # --- writing ---------------------------------------------------------------------------
 
-GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf}
+GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
+              "paddle": gen_paddle}
 
 
 def dump(obj):

@@ -3,7 +3,8 @@
     python tools/gen_proto_schema.py tools/schemas/caffe.proto py/wetron/formats/caffe_schema.py
 
 Reads the proto2 subset such schema files use (messages and enums, nested; optional,
-repeated and required fields with [default = ...] and [packed = true]) and writes a
+repeated and required fields with [default = ...] and [packed = true]; `reserved`
+statements and empty ones skipped) and writes a
 Python module of plain data, which the format module reads both a binary file
 (field numbers) and a text-format file (field names) by:
 
@@ -89,6 +90,12 @@ def parse(text):
                     pos += 1
                 expect(";")
                 messages[scope.rstrip(".")].append((label, ftype, fname, number, options))
+            elif t == "reserved":        # field numbers and names no longer used
+                while toks[pos] != ";":
+                    pos += 1
+                pos += 1
+            elif t == ";":               # an empty statement ("};" after a message)
+                pos += 1
             else:
                 raise SyntaxError(f"unsupported token {t!r} in {scope or 'the file'}")
 

@@ -9,6 +9,7 @@ import pytest
 import formats_caffe_models
 import formats_keras_models
 import formats_mxnet_models
+import formats_paddle_models
 import formats_tensorflow_models
 import formats_weights_models
 import wetron
@@ -139,3 +140,18 @@ def test_mxnet_symbol_with_its_params(app_page):
     assert state["format"] == "MXNet" and state["file"] == "resnet18_v1-symbol.json"
     assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["symbol"]) > 0
     assert not banner(app_page)["shown"], banner(app_page)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "pir"])
+def test_paddle_program_with_its_pdiparams(app_page, mode):
+    """A .pdmodel (or PIR .json) and its .pdiparams picked together: the program is the
+    model (the .pdiparams matches Paddle's companion pattern), its parameters come from
+    the other file (a missing one would be a warning, in the banner)."""
+    e = formats_paddle_models.paddle_files()["mobilenet_v2"][mode]
+    state = pick(app_page, "#file-input", [e["params"], e["model"]])
+    assert state["status"] == "ready", state
+    assert state["format"] == "PaddlePaddle"
+    assert state["file"] == os.path.basename(e["model"])
+    assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["model"]) > 0
+    assert not banner(app_page)["shown"], banner(app_page)
+
