@@ -4,8 +4,9 @@
 ops, attributes, initializers' names, shapes and first values, graph inputs and outputs),
 the inputs and outputs an InferenceSession on the .ort reports and the output shapes it
 computes; MACs and FLOPs equal to those of the ONNX source; the com.microsoft rules'
-shapes against the shapes onnxruntime computes for those nodes, and their cost against
-the formulas; hostile files and a bounded fuzz."""
+shapes against the shapes onnxruntime computes for those nodes (and for single-node
+models with every optional input and output, float16 too), their cost against the
+formulas; hostile files and a bounded fuzz."""
 import collections
 import math
 import struct
@@ -201,6 +202,8 @@ def formula(node, shapes):
         return out * 3, 0
     if op == "SkipLayerNormalization":   # LayerNormalization(input + skip (+ bias))
         return out * (7 + 1 + given[4]), 0
+    if op == "SkipSimplifiedLayerNormalization":   # RMSNormalization(input + skip (+ bias))
+        return out * (5 + 1 + given[3]), 0
     raise AssertionError(f"no formula for {op}")
 
 
@@ -237,6 +240,76 @@ def test_contrib_op_shapes_and_cost_match_onnxruntime(files):
             assert (result.flops[i], result.macs[i]) == formula(node, actual), (name, node.name)
             seen[node.op_type] += 1
     assert set(seen) == set(formats_ort_models.FUSED_OPS), seen
+
+
+# One com.microsoft node per model, written with onnx.helper and run by onnxruntime:
+# the optional inputs and outputs the converted models leave out, and float16.
+# case: (op, element type, inputs [(name, dims, "batch" set to 3)], outputs, attributes)
+F32, F16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+CONTRIB_CASES = {
+    "FusedConv with Z, LeakyRelu": ("FusedConv", F32, [("X", ["batch", 3, 9, 9]), ("W", [4, 3, 3, 3]),
+                                                      ("B", [4]), ("Z", ["batch", 4, 4, 4])],
+                                    1, dict(activation="LeakyRelu", activation_params=[0.1],
+                                            strides=[2, 2])),
+    "FusedConv without bias, grouped": ("FusedConv", F32, [("X", ["batch", 4, 8, 8]),
+                                                           ("W", [6, 2, 3, 3])],
+                                        1, dict(activation="Relu", group=2, pads=[1, 1, 1, 1])),
+    "FusedGemm transA, Tanh": ("FusedGemm", F32, [("A", [6, 5]), ("B", [6, 7]), ("C", [7])],
+                               1, dict(activation="Tanh", transA=1)),
+    "FusedMatMul transB, alpha": ("FusedMatMul", F32, [("A", ["batch", 3, 4, 5]),
+                                                       ("B", ["batch", 3, 6, 5])],
+                                  1, dict(transB=1, alpha=0.5)),
+    "FusedMatMul transA, broadcast": ("FusedMatMul", F32, [("A", ["batch", 1, 5, 4]),
+                                                           ("B", [3, 5, 6])], 1, dict(transA=1)),
+    "BiasGelu": ("BiasGelu", F32, [("A", ["batch", 4, 8]), ("B", [8])], 1, {}),
+    "FastGelu with bias": ("FastGelu", F32, [("X", ["batch", 4, 8]), ("bias", [8])], 1, {}),
+    "FastGelu": ("FastGelu", F32, [("X", ["batch", 4, 8])], 1, {}),
+    "QuickGelu": ("QuickGelu", F32, [("X", ["batch", 4, 8])], 1, dict(alpha=1.5)),
+    "SkipLayerNormalization, all outputs": (
+        "SkipLayerNormalization", F32, [("input", ["batch", 4, 8]), ("skip", ["batch", 4, 8]),
+                                        ("gamma", [8]), ("beta", [8]), ("bias", [8])],
+        4, dict(epsilon=1e-5)),
+    "SkipLayerNormalization float16": (
+        "SkipLayerNormalization", F16, [("input", ["batch", 4, 8]), ("skip", ["batch", 4, 8]),
+                                        ("gamma", [8]), ("beta", [8]), ("bias", [8])],
+        4, dict(epsilon=1e-5)),
+    "SkipSimplifiedLayerNormalization with bias": (
+        "SkipSimplifiedLayerNormalization", F32, [("input", ["batch", 4, 8]),
+                                                  ("skip", ["batch", 4, 8]), ("gamma", [8]),
+                                                  ("bias", [8])], 4, dict(epsilon=1e-5)),
+}
+
+
+def contrib_model(op, elem, inputs, outputs, attrs):
+    names = [f"y{k}" for k in range(outputs)]
+    node = helper.make_node(op, [n for n, _ in inputs], names, name="node",
+                            domain="com.microsoft", **attrs)
+    graph = helper.make_graph(
+        [node], op, [helper.make_tensor_value_info(n, elem, dims) for n, dims in inputs],
+        [onnx.ValueInfoProto(name=n) for n in names])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 9        # what this onnxruntime reads
+    return model, node
+
+
+@pytest.mark.parametrize("case", list(CONTRIB_CASES))
+def test_contrib_rule_of_one_node_matches_onnxruntime(case):
+    op, elem, inputs, outputs, attrs = CONTRIB_CASES[case]
+    model, node = contrib_model(op, elem, inputs, outputs, attrs)
+    data = model.SerializeToString()
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(5)
+    dtype = helper.tensor_dtype_to_np_dtype(elem)
+    results = session.run(None, {n: rng.standard_normal([3 if d == "batch" else d for d in dims])
+                                 .astype(dtype) for n, dims in inputs})
+    m = wetron.open(wetron.BytesSource(data, "contrib.onnx"))
+    _, shaped, result, _, _ = cost.analyse(m, {"batch": 3})
+    for name, value in zip(node.output, results):
+        assert shaped.types[name][1:3] == (value.dtype.name, value.shape), name
+    actual = {n: (3,) + tuple(dims[1:]) if dims[0] == "batch" else tuple(dims) for n, dims in inputs}
+    actual.update(zip(node.output, (r.shape for r in results)))
+    assert (result.flops[0], result.macs[0]) == formula(node, actual)
 
 
 def test_operators_table_names_the_onnx_domain_and_opset(files):
