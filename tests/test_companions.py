@@ -82,7 +82,7 @@ def test_the_page_lookup_finds_plain_names_and_base_names():
     assert lookup.names() == ["weights.bin"]
 
 
-def _external_model(location):
+def external_data_model(location):
     """An ONNX model (onnx.helper) whose one weight is external data at `location`."""
     w = numpy_helper.from_array(np.zeros(16, np.float32), "w")
     w.data_location = onnx.TensorProto.EXTERNAL
@@ -90,7 +90,7 @@ def _external_model(location):
     for k, v in (("location", location), ("offset", "0"), ("length", "64")):
         w.external_data.add(key=k, value=v)
     graph = helper.make_graph(
-        [helper.make_node("Add", ["x", "w"], ["y"])], "g",
+        [helper.make_node("Add", ["x", "w"], ["y"], name="add")], "g",
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [16])],
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [16])], [w])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -100,7 +100,7 @@ def _external_model(location):
 def test_onnx_external_data_outside_the_folder_through_the_cli(folder, wetron_env, location):
     location = str(folder.parent / "secret.bin") if location == "SECRET_ABSOLUTE" else location
     path = folder / "model.onnx"
-    onnx.save_model(_external_model(location), str(path))
+    onnx.save_model(external_data_model(location), str(path))
     out = subprocess.run([sys.executable, "-m", "wetron", "info", str(path), "--json"],
                          capture_output=True, text=True, env=wetron_env, check=True).stdout
     assert json.loads(out)["format"] == "ONNX"
