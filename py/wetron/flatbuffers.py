@@ -6,6 +6,12 @@ scattered between its weights, so one read-ahead window would thrash); `Table`
 reads one table's fields by id through its vtable. Every offset, length and count
 is checked against the file before it is followed, so a corrupt file fails with a
 ModelError that names the byte, never with an IndexError or a huge allocation.
+
+Offsets may point anywhere, so many tables can share one vector, a vector's entries can
+all name one string and strings can overlap: a small file could make a parser build far
+more than itself. Strings are decoded once per position, and the elements of the vectors
+read (tables, strings, scalars) and the bytes of the strings decoded are counted against
+a budget in proportion to the file (MAX_READ_PER_BYTE), so what is built stays so.
 """
 import struct
 from collections import OrderedDict
@@ -15,6 +21,12 @@ from .errors import ModelError
 PAGE_BITS = 16                # 64 KiB pages
 PAGE = 1 << PAGE_BITS
 MAX_PAGES = 64                # 4 MiB cached at most
+# Vector elements and string bytes a file may make the parsers read, per byte of the file
+# (plus a floor): each takes a byte of the file at least, so a file whose tables share no
+# vectors and whose strings do not overlap stays under 1 (a parser reading a vector twice,
+# under 2).
+MAX_READ_PER_BYTE = 4
+MIN_READ = 1 << 16
 
 _SCALARS = {k: struct.Struct("<" + k) for k in "bBhHiIqQfd?"}
 _U32 = _SCALARS["I"]
@@ -31,6 +43,8 @@ class Reader:
         self.size = source.size
         self.data = getattr(source, "data", None)    # in-memory source: no paging
         self._pages = OrderedDict()
+        self._strings = {}       # position -> decoded string
+        self._left = MAX_READ_PER_BYTE * self.size + MIN_READ   # elements and string bytes
 
     def error(self, message, offset=None):
         return ModelError(message, self.source.name, self.format, offset)
@@ -91,6 +105,25 @@ class Reader:
     def identifier(self):
         return self.bytes(4, 4) if self.size >= 8 else b""
 
+    def spend(self, n, offset):
+        """Counts `n` vector elements or string bytes read (at `offset`) against the budget."""
+        self._left -= n
+        if self._left < 0:
+            limit = MAX_READ_PER_BYTE * self.size + MIN_READ
+            raise self.error(f"more than {limit} vector elements and string bytes read from "
+                             f"a file of {self.size} bytes (tables sharing vectors, "
+                             "overlapping strings): corrupt or hostile", offset)
+
+    def string_at(self, t):
+        """The string whose length field is at `t`, decoded once."""
+        s = self._strings.get(t)
+        if s is None:
+            n = self.u32(t, "string length")
+            self._check(t + 4, n, "string")
+            self.spend(n, t)
+            s = self._strings[t] = self.bytes(t + 4, n, "string").decode("utf-8", "replace")
+        return s
+
 
 class Table:
     """One table: fields are addressed by their id (declaration order in the schema)."""
@@ -136,10 +169,7 @@ class Table:
 
     def string(self, i, default=""):
         t = self._target(i)
-        if not t:
-            return default
-        n = self.r.u32(t, "string length")
-        return self.r.bytes(t + 4, n, "string").decode("utf-8", "replace")
+        return self.r.string_at(t) if t else default
 
     def table(self, i):
         t = self._target(i)
@@ -166,6 +196,7 @@ class Table:
             n = min(n, limit)
         if n == 0:
             return []
+        self.r.spend(n, start)
         return list(struct.unpack(f"<{n}{code}", self.r.bytes(start, n * size)))
 
     def tables(self, i):
@@ -175,6 +206,7 @@ class Table:
             return []
         start, n = v
         r = self.r
+        r.spend(n, start)
         offsets = struct.unpack(f"<{n}I", r.bytes(start, 4 * n)) if n else ()
         return [Table(r, start + 4 * k + o) for k, o in enumerate(offsets)]
 
@@ -184,12 +216,9 @@ class Table:
             return []
         start, n = v
         r = self.r
-        out = []
-        for k in range(n):
-            t = r.indirect(start + 4 * k)
-            m = r.u32(t, "string length")
-            out.append(r.bytes(t + 4, m, "string").decode("utf-8", "replace"))
-        return out
+        r.spend(n, start)
+        offsets = struct.unpack(f"<{n}I", r.bytes(start, 4 * n)) if n else ()
+        return [r.string_at(start + 4 * k + o) for k, o in enumerate(offsets)]
 
     def union(self, type_id, value_id):
         """(type code, Table or None) of a union: its type is field `type_id` (ubyte)."""

@@ -238,10 +238,10 @@ class Model:
 
 def _operators(model):
     """The document's "operators" table: per "<node domain>:<op>" of the nodes present,
-    the op's framework domain, for ONNX the operator set the model imports for it, and
-    what wetron.ops.metadata knows of the op there (display name, category, slot names,
-    the since-version of the schema in force)."""
-    onnx = model.format == "ONNX"
+    the op's framework domain, for ONNX (and .ort) the operator set the model imports for
+    it, and what wetron.ops.metadata knows of the op there (display name, category, slot
+    names, the since-version of the schema in force)."""
+    onnx = metadata.node_domain(model.format, "") == "ai.onnx"
     imports = {}
     for d, v in model.imports if onnx else ():
         if isinstance(v, int):

@@ -103,13 +103,33 @@ class SliceSource(Source):
         return self.source.read(self.offset + offset, length)
 
 
+def escapes_folder(name):
+    """Whether a companion's name, which comes from the untrusted model file, could lead
+    outside the model's folder: an absolute path ('/x', '\\x', a drive 'C:x' as Windows
+    reads it), or one with a '..' component ('\\' taken as '/')."""
+    parts = name.replace("\\", "/").split("/")
+    drive = len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha()
+    return name.startswith(("/", "\\")) or drive or ".." in parts
+
+
+def refuse_escaping(name, model):
+    """ModelError naming the model file when a companion's name escapes its folder; the
+    companion lookups (beside the file here, among the files given in the page: web.py)
+    ask this first, whatever the format checked."""
+    if escapes_folder(name):
+        raise ModelError(f"companion file '{name}' named in the model lies outside its "
+                         "folder (an absolute path or one with '..'): refused", model)
+
+
 def sibling_resolver(path):
     """Companion-file lookup beside a model on disk (external data and the like).
     Names come from the untrusted file, so only plain relative paths inside the
-    model's folder are accepted."""
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    model's folder are accepted (refuse_escaping)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
 
     def resolve(name):
+        refuse_escaping(name, path)
         full = os.path.join(folder, name)
         return FileSource(full) if os.path.isfile(full) else None
 

@@ -11,7 +11,7 @@ import posixpath
 
 from . import open as open_model
 from .errors import ModelError
-from .source import BytesSource, Source
+from .source import BytesSource, Source, refuse_escaping
 
 _current = None  # the last model opened, kept for tensor_values()
 
@@ -113,12 +113,20 @@ def _open(reader, name, companions):
     if companions is not None:
         for key in companions.keys():
             others[str(key)] = JsSource(companions.get(key), str(key))
+    return open_model(JsSource(reader, name), companions=companion_lookup(others, name))
 
+
+def companion_lookup(others, name):
+    """The page's companion lookup for the model file `name`: others maps the paths of
+    the files given with it (relative to its folder, and their base names) -> Source; a
+    name the model gives is found as it is, else by its base name, and refused when it
+    escapes the folder (source.refuse_escaping), as beside a file on disk."""
     def companion(path):
+        refuse_escaping(path, name)
         found = others.get(path)
         return found if found is not None else others.get(posixpath.basename(path))
     companion.names = lambda: list(others)   # the files given with the model
-    return open_model(JsSource(reader, name), companions=companion)
+    return companion
 
 
 def collect_garbage():

@@ -1,15 +1,24 @@
 """Every model format through the page's real file inputs: models written by the real
 frameworks (tests/formats_*_models.py), opened in Chromium, drawn with as many node
 boxes as CPython's wetron finds; a SavedModel as a folder, TF.js as model.json + shards
-picked together, and a missing companion shown as a warning while the graph opens."""
+picked together, and a missing companion shown as a warning while the graph opens.
+Core ML (.mlmodel, and an .mlpackage's files picked together), OpenVINO (.xml + .bin),
+NumPy (.npy, .npz) and ONNX Runtime (.ort) also show their content as CPython reads it:
+the nodes of each op type the page's search finds, and a node's weight as the sidebar
+shows it (dtype and shape)."""
+import collections
 import os
 
+import numpy as np
 import pytest
 
 import formats_caffe_models
+import formats_coreml_models
 import formats_keras_models
 import formats_mxnet_models
 import formats_paddle_models
+import formats_openvino_models
+import formats_ort_models
 import formats_tensorflow_models
 import formats_weights_models
 import wetron
@@ -155,3 +164,96 @@ def test_paddle_program_with_its_pdiparams(app_page, mode):
     assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["model"]) > 0
     assert not banner(app_page)["shown"], banner(app_page)
 
+
+def sidebar_of(page, name):
+    """The sidebar's text once node `name` is selected (its modules expanded first)."""
+    assert page.evaluate("(n) => wetron.select(n)", name)
+    page.wait_for_function("(n) => wetron.state().selected === n", arg=name)
+    return page.inner_text("#sidebar")
+
+
+def check_content(page, state, path, op):
+    """The page holds what CPython reads from `path`: as many nodes, drawn; the nodes of
+    each op type (the page's search, op:<type>); and the first `op` node with a weight
+    shows that weight as "dtype [dims]" in the sidebar."""
+    model = wetron.open(path)
+    g = model.graphs[0]
+    assert state["drawn"]["nodes"] == state["nodes"] == len(g.nodes) > 0
+    want = collections.Counter(n.op for n in g.nodes)
+    found = {o: sum(1 for r in page.evaluate("(q) => wetron.find(q)", f"op:{o}") if r["kind"] == "node")
+             for o in want}
+    assert found == want
+    weights = {t.name: t for t in g.initializers}
+    node = next(n for n in g.nodes if n.op == op and any(x in weights for x in n.inputs))
+    weight = weights[next(x for x in node.inputs if x in weights)]
+    text = sidebar_of(page, node.name)
+    assert node.op in text or node.op.lower() in text.lower()
+    assert f"{weight.dtype} [{', '.join(map(str, weight.dims))}]" in text, (node.name, weight.name)
+    return model
+
+
+def test_coreml_mlmodel(app_page):
+    path = os.path.join(formats_coreml_models.coreml_dir(), "nn_cnn.mlmodel")
+    state = pick(app_page, "#file-input", [path])
+    assert state["status"] == "ready", state
+    assert state["format"] == "Core ML" and state["file"] == "nn_cnn.mlmodel"
+    check_content(app_page, state, path, "convolution")
+    assert not banner(app_page)["shown"], banner(app_page)
+
+
+def test_coreml_mlpackage_files_picked_together(app_page):
+    """Manifest.json, model.mlmodel and weights/weight.bin of an .mlpackage chosen as
+    files: model.mlmodel is the model, its weights found by base name."""
+    package = os.path.join(formats_coreml_models.coreml_dir(), "ml_cnn.mlpackage")
+    data = os.path.join(package, "Data", "com.apple.CoreML")
+    files = [os.path.join(package, "Manifest.json"), os.path.join(data, "weights", "weight.bin"),
+             os.path.join(data, "model.mlmodel")]
+    state = pick(app_page, "#file-input", files)
+    assert state["status"] == "ready", state
+    assert state["format"] == "Core ML" and state["file"] == "model.mlmodel"
+    model = check_content(app_page, state, package, "conv")
+    assert model.graphs[0].nodes[0].domain == "coreml.mil"
+    assert not banner(app_page)["shown"], banner(app_page)   # weight.bin was found
+
+
+def test_openvino_xml_with_its_bin(app_page):
+    xml = formats_openvino_models.ir_models()[0]["cnn"]
+    state = pick(app_page, "#file-input", [xml[:-4] + ".bin", xml])
+    assert state["status"] == "ready", state
+    assert state["format"] == "OpenVINO IR" and state["file"] == "cnn.xml"
+    check_content(app_page, state, xml, "Convolution")
+    assert not banner(app_page)["shown"], banner(app_page)   # the .bin was found
+
+
+@pytest.mark.parametrize("kind", ["npy", "npz"])
+def test_numpy_arrays(app_page, tmp_path, kind):
+    rng = np.random.default_rng(1)
+    if kind == "npy":
+        path = tmp_path / "embedding.npy"
+        np.save(path, rng.standard_normal((7, 5)).astype(np.float32))
+        op = "Parameter"
+    else:
+        path = tmp_path / "state.npz"
+        np.savez(path, **{"features.0.weight": rng.standard_normal((8, 3, 3, 3)).astype(np.float32),
+                          "features.0.bias": np.zeros(8, np.float32),
+                          "classifier.weight": rng.standard_normal((10, 8)).astype(np.float16),
+                          "classifier.bias": np.zeros(10, np.float16)})
+        op = "Conv2d"
+    state = pick(app_page, "#file-input", [str(path)])
+    assert state["status"] == "ready", state
+    assert state["format"] == "NumPy" and state["file"] == path.name
+    check_content(app_page, state, str(path), op)
+
+
+def test_onnx_runtime_ort(app_page):
+    path = formats_ort_models.ort_files()["cnn"]["ort"]
+    state = pick(app_page, "#file-input", [path])
+    assert state["status"] == "ready", state
+    assert state["format"] == "ONNX Runtime" and state["file"] == "cnn.ort"
+    check_content(app_page, state, path, "FusedConv")
+    # default-domain nodes are ONNX's: their boxes take ONNX's categories
+    app_page.evaluate("wetron.setMode('flat')")
+    categories = {b["name"].rsplit("/", 1)[-1]: b["category"] for b in app_page.evaluate("wetron.boxes()")
+                  if b["kind"] == "op"}
+    assert categories["MaxPool"] == "pooling" and categories["Gemm"] == "matmul"
+    assert not banner(app_page)["shown"], banner(app_page)

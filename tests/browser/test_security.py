@@ -8,7 +8,8 @@ panel, cost summary and the exported SVG, never interpreted as HTML or script.
 The strings test runs twice: with the CSP enforced, where a string that reached the DOM
 as HTML shows up as a CSP violation (the policy blocks the handler it carried), and
 with the CSP bypassed, where it would run (window.__pwned); in both, the text must
-appear literally and no element or event-handler attribute may come from it."""
+appear literally and no element or event-handler attribute may come from it.
+Companion file names from a model that leave its folder are refused in the page."""
 import html.parser
 import os
 import threading
@@ -546,3 +547,62 @@ def test_links_are_never_interpreted(page, site, tmp_path):
     for text in page.console_errors:
         assert "404" in text or "Failed to load resource" in text, text
     page.console_errors.clear()
+
+
+# --- companion names from the model -------------------------------------------------
+
+def test_companion_names_outside_the_folder_are_refused_in_the_page(page, site, tmp_path):
+    """Companion names come from the model file. A name that leaves the model's folder
+    ('../secret.bin', an absolute path) is refused by the page's lookup even when a file
+    of that base name was given with the model: an ONNX tensor whose external data is
+    '../secret.bin' and a TF.js model whose shards are '../group1-shard*.bin', picked
+    with those files, open with the weights refused (the sidebar says so, no values are
+    offered), as the CLI refuses them beside the file (tests/test_companions.py)."""
+    import formats_tensorflow_models
+    import test_companions
+    page.set_default_timeout(120_000)
+    page.goto(site.url)
+    page.evaluate("wetron.ready()")
+
+    def open_files(paths):
+        page.set_input_files("#file-input", [str(p) for p in paths])
+        page.wait_for_function(OPENED)
+        assert page.evaluate("wetron.state().status") == "ready", page.evaluate("wetron.state().error")
+
+    def weight_card(node):
+        assert page.evaluate("(n) => wetron.select(n)", node)
+        page.wait_for_function("(n) => wetron.state().selected === n", arg=node)
+        return page.evaluate("""() => [...document.querySelectorAll('#sidebar-body .sb-weight')].map((w) => ({
+          error: (w.querySelector('.sb-error') || {}).textContent || null,
+          values: [...w.querySelectorAll('button')].some((b) => b.textContent === 'Show values') }))""")
+
+    inner = tmp_path / "models"
+    inner.mkdir()
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"\x01" * 64)
+    for location in ("../secret.bin", str(secret)):
+        model = inner / "external.onnx"
+        onnx.save_model(test_companions.external_data_model(location), str(model))
+        open_files([model, secret])
+        cards = weight_card(wetron_node(model))
+        assert cards == [{"error": f"tensor 'w': external data location '{location}' is not a plain "
+                                   "relative path; refusing to read it", "values": False}], cards
+
+    tfjs = tmp_path / "tfjs" / "models"
+    tfjs.mkdir(parents=True)
+    path, paths = test_companions.escaping_tfjs(
+        formats_tensorflow_models.tensorflow_files()["tfjs"], tfjs, "parent")
+    open_files([path] + [tfjs.parent / p[3:] for p in paths])
+    refused = f"weights file '{paths[0]}' lies outside the folder of model.json (an absolute " \
+              "path or one with '..'): refused"
+    assert page.evaluate("document.getElementById('banner').textContent").count(refused) == 1
+    cards = weight_card(wetron_node(path))
+    assert cards and all(c == {"error": refused, "values": False} for c in cards), cards
+
+
+def wetron_node(path):
+    """The name of the first node of `path` (as CPython reads it) that reads a weight."""
+    import wetron
+    g = wetron.open(str(path)).graphs[0]
+    weights = {t.name for t in g.initializers}
+    return next(n.name for n in g.nodes if any(x in weights for x in n.inputs))

@@ -15,6 +15,7 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..model import Attribute, Function, Graph, Model, Tensor
+from ..source import escapes_folder
 from ..util import MAX_NODES, MAX_TENSORS, load_json, too_many
 from .tensorflow import (MAX_DEPTH, MAX_DIM, MAX_DIMS, _JSON_DTYPES, _NodeDef, _bytes_text,
                          _normalise, _shape_attr, _shape_text, build_graph, dtype_name)
@@ -72,7 +73,7 @@ class _TfjsParser:
     def shard_source(self, path):
         if path not in self.shard_sources:
             src = None
-            if self.companions is not None and _plain_relative(path):
+            if self.companions is not None and path and not escapes_folder(path):
                 src = self.companions(posixpath.normpath(path))
             self.shard_sources[path] = src
         return self.shard_sources[path]
@@ -294,8 +295,10 @@ class _Shards:
         for p in paths:
             src = parser.shard_source(p)
             if src is None:
-                self.missing = self.missing or f"weights file '{p}' not found beside " \
-                    f"{parser.source.name}"
+                self.missing = self.missing or (
+                    f"weights file '{p}' lies outside the folder of {parser.source.name} "
+                    "(an absolute path or one with '..'): refused" if escapes_folder(p)
+                    else f"weights file '{p}' not found beside {parser.source.name}")
                 parser.warn(self.missing)
             self.sources.append(src)
         # Where each shard ends in the concatenation: a weight is located by bisection
@@ -371,12 +374,6 @@ def _tfjs_decoder(shards, offset, stored, quant):
             values = [v * scale + low for v in values]
         return values
     return decode
-
-
-def _plain_relative(path):
-    parts = path.replace("\\", "/").split("/")
-    return bool(path) and not path.startswith(("/", "\\")) and ".." not in parts and \
-        ":" not in parts[0]
 
 
 def _list(v):

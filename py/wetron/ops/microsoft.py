@@ -12,9 +12,10 @@ fused step's element-wise FLOPs:
   unknown); one FLOP per output for alpha != 1;
 - BiasGelu: Gelu(A + bias); FastGelu: Gelu's tanh approximation of X (+ bias);
   Gelu: as ONNX's; QuickGelu: x * sigmoid(alpha * x);
-- SkipLayerNormalization / SkipSimplifiedLayerNormalization: LayerNormalization /
-  RMSNormalization of input + skip (+ bias); outputs output, mean, inv_std_var,
-  input_skip_bias_sum (the last one as the input's type).
+- SkipLayerNormalization (input, skip, gamma, beta, bias) /
+  SkipSimplifiedLayerNormalization (input, skip, gamma, bias): LayerNormalization /
+  RMSNormalization of input + skip (+ bias); outputs output, mean, inv_std_var (float
+  whatever the input's type: type constraint U), input_skip_bias_sum (the input's type).
 Figures per element as ops/onnx/ counts them (Gelu 8, LayerNormalization 7, RMS 5,
 activations as their standalone ops).
 """
@@ -115,20 +116,21 @@ register(type("QuickGelu", (_Gelu,), {"ops": ("QuickGelu",), "flops": 3}))
 @register
 class SkipLayerNormalization(Contrib):
     ops = ("SkipLayerNormalization",)
-    flops = 7   # LayerNormalization's
+    flops = 7     # LayerNormalization's
+    bias_at = 4
 
     def shape(self, c):
         x = c.ins[0] if c.ins else None
-        stats = None if x is None or x[1] is None else (c.dtype(0), tuple(x[1][:-1]) + (1,))
+        stats = None if x is None or x[1] is None else ("float32", tuple(x[1][:-1]) + (1,))
         return [x, stats, stats, x]
 
     def cost(self, c):
         n = prod(c.outs[0]) if c.outs else None
         if n is None:
             return None, None
-        adds = 1 + (1 if c.has(4) else 0)   # + skip, + bias
+        adds = 1 + (1 if c.has(self.bias_at) else 0)   # + skip, + bias
         return n * (self.flops + adds), 0
 
 
 register(type("SkipSimplifiedLayerNormalization", (SkipLayerNormalization,),
-              {"ops": ("SkipSimplifiedLayerNormalization",), "flops": 5}))
+              {"ops": ("SkipSimplifiedLayerNormalization",), "flops": 5, "bias_at": 3}))

@@ -27,10 +27,11 @@ _described = {}
 
 
 # The domain of a node whose file names none (""), by the format it comes from: ONNX's
-# default domain, and the formats whose parsers write "" for their framework's own ops
-# (TFLite builtins, TensorFlow ops, Keras layers; docs/graph-schema.md).
-FORMAT_DOMAINS = {"ONNX": "ai.onnx", "TensorFlow Lite": "tflite", "TensorFlow": "tf",
-                  "Keras": "keras"}
+# default domain (in ONNX files and ONNX Runtime's .ort), and the formats whose parsers
+# write "" for their framework's own ops (TFLite builtins, TensorFlow ops, Keras layers;
+# docs/graph-schema.md).
+FORMAT_DOMAINS = {"ONNX": "ai.onnx", "ONNX Runtime": "ai.onnx", "TensorFlow Lite": "tflite",
+                  "TensorFlow": "tf", "Keras": "keras"}
 
 
 def node_domain(model_format, domain):
