@@ -8,7 +8,9 @@ import json
 import math
 import os
 import re
+import shutil
 import struct
+import subprocess
 
 import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
@@ -420,3 +422,26 @@ def test_mutated_cfg_and_weights(files):
         _exercise_pair(b"\n".join(mutated), weights[:cut] if data.draw(st.booleans())
                        else weights)
     run()
+
+
+BOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tflite_box_check.mjs")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_boxes_show_the_fused_activation_and_the_window(files, tmp_path):
+    """app/graph-view.js's op boxes (tests/tflite_box_check.mjs in node) of yolov3-tiny."""
+    folder, models = files
+    path = tmp_path / "yolo.json"
+    path.write_text(_open(folder, models["debian/yolov3-tiny"]).dumps())
+    run = subprocess.run(["node", "--no-warnings", BOX_SCRIPT, str(path)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    boxes = json.loads(run.stdout)
+    assert boxes[0] == {"op": "convolutional", "title": "convolutional",
+                        "lines": ["+ leaky", "16 filters, 3×3/1, batch norm",
+                                  "weights ⟨16×3×3×3⟩", "biases ⟨16⟩", "scales ⟨16⟩",
+                                  "rolling_mean ⟨16⟩", "+1 more"]}
+    assert boxes[1]["lines"] == ["2×2/2"]
+    assert boxes[15]["lines"][:2] == ["255 filters, 1×1/1"] + ["weights ⟨255×512×1×1⟩"]
+    assert boxes[16]["lines"] == ["classes 80"]
+    assert boxes[20]["lines"] == ["layers -1,8"]
