@@ -147,6 +147,10 @@ def test_weights_written_by_darknet_are_read_back(files):
                 assert math.fsum(values) == pytest.approx(a["sum"], rel=1e-9, abs=1e-9)
                 stored += 4 * a["count"]
         assert stored == size and not m.warnings, key
+    m = _open(folder, models["debian/yolov3-tiny"])
+    big = next(t for t in m.tensors if t.name == "12/weights")
+    from wetron.tensor_stats import tensor_stats
+    assert tensor_stats(m, big.index)["method"] == "windows"    # read in windows
 
 
 def test_tensor_layout_and_names(files):

@@ -17,8 +17,9 @@ Darknet's default where a layer with a fused activation does not say (logistic f
 convolutional and connected layers, linear for shortcut). A layer's input is the
 previous layer's output (layer 0: the network's input, "input", batch x channels x
 height x width), except [route] (`layers=`, its inputs in order), [shortcut] (the
-previous layer, then `from=`), [scale_channels] and [sam] (the previous layer, then
-`from=`); a reference below 0 is relative to the layer (-1 the previous one), and must
+previous layer, then `from=`: AlexeyAB's fork reads several, pjreddie's the first; the
+output is the previous layer's shape either way), [scale_channels] and [sam] (the
+previous layer, then `from=`); a reference below 0 is relative to the layer (-1 the previous one), and must
 name an earlier layer. The network's outputs are the layers no later one reads (every
 [yolo] head of a detector). Shapes are inferred by the rules, as Darknet computes them
 while parsing; the input's batch is the symbol "batch", which the file states (sizes).
@@ -201,6 +202,11 @@ def _c_int(text):
     return c_atoi(text)
 
 
+def _c_div(a, b):
+    from ..ops.darknet import cdiv
+    return cdiv(a, b)
+
+
 def _net(source, section, m):
     """(input dims, batch) of the [net] section, as parse_net_options reads it."""
     o = section.options
@@ -210,7 +216,7 @@ def _net(source, section, m):
     batch, subdivisions, steps = get("batch", 1), get("subdivisions", 1), get("time_steps", 1)
     if subdivisions == 0:
         raise _error(source, "[net] subdivisions=0 (Darknet divides the batch by it)")
-    batch = int(batch / subdivisions) * steps          # C's int division
+    batch = _c_div(batch, subdivisions) * steps
     h, w, c = get("height", 0), get("width", 0), get("channels", 0)
     inputs = get("inputs", h * w * c)
     if not inputs and not (h and w and c):
