@@ -167,6 +167,7 @@ function attributeLines(node, doc) {
     const own = tfliteLines(val);
     if (own.length) return own;
   }
+  if (node.domain === 'darknet') return darknetLines(val);
 
   switch (node.op) {
     case 'Cast': if (val('to') !== undefined) lines.push(`to ${dtypeName(val('to'))}`); return lines;
@@ -239,6 +240,28 @@ function tfliteLines(val) {
   if (mult !== undefined && mult !== 1) lines.push(`multiplier ${mult}`);
   const flags = ['adj_x', 'adj_y', 'keep_num_dims'].filter((f) => val(f) === 'true');
   if (flags.length) lines.push(flags.join(', '));
+  return lines;
+}
+
+// Darknet's layer options on the box (formats/darknet.py states the activation even where
+// the .cfg leaves it at Darknet's default): the fused activation ("+ leaky"), the filters
+// and window ("16 filters, 3×3/2"), what a route or shortcut reads.
+function darknetLines(val) {
+  const lines = [];
+  const act = val('activation');
+  if (act !== undefined && act !== 'linear') lines.push(`+ ${act}`);
+  const parts = [];
+  const filters = val('filters'), output = val('output'), size = val('size'), stride = val('stride');
+  if (filters !== undefined) parts.push(`${filters} filters`);
+  if (output !== undefined) parts.push(`output ${output}`);
+  if (size !== undefined) parts.push(`${size}×${size}${stride !== undefined ? `/${stride}` : ''}`);
+  else if (stride !== undefined) parts.push(`stride ${stride}`);
+  if (val('batch_normalize') === 1) parts.push('batch norm');
+  if (parts.length) lines.push(parts.join(', '));
+  for (const name of ['layers', 'from', 'classes']) {
+    const v = val(name);
+    if (v !== undefined) lines.push(`${name} ${ints(v).join(',')}`);
+  }
   return lines;
 }
 

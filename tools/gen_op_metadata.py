@@ -17,7 +17,8 @@ Sources: ONNX from onnx.defs (every schema with its history; ai.onnx, ai.onnx.ml
 ai.onnx.preview*), com.microsoft(.nchwc) from onnxruntime's contrib schemas; TFLite from
 the LiteRT schema's BuiltinOperator enum; Keras from the classes of keras.layers; TF from
 TensorFlow's op registry (OpDef: input_arg / output_arg / attr) and tf.raw_ops docstrings;
-PaddlePaddle from its OpProto registry and op_compat mapping (gen_paddle).
+PaddlePaddle from its OpProto registry and op_compat mapping (gen_paddle); Darknet,
+which lists its layers nowhere machine-readably, from a table here (DARKNET_LAYERS).
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -764,12 +765,86 @@ def gen_paddle():
                                                  f"that op's." if legacy else ""),
                      "inputs": ins, "outputs": outs, "attributes": attrs}]
     return {"paddle": compact}, {"paddle": docs}, f"paddlepaddle {paddle.__version__}"
+# --- Darknet ---------------------------------------------------------------------------
+# Darknet has no machine-readable list of its layers: this table is Wetron's, from
+# src/parser.c (string_to_layer_type, each parse_* function's options and defaults) of
+# pjreddie's Darknet, and AlexeyAB's fork for [scale_channels] and [sam]. Per layer: its
+# category, input slots (the data inputs, then the parameters as formats/darknet.py puts
+# them on the node), what it does, and the options Darknet reads with their defaults.
+_CONV_SLOTS = "input weights biases scales rolling_mean rolling_variance"
+DARKNET_LAYERS = {
+    "convolutional": ("conv", _CONV_SLOTS, "2-D convolution, batch normalisation and "
+                      "activation fused", "filters=1 size=1 stride=1 pad=0 padding=0 "
+                      "groups=1 batch_normalize=0 activation=logistic"),
+    "deconvolutional": ("conv", _CONV_SLOTS, "transposed 2-D convolution",
+                        "filters=1 size=1 stride=1 pad=0 padding=0 batch_normalize=0 "
+                        "activation=logistic"),
+    "local": ("conv", "input weights biases", "locally connected layer: a filter per "
+              "output position", "filters=1 size=1 stride=1 pad=0 activation=logistic"),
+    "crnn": ("conv", "input", "convolutional recurrent layer (3x3 input, self and output "
+             "convolutions)", "hidden_filters=1 output_filters=1 batch_normalize=0 "
+             "activation=logistic"),
+    "connected": ("matmul", _CONV_SLOTS, "fully connected layer", "output=1 "
+                  "batch_normalize=0 activation=logistic"),
+    "rnn": ("matmul", "input", "recurrent layer (input, self and output connected "
+            "layers)", "output=1 batch_normalize=0 activation=logistic"),
+    "gru": ("matmul", "input", "gated recurrent unit", "output=1 batch_normalize=0 tanh=0"),
+    "lstm": ("matmul", "input", "long short-term memory", "output=1 batch_normalize=0"),
+    "activation": ("activation", "input", "an activation alone", "activation=linear"),
+    "logistic": ("activation", "input", "logistic with cross-entropy loss", ""),
+    "softmax": ("activation", "input", "softmax (per group)", "groups=1 temperature=1"),
+    "batchnorm": ("normalization", "input scales rolling_mean rolling_variance",
+                  "batch normalisation alone", ""),
+    "normalization": ("normalization", "input", "local response normalisation",
+                      "size=5 alpha=0.0001 beta=0.75 kappa=1"),
+    "l2norm": ("normalization", "input", "L2 normalisation across channels", ""),
+    "dropout": ("normalization", "input", "dropout (identity at inference)",
+                "probability=0.5"),
+    "maxpool": ("pooling", "input", "max pooling", "stride=1 size=stride padding=size-1"),
+    "avgpool": ("pooling", "input", "global average pooling", ""),
+    "upsample": ("data", "input", "nearest-neighbour upsampling (a negative stride "
+                 "downsamples)", "stride=2 scale=1"),
+    "reorg": ("shape", "input", "space to depth (reverse=1: depth to space)",
+              "stride=1 reverse=0 flatten=0 extra=0"),
+    "route": ("data", "input...", "concatenates the channels of the layers it names",
+              "layers groups=1 group_id=0"),
+    "crop": ("data", "input", "crop (and shift) of the image", "crop_height=1 crop_width=1"),
+    "shortcut": ("elementwise", "input from...", "adds the output of the layer `from` "
+                 "names (residual)", "from activation=linear alpha=1 beta=1"),
+    "scale_channels": ("elementwise", "input from", "scales the channels of `from`'s "
+                       "output (AlexeyAB's fork)", "from scale_wh=0 activation=linear"),
+    "sam": ("elementwise", "input from", "spatial attention: `from`'s output times the "
+            "input (AlexeyAB's fork)", "from activation=linear"),
+    "yolo": ("other", "input", "YOLOv3 detection head", "classes=20 num=1 mask anchors "
+             "jitter=0.2 ignore_thresh=0.5 truth_thresh=1"),
+    "region": ("other", "input", "YOLOv2 detection head", "classes=20 coords=4 num=1 "
+               "anchors softmax=0"),
+    "detection": ("other", "input", "YOLOv1 detection head", "classes=1 coords=1 num=1 "
+                  "side=7 softmax=0 sqrt=0"),
+    "iseg": ("other", "input", "instance segmentation head", "classes=20 ids=32"),
+    "cost": ("other", "input", "training loss (nothing at inference)", "type=sse scale=1"),
+}
+
+
+def gen_darknet():
+    compact, docs = {}, {}
+    for op, (category, slots, text, options) in DARKNET_LAYERS.items():
+        ins = slot_list(slots)
+        compact[op] = compact_entry(op, op, category, [{"since": 1, "inputs": ins,
+                                                        "outputs": ["output"]}])
+        attrs = []
+        for item in options.split():
+            name, _, default = item.partition("=")
+            attrs.append({"name": name, **({"default": default} if default else {})})
+        docs[op] = [{"since": 1, "description": text, "inputs": [{"name": n} for n in ins],
+                     "outputs": [{"name": "output"}], "attributes": attrs}]
+    return {"darknet": compact}, {"darknet": docs}, "Wetron's table (Darknet's src/parser.c)"
 
 
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
-              "paddle": gen_paddle}
+              "paddle": gen_paddle, "darknet": gen_darknet}
 
 
 def dump(obj):

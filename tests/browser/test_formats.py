@@ -14,6 +14,7 @@ import pytest
 
 import formats_caffe_models
 import formats_coreml_models
+import formats_darknet_models
 import formats_keras_models
 import formats_mxnet_models
 import formats_paddle_models
@@ -140,6 +141,25 @@ def test_caffe_prototxt_with_its_caffemodel(app_page):
     assert state["format"] == "Caffe" and state["file"] == "deploy.prototxt"
     assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["prototxt"]) > 0
     assert not banner(app_page)["shown"], banner(app_page)
+
+
+@pytest.mark.skipif(formats_darknet_models.available() is not None,
+                    reason=str(formats_darknet_models.available()))
+def test_darknet_cfg_with_its_weights(app_page):
+    """yolov3-tiny.cfg + the .weights Darknet wrote, picked together: the .cfg is the
+    model, its values come from the .weights; the .weights alone says the .cfg is needed."""
+    folder, index = formats_darknet_models.darknet_files()
+    e = index["models"]["debian/yolov3-tiny"]
+    cfg, weights = os.path.join(folder, e["cfg"]), os.path.join(folder, e["weights"])
+    state = pick(app_page, "#file-input", [weights, cfg])
+    assert state["status"] == "ready", state
+    assert state["format"] == "Darknet" and state["file"] == "yolov3-tiny.cfg"
+    assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(cfg) == 24
+    assert not banner(app_page)["shown"], banner(app_page)
+    app_page.set_input_files("#file-input", [weights])
+    app_page.wait_for_function("wetron.state().status === 'error'")
+    text = app_page.evaluate("document.getElementById('banner-text').textContent")
+    assert "yolov3-tiny.weights" in text and "open the .cfg together with it" in text
 
 
 def test_mxnet_symbol_with_its_params(app_page):

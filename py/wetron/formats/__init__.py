@@ -81,6 +81,7 @@ FORMAT_MODULES = (
     "openvino",
     "ort",
     "paddle",
+    "darknet",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 

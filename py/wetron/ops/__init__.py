@@ -34,6 +34,7 @@ FAMILIES = (
     "wetron.ops.openvino",
     "wetron.ops.microsoft",
     "wetron.ops.paddle",
+    "wetron.ops.darknet",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
