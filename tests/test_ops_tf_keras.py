@@ -338,9 +338,10 @@ def test_shapes_flow_into_the_called_function(files):
         assert compared > 450   # (the convolutions, batch norms, activations, the head)
 
 
-def test_called_functions_are_bounded():
+def test_called_functions_are_bounded(monkeypatch):
     """A function calling itself is not inferred inside itself, nor a chain of calls
-    deeper than MAX_CALL_DEPTH: the calls there are unknown, never a hang or a crash."""
+    deeper than MAX_CALL_DEPTH, nor calls past MAX_CALLED_NODES nodes: the calls there
+    are unknown, never a hang or a crash."""
     from wetron.model import Attribute, Graph, Node
 
     def chain(n, last_calls=None):
@@ -370,6 +371,10 @@ def test_called_functions_are_bounded():
     shaped, c = cost.sized_cost(main, functions=functions)
     assert "call" not in shaped.types and c.flops == [None]
     assert c.not_counted == {"PartitionedCall": 1}
+    main, functions = chain(3)
+    assert cost.sized_cost(main, functions=functions)[1].flops == [6]
+    monkeypatch.setattr(shapes, "MAX_CALLED_NODES", 2)   # three nodes in the chain
+    assert cost.sized_cost(main, functions=functions)[1].flops == [None]
 
 
 # --- a free batch in a frozen graph ------------------------------------------------------

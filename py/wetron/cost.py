@@ -50,11 +50,11 @@ WORK = ("flops", "macs", "activation_bytes")   # summed over the nodes one run r
 DOC_NODE_KEYS = ("flops", "macs", "params", "activation_bytes")
 
 _TENSOR = ("tensor", "sparse_tensor")
+NOT_RUN = "not run by one inference"   # (the CSV's and the summary's words for not_run)
 _NO_SHAPE = (None, None, None, 2)
 # A shape's state for telling nodes not counted apart: 0 concrete, 1 every dim known
 # but some only as an expression of unbound symbols (sizes make it concrete), 2 some
 # dim or the rank unknown.
-NOT_RUN = "not run by one inference"
 PROBE_SIZE = 32   # unbound symbols are set to this to find the nodes sizes would count
 
 

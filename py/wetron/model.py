@@ -192,8 +192,8 @@ class Model:
             bindings = self._bindings(sizes)
             functions = cost.model_functions(self)
             graphs = [_graph_detail(g, _value_index(g), type_ref, bindings=bindings,
-                                    opsets=self.opsets(g), functions=functions)
-                      for g in self.graphs]
+                                    opsets=self.opsets(g), functions=functions if i == 0 else None)
+                      for i, g in enumerate(self.graphs)]
             return {"types": types, "graphs": graphs}
 
     def _bindings(self, sizes):
@@ -203,6 +203,8 @@ class Model:
     def _to_dict(self, detail, bindings=None):
         from . import sizes as model_sizes
         types, type_ref = _type_table()
+        # Calls are descended into from the main graph only: what one model costs to
+        # show stays within one bound (shapes.MAX_CALLED_NODES), whatever its functions.
         functions = cost.model_functions(self) if detail else None
 
         doc = {
@@ -220,8 +222,9 @@ class Model:
             },
             "types": types,
             "tensors": [],
-            "graphs": [_graph_dict(g, type_ref, detail, bindings, self.opsets(g), functions)
-                       for g in self.graphs],
+            "graphs": [_graph_dict(g, type_ref, detail, bindings, self.opsets(g),
+                                   functions if i == 0 else None)
+                       for i, g in enumerate(self.graphs)],
             "operators": _operators(self),
             "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
                            "inputs": f.inputs, "outputs": f.outputs,
