@@ -415,6 +415,39 @@ def test_free_batch_of_a_frozen_graph_is_a_size(files, wetron_env):
     assert total["macs"] == 3 * MOBILENET_MACS and total["needs"] == [] and total["unknown"] == 0
 
 
+def _field(number, payload):
+    """A protobuf length-delimited field (bytes) or varint field (int)."""
+    def varint(v):
+        v &= (1 << 64) - 1
+        out = b""
+        while True:
+            out += bytes([(v & 0x7F) | (0x80 if v > 0x7F else 0)])
+            v >>= 7
+            if not v:
+                return out
+    if isinstance(payload, int):
+        return varint(number << 3) + varint(payload)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_each_free_dim_but_the_batch_is_its_own_size():
+    """A Placeholder [-1, -1, 3] (GraphDef, field numbers of graph.proto / node_def.proto /
+    attr_value.proto / tensor_shape.proto): dim 0 is "batch", dim 1 "x.1", both sizes to
+    set; counted once both are."""
+    dims = b"".join(_field(2, _field(1, d)) for d in (-1, -1, 3))
+    attr = lambda k, v: _field(5, _field(1, k.encode()) + _field(2, v))  # noqa: E731
+    placeholder = _field(1, b"x") + _field(2, b"Placeholder") + attr("dtype", _field(6, 1)) + \
+        attr("shape", _field(7, dims))
+    relu = _field(1, b"y") + _field(2, b"Relu") + _field(3, b"x") + attr("T", _field(6, 1))
+    data = _field(1, placeholder) + _field(1, relu)
+    m = wetron.open(wetron.BytesSource(data, "free.pb"))
+    assert m.graphs[0].types["x"][2] == ("batch", "x.1", 3)
+    from wetron import sizes
+    assert sizes.model_symbols(m) == ["batch", "x.1"]
+    assert cost.summary(m, {"batch": 2})["total"]["needs"] == ["x.1"]
+    assert cost.summary(m, {"batch": 2, "x.1": 5})["total"]["flops"] == 2 * 5 * 3
+
+
 if __name__ == "__main__":   # the figures of each format
     for k in ("keras", "pb", "tflite", "onnx", "saved"):
         path = xf.files()[k]
