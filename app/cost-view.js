@@ -8,18 +8,22 @@
 // asked of the worker only when clicked.
 
 import { el, formatCount, humanCount } from './sidebar.js';
+import { opTitle } from './graph-view.js';
 
 const MODULE_DEPTH = 2;     // top-level modules and one level below, as `wetron cost`
 const MAX_ROWS = 200;       // the rest is in the Markdown download
 
-// cost.summary()'s by_op: per op, None counted as 0, `unknown` = nodes whose FLOPs are None.
-export function costByOp(g) {
-  const c = g.cost.nodes, rows = new Map();
+// cost.summary()'s by_op: per op, None counted as 0, `unknown` = nodes whose FLOPs are None
+// (FLOPs and unknown over the nodes one run runs: g.cost.not_run are in no sum). name:
+// the op's display name (the operators table: TFLite CONV_2D -> Conv2D).
+export function costByOp(doc, g) {
+  const c = g.cost.nodes, rows = new Map(), notRun = new Set(g.cost.not_run || []);
   g.nodes.forEach((node, i) => {
     let r = rows.get(node.op);
-    if (!r) rows.set(node.op, r = { op: node.op, nodes: 0, unknown: 0, params: 0, flops: 0 });
+    if (!r) rows.set(node.op, r = { op: node.op, name: opTitle(doc, node), nodes: 0, unknown: 0, params: 0, flops: 0 });
     r.nodes++;
     r.params += c.params[i] || 0;
+    if (notRun.has(i)) return;
     if (c.flops[i] == null) r.unknown++; else r.flops += c.flops[i];
   });
   // same order as Python's sorted(key=(-flops, op))
@@ -67,11 +71,12 @@ function download(text, name, mime) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-// {op: nodes} -> "3 ops of 2 types (NonMaxSuppression x2, TopK)", as wetron.cost.not_counted_text.
-export function notCountedText(notCounted) {
+// {op: nodes} -> "3 ops of 2 types (NonMaxSuppression x2, TopK)", as wetron.cost.not_counted_text;
+// name: op type -> the name to show (default the type itself).
+export function notCountedText(notCounted, name = (op) => op) {
   const entries = Object.entries(notCounted || {});
   const n = entries.reduce((a, [, k]) => a + k, 0);
-  const kinds = entries.map(([op, k]) => (k === 1 ? op : `${op} x${k}`)).join(', ');
+  const kinds = entries.map(([op, k]) => (k === 1 ? name(op) : `${name(op)} x${k}`)).join(', ');
   return `${formatCount(n)} op${n !== 1 ? 's' : ''} of ${entries.length} type${entries.length !== 1 ? 's' : ''} (${kinds})`;
 }
 
@@ -138,17 +143,22 @@ export function sizesPanel(doc, g, onApply) {
 export function costSummary(doc, g, worker, main) {
   if (!g.cost || !g.cost.nodes || !g.nodes.length) return null;
   const total = g.cost.total || {};
-  const byOp = costByOp(g);
+  const byOp = costByOp(doc, g);
+  const names = new Map(byOp.map((r) => [r.op, r.name]));
+  const name = (op) => names.get(op) ?? op;
   const parts = [];
   // What is not in the sums: nodes that sizes would count, and the others by op type.
   if (total.unsized) {
     parts.push(el('p', { class: 'sb-muted cs-needs', text: `needs sizes: set ${(total.needs || []).join(', ')} to count ${formatCount(total.unsized)} more nodes` }));
   }
   if (total.not_counted && Object.keys(total.not_counted).length) {
-    parts.push(el('p', { class: 'sb-muted cs-not-counted', text: `not counted: ${notCountedText(total.not_counted)}` }));
+    parts.push(el('p', { class: 'sb-muted cs-not-counted', text: `not counted: ${notCountedText(total.not_counted, name)}` }));
+  }
+  if (total.not_run && Object.keys(total.not_run).length) {
+    parts.push(el('p', { class: 'sb-muted cs-not-run', text: `one inference runs ${g.cost.run || 'part of the graph'}: not run, in no sum: ${notCountedText(total.not_run, name)}` }));
   }
   parts.push(table(['op', 'nodes', 'params', 'FLOPs', '%'], byOp, (r) => [
-    el('td', { class: 'cs-op', text: r.op, title: r.op }),
+    el('td', { class: 'cs-op', text: r.name, title: r.name === r.op ? r.op : `${r.name} (${r.op})`, 'data-op': r.op }),
     el('td', { class: 'cs-num', text: formatCount(r.nodes), 'data-value': String(r.nodes) }),
     el('td', { class: 'cs-num', text: humanCount(r.params), title: formatCount(r.params), 'data-value': String(r.params) }),
     sumCell(r.flops, r.unknown, r.nodes, 2),

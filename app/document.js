@@ -39,19 +39,24 @@ function mergeDetail(doc, detail) {
   });
 }
 
+// Work figures, summed over the nodes one run runs (wetron.cost.WORK; g.cost.not_run).
+export const WORK = new Set(['flops', 'macs', 'activation_bytes']);
+
 // Per group, sums of the per-node figures over every node inside it at all depths, as
 // wetron.cost.group_sums gives them (None counts as 0; "unknown" counts nodes whose
-// FLOPs are unknown). Parents come before children in g.groups.
+// FLOPs are unknown; work and unknown over the nodes one run runs). Parents come
+// before children in g.groups.
 function groupSums(g) {
   const n = g.groups.length, nodes = g.cost.nodes, nodeGroup = g.node_group || [];
+  const notRun = new Set(g.cost.not_run || []);
   const sums = {};
   for (const key of Object.keys(nodes)) {
-    const acc = new Array(n).fill(0), values = nodes[key];
-    nodeGroup.forEach((k, i) => { if (k >= 0 && k < n && values[i]) acc[k] += values[i]; });
+    const acc = new Array(n).fill(0), values = nodes[key], work = WORK.has(key);
+    nodeGroup.forEach((k, i) => { if (k >= 0 && k < n && values[i] && !(work && notRun.has(i))) acc[k] += values[i]; });
     sums[key] = acc;
   }
   const unknown = sums.unknown = new Array(n).fill(0), flops = nodes.flops || [];
-  nodeGroup.forEach((k, i) => { if (k >= 0 && k < n && flops[i] == null) unknown[k]++; });
+  nodeGroup.forEach((k, i) => { if (k >= 0 && k < n && flops[i] == null && !notRun.has(i)) unknown[k]++; });
   for (const acc of Object.values(sums)) {
     for (let k = n - 1; k >= 0; k--) {
       const p = g.groups[k].parent;

@@ -33,7 +33,8 @@ function humanCount(n) {
 }
 // Cost figures (py/wetron/cost.py): null means "not known" (a dim or op it can't count,
 // or a symbolic size not set: never taken at a default). symbols: {symbol: value | null}.
-function costRows(sidebar, figures, symbols) {
+// A graph's totals: name (op type -> the name shown), run (what one run is, g.cost.run).
+function costRows(sidebar, figures, symbols, { name, run } = {}) {
   // Sums count unknown nodes as 0: say so, and say "unknown" when nothing was countable.
   const partial = figures.unknown > 0, nothingKnown = partial && !figures.flops && !figures.macs;
   const fig = (n) => (n == null || nothingKnown ? 'unknown' : `${partial ? '≥ ' : ''}${formatCount(n)} (${humanCount(n)})`);
@@ -45,7 +46,9 @@ function costRows(sidebar, figures, symbols) {
     sidebar.row('FLOPs', fig(figures.flops)),
     figures.params ? sidebar.row('parameters', `${formatCount(figures.params)} (${humanCount(figures.params)})`) : null,
     needs ? sidebar.row('needs sizes', `set ${needs.join(', ')} to count ${formatCount(figures.unsized)} more nodes`) : null,
-    others ? sidebar.row('not counted', notCountedText(figures.not_counted)) : null,
+    others ? sidebar.row('not counted', notCountedText(figures.not_counted, name)) : null,
+    figures.not_run && Object.keys(figures.not_run).length
+      ? sidebar.row('one inference', `runs ${run || 'part of the graph'}; not run, in no sum: ${notCountedText(figures.not_run, name)}`) : null,
     partial && !needs && !figures.not_counted ? sidebar.row('not counted', `${formatCount(figures.unknown)} nodes (op, shapes or sizes unknown)`) : null,
     figures.activation_bytes != null ? sidebar.row('output size', formatBytes(figures.activation_bytes)) : null,
   ];
@@ -284,7 +287,11 @@ export class Sidebar {
         doc.graphs.length > 1 ? this.row('subgraphs', String(doc.graphs.length - 1 - (doc.functions || []).length)) : null,
         (doc.functions || []).length ? this.row('functions', String(doc.functions.length)) : null),
     ];
-    if (g.cost && g.cost.total) parts.push(this.section('Cost', ...costRows(this, g.cost.total, g.cost.symbols)));
+    if (g.cost && g.cost.total) {
+      const names = new Map(g.nodes.map((node) => [node.op, opTitle(doc, node)]));
+      parts.push(this.section('Cost', ...costRows(this, g.cost.total, g.cost.symbols,
+        { name: (op) => names.get(op) ?? op, run: g.cost.run })));
+    }
     // --- symbolic sizes (app/cost-view.js): set them, and shapes and cost follow ---
     const sizes = graphIndex === 0 && this.onSizes ? sizesPanel(doc, g, this.onSizes) : null;
     if (sizes) parts.push(this.section('Sizes', ...sizes));

@@ -5,7 +5,8 @@ small TensorFlow graphs of single ops, for the op rules of the "tf" and "keras" 
 Written in a child process (`python formats_crossformat_models.py OUT`, TensorFlow
 backend) and cached under tests/.cache/crossformat/, rebuilt when GENERATOR_VERSION
 changes:
-- mobilenet.keras, mobilenet.pb (frozen, batch 1), mobilenet_saved/ (SavedModel),
+- mobilenet.keras, mobilenet.pb (frozen, batch 1), mobilenet_free_batch.pb (frozen, its
+  input's batch None: -1 in the GraphDef), mobilenet_saved/ (SavedModel),
   mobilenet.tflite, mobilenet.onnx: keras.applications.MobileNetV2(weights=None,
   alpha=0.35) exported by keras, convert_variables_to_constants_v2, tf.saved_model,
   tf.lite.TFLiteConverter and tf2onnx (in its own venv: it pins protobuf 3.20, which
@@ -13,7 +14,9 @@ changes:
   environment's packages);
 - ops.pb: a frozen tf.function of the common raw ops;
 - *.oracle.json: what the frameworks report: Keras layer.output.shape per layer,
-  TensorFlow's own shape inference per tensor of the GraphDefs.
+  TensorFlow's own shape inference per tensor of the GraphDefs; for the SavedModel the
+  output shapes of each signature run by TensorFlow (tf.saved_model.load) at batch 1
+  and 2.
 """
 import json
 import os
@@ -22,7 +25,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache", "crossformat")
-GENERATOR_VERSION = "1"   # bump to rebuild the cache after changing the generators
+GENERATOR_VERSION = "3"   # bump to rebuild the cache after changing the generators
 TF2ONNX = "tf2onnx==1.17.0"
 VENV = os.path.join(HERE, ".cache", "venvs", "tf2onnx-1.17.0")
 MOBILENET = ("keras", "pb", "saved", "tflite", "onnx")
@@ -66,6 +69,7 @@ def files():
     folder = ensure()
     return {"keras": os.path.join(folder, "mobilenet.keras"),
             "pb": os.path.join(folder, "mobilenet.pb"),
+            "free_batch": os.path.join(folder, "mobilenet_free_batch.pb"),
             "saved": os.path.join(folder, "mobilenet_saved", "saved_model.pb"),
             "tflite": os.path.join(folder, "mobilenet.tflite"),
             "onnx": os.path.join(folder, "mobilenet.onnx"),
@@ -118,6 +122,17 @@ def _keras_oracle(keras, model, path):
                                    else [layer.input])]}
     with open(path + ".oracle.json", "w") as f:
         json.dump(out, f)
+
+
+def _saved_oracle(tf, np, folder):
+    loaded = tf.saved_model.load(folder)
+    out = {}
+    for key, fn in loaded.signatures.items():
+        (name, spec), = fn.structured_input_signature[1].items()
+        out[key] = {str(batch): {alias: list(t.shape) for alias, t in fn(**{name: tf.zeros(
+            [batch] + spec.shape.as_list()[1:], spec.dtype)}).items()} for batch in (1, 2)}
+    with open(os.path.join(folder, "saved_model.pb.oracle.json"), "w") as f:
+        json.dump({"signatures": out}, f)
 
 
 def _layers_model(keras):
@@ -204,7 +219,11 @@ def generate(out):
     fn = tf.function(lambda t: model(t, training=False)).get_concrete_function(
         tf.TensorSpec([1, 224, 224, 3], tf.float32, name="image"))
     _freeze(tf, fn, path + ".pb")
+    fn = tf.function(lambda t: model(t, training=False)).get_concrete_function(
+        tf.TensorSpec([None, 224, 224, 3], tf.float32, name="image"))
+    _freeze(tf, fn, path + "_free_batch.pb")
     model.export(path + "_saved", verbose=False)
+    _saved_oracle(tf, np, path + "_saved")
     with open(path + ".tflite", "wb") as f:
         f.write(tf.lite.TFLiteConverter.from_keras_model(model).convert())
 

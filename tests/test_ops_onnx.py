@@ -4,7 +4,8 @@
   of that op (onnx.backend.test.case.node.collect_testcases(), the one-node models
   tests/models.py writes), its output types removed, at the model's opset: the
   inferred outputs must be the declared (reference) ones; an op without a test case
-  is listed in NO_CASE with the reason;
+  is listed in NO_CASE with the reason, and its rule is checked against the output
+  shapes and dtypes onnxruntime gives on one-node models built here (ORT_CASES);
 - every op with a shape rule has a cost rule, or is in NO_COST with the reason;
 - each family's cost rule against the formula written here, on small models built with
   onnx.helper;
@@ -24,7 +25,8 @@ import models
 import wetron
 from wetron import cost, ops, shapes
 
-# Ops with a shape rule and no backend node test case in the onnx wheel, and why.
+# Ops with a shape rule and no backend node test case in the onnx wheel, and why (each
+# checked against onnxruntime instead: ORT_CASES).
 NO_CASE = {
     "GlobalLpPool": "the onnx wheel has no test case for it",
     "MaxRoiPool": "the onnx wheel has no test case for it",
@@ -122,6 +124,72 @@ def test_shape_rule_on_backend_cases(op):
     assert not wrong, wrong[:10]
     if compared:
         assert known > 0, f"{op}: no output of its {len(cases)} cases inferred"
+
+
+# --- the ops without a backend test case, against onnxruntime -----------------------------
+# (op, attributes, inputs [(name, numpy array, fed: else an initializer)], case label):
+# one node with output "y", opset ORT_OPSET; onnxruntime's output is the oracle.
+ORT_OPSET = 21
+_RNG = np.random.default_rng(0)
+_F = lambda *s: _RNG.standard_normal(s).astype(np.float32)  # noqa: E731
+ORT_CASES = [
+    ("GlobalLpPool", {}, [("x", _F(2, 3, 5, 4), True)], "2-d, p=2"),
+    ("GlobalLpPool", {"p": 1}, [("x", _F(1, 4, 7), True)], "1-d, p=1"),
+    ("GlobalLpPool", {"p": 3}, [("x", _F(1, 2, 3, 4, 5), True)], "3-d, p=3"),
+    ("MaxRoiPool", {"pooled_shape": [2, 3]},
+     [("x", _F(1, 3, 8, 8), True),
+      ("rois", np.array([[0, 0, 0, 4, 4], [0, 1, 2, 7, 6]], np.float32), True)], "two rois"),
+    ("MaxRoiPool", {"pooled_shape": [4, 4], "spatial_scale": 0.5},
+     [("x", _F(2, 5, 16, 12), True),
+      ("rois", np.array([[1, 0, 0, 20, 20], [0, 2, 2, 8, 10], [1, 4, 4, 6, 6]], np.float32),
+       True)], "scaled, three rois"),
+    ("Multinomial", {"sample_size": 4}, [("x", np.log(np.full((3, 5), 0.2, np.float32)), True)],
+     "int32 samples (default)"),
+    ("Multinomial", {"sample_size": 2, "dtype": TensorProto.INT64},
+     [("x", np.log(np.full((2, 6), 1 / 6, np.float32)), True)], "int64 samples"),
+    ("RandomNormal", {"shape": [2, 3, 4]}, [], "float (default)"),
+    ("RandomNormal", {"shape": [5], "dtype": TensorProto.DOUBLE, "mean": 1.0, "scale": 2.0},
+     [], "double"),
+    ("RandomUniform", {"shape": [3, 1, 2]}, [], "float (default)"),
+    ("RandomUniform", {"shape": [4, 4], "dtype": TensorProto.DOUBLE, "low": -1.0, "high": 1.0},
+     [], "double"),
+    ("RandomNormalLike", {}, [("x", _F(3, 4), True)], "dtype of its input"),
+    ("RandomNormalLike", {"dtype": TensorProto.DOUBLE}, [("x", _F(2, 1, 5), True)],
+     "dtype attribute"),
+    ("RandomUniformLike", {}, [("x", _F(6), True)], "dtype of its input"),
+    ("RandomUniformLike", {"dtype": TensorProto.DOUBLE}, [("x", _F(2, 2, 2, 2), True)],
+     "dtype attribute"),
+]
+_NP_DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64",
+              np.dtype(np.int32): "int32", np.dtype(np.int64): "int64"}
+
+
+def test_every_op_without_a_backend_case_has_an_onnxruntime_case():
+    assert {case[0] for case in ORT_CASES} == set(NO_CASE)
+
+
+@pytest.mark.parametrize("op, attrs, inputs, label", ORT_CASES,
+                         ids=[f"{c[0]}-{c[3]}" for c in ORT_CASES])
+def test_shape_rule_against_onnxruntime(op, attrs, inputs, label):
+    """The op's inferred output type is the shape and dtype onnxruntime computes."""
+    ort = pytest.importorskip("onnxruntime")
+    node = helper.make_node(op, [n for n, _, _ in inputs], ["y"], **attrs)
+    graph = helper.make_graph(
+        [node], "g",
+        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+         for n, a, fed in inputs if fed],
+        [onnx.ValueInfoProto(name="y")],   # untyped: ours inferred, ORT's from running it
+        [numpy_helper.from_array(a, n) for n, a, fed in inputs if not fed])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ORT_OPSET)],
+                              ir_version=10)   # (what this onnxruntime reads, for opset 21)
+    data = proto.SerializeToString()
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    (y,) = session.run(["y"], {n: a for n, a, fed in inputs if fed})
+    m = wetron.open(wetron.BytesSource(data, "m.onnx"))
+    g = m.graphs[0]
+    ours = shapes.infer(g, opsets=m.opsets(g)).types.get("y")
+    assert ours is not None and ours[0] == "tensor", (op, label, ours)
+    assert (ours[1], ours[2]) == (_NP_DTYPES[y.dtype], y.shape), (op, label)
 
 
 @pytest.mark.parametrize("op", _shape_rules())

@@ -26,6 +26,14 @@ Counting conventions (docs/graph-schema.md, "cost"):
   type, the others (no rule for the op, shapes unknown whatever the sizes). A cost that
   needs a dim that is not known at all is None, never guessed; so is the cost of an op
   not described here.
+- A node calling a function (TensorFlow's PartitionedCall) costs the function's FLOPs
+  and MACs at that call site (its shapes there: shapes.Shapes.calls), once per call
+  site; not counted if some node inside is not.
+- One run: a graph whose format names the values one run computes (Graph.run: a
+  SavedModel's meta graph holds every signature and the saver, an inference runs one
+  signature) counts the work (FLOPs, MACs, activations) of the nodes those values need;
+  the others (`not_run`, by op type in the totals) keep their per-node figures but are
+  in no sum. Parameters are the weights the graph holds, run or not.
 """
 import csv
 import io
@@ -38,9 +46,11 @@ from .util import paused_gc
 from . import sizes as _sizes
 
 KEYS = ("flops", "macs", "params", "weight_bytes", "activation_bytes")
+WORK = ("flops", "macs", "activation_bytes")   # summed over the nodes one run runs
 DOC_NODE_KEYS = ("flops", "macs", "params", "activation_bytes")
 
 _TENSOR = ("tensor", "sparse_tensor")
+NOT_RUN = "not run by one inference"   # (the CSV's and the summary's words for not_run)
 _NO_SHAPE = (None, None, None, 2)
 # A shape's state for telling nodes not counted apart: 0 concrete, 1 every dim known
 # but some only as an expression of unbound symbols (sizes make it concrete), 2 some
@@ -61,15 +71,45 @@ class GraphCost:
         self.sized_by_symbols = []  # nodes not counted whose shapes are all known, some
                                     # as expressions of unbound symbols
         self.no_rule = []      # nodes without a cost rule (or with malformed attributes)
+        self.not_run = []      # nodes one run does not run (Graph.run)
+        self.not_run_ops = {}  # op type -> those of them whose FLOPs are not 0
 
     def node(self, i):
         return {key: getattr(self, key)[i] for key in KEYS}
 
 
-def graph_cost(graph, types, bindings=None, opsets=None, only=None):
+class _CalledCost:
+    """The cost of the functions a graph's nodes call (shapes.Shapes.calls: per calling
+    node, the function's graph as called there and its Shapes): the sums of the
+    function's FLOPs and MACs at that call site, None if some node in it is not counted.
+    Each distinct (function, argument types) is counted once (`memo`, shared by the
+    calls below); the calls are as deep and as many as shape inference went."""
+    __slots__ = ("calls", "bindings", "memo", "symbols")
+
+    def __init__(self, calls, bindings, memo, symbols):
+        self.calls, self.bindings, self.memo, self.symbols = calls, bindings, memo, symbols
+
+    def cost(self, index):
+        callee = self.calls.get(index)
+        if callee is None:
+            return None, None
+        graph, opsets, inner = callee
+        figures = self.memo.get(id(inner))
+        if figures is None:
+            c = graph_cost(graph, inner.types, self.bindings, opsets, calls=inner.calls,
+                           memo=self.memo)
+            figures = (None, None, c.symbols) if None in c.flops else \
+                (sum(c.flops), sum(filter(None, c.macs)), c.symbols)
+            self.memo[id(inner)] = figures
+        self.symbols.update(figures[2])
+        return figures[:2]
+
+
+def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, memo=None):
     """GraphCost of a Graph whose value types are `types` (name -> model type tuple,
     e.g. shapes.infer(graph).types). only: a set of node indices, the others' FLOPs and
-    MACs are left None (sized_cost's probe)."""
+    MACs are left None (sized_cost's probe); calls: the functions its nodes call
+    (shapes.infer(graph).calls: without them a call is not counted)."""
     nodes = graph.nodes
     result = GraphCost(len(nodes))
     weights = {t.name: t for t in graph.initializers}
@@ -80,7 +120,7 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None):
                                         result.weight_bytes, result.activation_bytes)
 
     rules = {}       # (domain, op) -> its rule here, or None
-    ctx = CostContext()
+    ctx = CostContext(_CalledCost(calls or {}, bindings, {} if memo is None else memo, used))
     by_type = {}     # id(type tuple) -> (dims, elements, bits, state): types are shared
 
     def shape(name):
@@ -139,7 +179,7 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None):
         if rule is None:
             result.no_rule.append(i)
             continue
-        ctx.node, ctx.rule, ctx.outs = node, rule, outs
+        ctx.node, ctx.rule, ctx.outs, ctx.index = node, rule, outs, i
         ins = ctx.ins = []
         for x in node.inputs:
             e = shape(x) if x else _NO_SHAPE
@@ -160,18 +200,21 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None):
 
 def group_sums(cost, groups, node_group):
     """Per group (hierarchy.derive) sums over all nodes inside it, at every level;
-    None counts as 0 and `unknown` counts nodes whose FLOPs are None."""
+    None counts as 0 and `unknown` counts nodes whose FLOPs are None (work and unknown
+    over the nodes one run runs)."""
     n = len(groups)
     sums = {}
+    skipped = set(cost.not_run)
     for key in KEYS:
         acc = [0] * n
-        for g, v in zip(node_group, getattr(cost, key)):
-            if v and g >= 0:
+        work = key in WORK
+        for i, (g, v) in enumerate(zip(node_group, getattr(cost, key))):
+            if v and g >= 0 and not (work and i in skipped):
                 acc[g] += v
         sums[key] = acc
     unknown = sums["unknown"] = [0] * n
-    for g, v in zip(node_group, cost.flops):
-        if v is None and g >= 0:
+    for i, (g, v) in enumerate(zip(node_group, cost.flops)):
+        if v is None and g >= 0 and i not in skipped:
             unknown[g] += 1
     parents = [grp["parent"] for grp in groups]
     for acc in sums.values():
@@ -183,21 +226,61 @@ def group_sums(cost, groups, node_group):
 
 
 def totals(cost):
-    t = {key: sum(filter(None, getattr(cost, key))) for key in KEYS}
-    t["unknown"] = cost.flops.count(None)
+    skipped = set(cost.not_run)
+    t = {}
+    for key in KEYS:
+        figures = getattr(cost, key)
+        if key in WORK and skipped:
+            figures = [v for i, v in enumerate(figures) if i not in skipped]
+        t[key] = sum(filter(None, figures))
+    t["unknown"] = sum(1 for i, v in enumerate(cost.flops) if v is None and i not in skipped)
     t["unsized"] = len(cost.wants_sizes)
     t["needs"] = list(cost.needs)
     t["not_counted"] = dict(cost.not_counted)
+    t["not_run"] = dict(cost.not_run_ops)
     return t
 
 
-def sized_cost(graph, bindings=None, opsets=None):
+def not_run(graph):
+    """Indices of the nodes one run of the graph does not run: those its Graph.run values do
+    not need, through data and control inputs (none when it names no such values)."""
+    if not graph.run:
+        return []
+    outputs = graph.run[1]
+    nodes = graph.nodes
+    producer = {}
+    for i, n in enumerate(nodes):
+        for o in n.outputs:
+            if o:
+                producer.setdefault(o, i)
+    todo = [producer[v] for v in outputs if v in producer]
+    if not todo:
+        return []
+    needed = [False] * len(nodes)
+    while todo:
+        i = todo.pop()
+        if not needed[i]:
+            needed[i] = True
+            todo.extend(p for p in map(producer.get, nodes[i].inputs)
+                        if p is not None and not needed[p])
+    return [i for i, k in enumerate(needed) if not k]
+
+
+def model_functions(model):
+    """{name: (Graph, opsets)} of the model's functions, as the drivers take them."""
+    return {f.name: (f.graph, model.opsets(f.graph)) for f in model.functions}
+
+
+def sized_cost(graph, bindings=None, opsets=None, functions=None):
     """(Shapes, GraphCost) of a graph at `bindings` (wetron.sizes): the sizes substituted
-    into its declared dims, shapes inferred from them, cost, and the nodes not counted
-    told apart (GraphCost.wants_sizes, needs, not_counted)."""
+    into its declared dims, shapes inferred from them (and in the `functions` its nodes
+    call), cost, and the nodes not counted told apart (GraphCost.wants_sizes, needs,
+    not_counted) from those one run does not run (not_run)."""
     from . import shapes
-    shaped = shapes.infer(_sizes.bind(graph, bindings), opsets=opsets)
-    result = graph_cost(graph, shaped.types, bindings, opsets)
+    shaped = shapes.infer(_sizes.bind(graph, bindings), opsets=opsets, functions=functions)
+    result = graph_cost(graph, shaped.types, bindings, opsets, calls=shaped.calls)
+    result.not_run = not_run(graph)
+    skipped = set(result.not_run)
     missing = [s for s in _sizes.input_symbols(graph) if not bindings or s not in bindings]
     wants = set()
     if missing:
@@ -210,19 +293,30 @@ def sized_cost(graph, bindings=None, opsets=None):
         rest = set(i for i, f in enumerate(result.flops) if f is None) - wants - set(result.no_rule)
         if rest:
             probe = dict(bindings or {}, **{s: PROBE_SIZE for s in missing})
-            probed = shapes.infer(_sizes.bind(graph, probe), opsets=opsets)
-            flops = graph_cost(graph, probed.types, probe, opsets, only=rest).flops
+            probed = shapes.infer(_sizes.bind(graph, probe), opsets=opsets, functions=functions)
+            flops = graph_cost(graph, probed.types, probe, opsets, only=rest,
+                               calls=probed.calls).flops
             wants.update(i for i in rest if flops[i] is not None)
+        wants -= skipped
     for s in _sizes.input_symbols(graph):   # (bound ones are no longer in the shapes)
         result.symbols.setdefault(s, bindings.get(s) if bindings else None)
     result.wants_sizes = sorted(wants)
     result.needs = missing if wants else []
     other = {}
     for i, (node, f) in enumerate(zip(graph.nodes, result.flops)):
-        if f is None and i not in wants:
+        if f is None and i not in wants and i not in skipped:
             other[node.op] = other.get(node.op, 0) + 1
-    result.not_counted = dict(sorted(other.items(), key=lambda kv: (-kv[1], kv[0])))
+    result.not_counted = _by_count(other)
+    ops = {}
+    for i in result.not_run:   # (those whose work is 0 change no sum: not listed)
+        if result.flops[i] != 0:
+            ops[graph.nodes[i].op] = ops.get(graph.nodes[i].op, 0) + 1
+    result.not_run_ops = _by_count(ops)
     return shaped, result
+
+
+def _by_count(ops):
+    return dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def document(graph, cost, groups, node_group, node_keys=DOC_NODE_KEYS):
@@ -231,6 +325,9 @@ def document(graph, cost, groups, node_group, node_keys=DOC_NODE_KEYS):
         d = {"symbols": dict(sorted(cost.symbols.items())),
              "nodes": {key: getattr(cost, key) for key in node_keys},
              "total": totals(cost)}
+        if cost.not_run:
+            d["run"] = graph.run[0]
+            d["not_run"] = list(cost.not_run)
         if groups:
             d["groups"] = group_sums(cost, groups, node_group)
         return d
@@ -244,7 +341,7 @@ def analyse(model, bindings=None):
     from . import hierarchy
     g = model.graphs[0]
     shaped, result = sized_cost(g, dict(_sizes.stated(model), **(bindings or {})),
-                                model.opsets(g))
+                                model.opsets(g), model_functions(model))
     groups, node_group = hierarchy.derive(g)
     return g, shaped, result, groups, node_group
 
@@ -253,15 +350,19 @@ def summary(model, bindings=None, depth=2):
     """Totals, per op type and per module (groups up to `depth` levels) of the main graph."""
     g, shaped, cost, groups, node_group = analyse(model, bindings)
     by_op = {}
+    skipped = set(cost.not_run)
     for i, node in enumerate(g.nodes):
         row = by_op.setdefault(node.op, {"op": node.op, "nodes": 0, "unknown": 0, "unsized": 0,
-                                         **{k: 0 for k in KEYS}})
+                                         "not_run": 0, **{k: 0 for k in KEYS}})
         row["nodes"] += 1
+        run = i not in skipped
         for key in KEYS:
             v = getattr(cost, key)[i]
-            if v is not None:
+            if v is not None and (run or key not in WORK):
                 row[key] += v
-        if cost.flops[i] is None:
+        if not run:
+            row["not_run"] += 1
+        elif cost.flops[i] is None:
             row["unknown"] += 1
     for i in cost.wants_sizes:
         by_op[g.nodes[i].op]["unsized"] += 1
@@ -280,6 +381,7 @@ def summary(model, bindings=None, depth=2):
             "sizes": {"set": dict(bindings or {}),
                       "stated": {k: v for k, v in stated.items() if k not in (bindings or {})}},
             "total": totals(cost),
+            "run": g.run[0] if g.run else "",
             "model_parameters": model.parameters,
             "by_op": sorted(by_op.values(), key=lambda r: (-(r["flops"] or 0), r["op"])),
             "by_module": modules}
@@ -299,12 +401,13 @@ def to_csv(model, bindings=None):
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["index", "name", "op", "module", "outputs"] + list(KEYS) + ["not_counted"])
-    wants = set(cost.wants_sizes)
+    wants, skipped = set(cost.wants_sizes), set(cost.not_run)
     needs = "needs sizes: " + ", ".join(cost.needs)
     for i, node in enumerate(g.nodes):
         module = groups[node_group[i]]["path"] if node_group[i] >= 0 else ""
         shapes_text = " ".join(_shape_text(shaped.types.get(o)) for o in node.outputs if o)
-        why = "" if cost.flops[i] is not None else needs if i in wants else "not counted"
+        why = NOT_RUN if i in skipped else "" if cost.flops[i] is not None else \
+            needs if i in wants else "not counted"
         w.writerow([i, node.name, node.op, module, shapes_text] +
                    ["" if v is None else v for v in (getattr(cost, k)[i] for k in KEYS)] + [why])
     return out.getvalue()
@@ -332,6 +435,9 @@ def sizes_text(s):
                      f"(`--size {t['needs'][0]}=N`).")
     if t["not_counted"]:
         lines.append("Not counted: " + not_counted_text(t["not_counted"]) + ".")
+    if t["not_run"]:
+        lines.append(f"{NOT_RUN.capitalize()} ({s['run']}), in no sum: "
+                     + not_counted_text(t["not_run"]) + ".")
     return lines
 
 

@@ -81,6 +81,10 @@ class Graph:
         self.parent = None        # (graph, node index, attribute name)
         self.quantization = {}    # value name -> {scale, zero_point, min, max, ...}
         self.index = -1
+        # (what one run is, [value names it computes]) when one run does not run every
+        # node: a SavedModel's meta graph holds every signature and the saver, one
+        # inference runs one signature (wetron.cost sums the nodes those values need)
+        self.run = None
 
 
 class Function:
@@ -186,8 +190,10 @@ class Model:
         with paused_gc():
             types, type_ref = _type_table()
             bindings = self._bindings(sizes)
+            functions = cost.model_functions(self)
             graphs = [_graph_detail(g, _value_index(g), type_ref, bindings=bindings,
-                                    opsets=self.opsets(g)) for g in self.graphs]
+                                    opsets=self.opsets(g), functions=functions if i == 0 else None)
+                      for i, g in enumerate(self.graphs)]
             return {"types": types, "graphs": graphs}
 
     def _bindings(self, sizes):
@@ -197,6 +203,9 @@ class Model:
     def _to_dict(self, detail, bindings=None):
         from . import sizes as model_sizes
         types, type_ref = _type_table()
+        # Calls are descended into from the main graph only: what one model costs to
+        # show stays within one bound (shapes.MAX_CALLED_NODES), whatever its functions.
+        functions = cost.model_functions(self) if detail else None
 
         doc = {
             "schema": SCHEMA, "version": VERSION,
@@ -213,8 +222,9 @@ class Model:
             },
             "types": types,
             "tensors": [],
-            "graphs": [_graph_dict(g, type_ref, detail, bindings, self.opsets(g))
-                       for g in self.graphs],
+            "graphs": [_graph_dict(g, type_ref, detail, bindings, self.opsets(g),
+                                   functions if i == 0 else None)
+                       for i, g in enumerate(self.graphs)],
             "operators": _operators(self),
             "functions": [{"name": f.name, "domain": f.domain, "overload": f.overload,
                            "inputs": f.inputs, "outputs": f.outputs,
@@ -398,7 +408,7 @@ def _value_index(g):
     return index
 
 
-def _graph_dict(g, type_ref, detail=True, bindings=None, opsets=None):
+def _graph_dict(g, type_ref, detail=True, bindings=None, opsets=None, functions=None):
     index = _value_index(g)
     weights = {t.name: t.index for t in g.initializers}
     values = [[name, None, weights.get(name)] for name in index]
@@ -431,7 +441,8 @@ def _graph_dict(g, type_ref, detail=True, bindings=None, opsets=None):
         d["groups"] = groups
         d["node_group"] = node_group
     if detail:
-        extra = _graph_detail(g, index, type_ref, groups, node_group, bindings, opsets)
+        extra = _graph_detail(g, index, type_ref, groups, node_group, bindings, opsets,
+                              functions)
         for v, t in zip(values, extra["value_types"]):
             v[1] = t
         if extra["inferred"]:
@@ -441,14 +452,14 @@ def _graph_dict(g, type_ref, detail=True, bindings=None, opsets=None):
 
 
 def _graph_detail(g, index, type_ref, groups=None, node_group=None, bindings=None,
-                  opsets=None):
+                  opsets=None, functions=None):
     """Value types (the declared ones, plus inferred ones for the rest), which of them
     were inferred, and cost, of one graph at `bindings` (wetron.sizes: substituted into
     the declared dims first, so the types shown are the sized ones); index:
     _value_index(g). Without groups, the cost has every per-node figure and no
     per-group sums: the page sums them up (app/document.js), so the worker computing
     this need not derive the hierarchy."""
-    shaped, figures = cost.sized_cost(g, bindings, opsets)
+    shaped, figures = cost.sized_cost(g, bindings, opsets, functions)
     known = shaped.types.get
     names = iter(index)
     next(names)   # ""

@@ -20,7 +20,17 @@ at MAX_FOLD elements, expressions at MAX_TERMS terms.
 own declarations, their unknown dims completed where inference knows them, plus
 inferred ones) and `inferred` (names whose type was
 derived here: by op semantics, or from the tensor record for initializers).
+
+Nodes that call a function of the model (a rule's c.call: TensorFlow's PartitionedCall)
+have it inferred at the call site, its arguments typed by the call's inputs, and take
+its outputs' types; `calls` keeps, per such node, the function's graph as called and
+its Shapes (wetron.cost counts the function's cost there). Calls are memoised per
+(function, argument types) and bounded: MAX_CALL_DEPTH functions deep, a function is
+not inferred inside itself (recursion: unknown), and MAX_CALLED_NODES nodes visited in
+called functions per infer().
 """
+import copy
+
 from .ops import lookup
 from .ops.base import MAX_RANK, ShapeContext, Unknown
 from .symbolic import MAX_DIM
@@ -28,16 +38,78 @@ from .util import paused_gc
 
 
 CATCH = (ArithmeticError, ValueError, TypeError, IndexError, KeyError, AttributeError)
+MAX_CALL_DEPTH = 8              # functions calling functions
+MAX_CALLED_NODES = 1_000_000    # nodes inferred in called functions, per infer()
+_TENSOR = ("tensor", "sparse_tensor")
 
 
 class Shapes:
-    __slots__ = ("types", "inferred", "values", "errors")
+    __slots__ = ("types", "inferred", "values", "errors", "calls")
 
     def __init__(self):
         self.types = {}      # value name -> type tuple (see model.py)
         self.inferred = []   # names whose type was inferred, in node order
         self.values = {}     # value name -> (dims, flat values) of folded tensors (if kept)
         self.errors = 0      # nodes whose handler failed on malformed input
+        self.calls = {}      # node index -> (function graph as called, its opsets, Shapes)
+
+
+class Functions:
+    """The functions nodes may call ({name: (Graph, opsets)}), inferred per call site:
+    one per infer(), shared by the calls below it."""
+
+    def __init__(self, functions):
+        self.functions = functions or {}
+        self.stack = []      # names of the functions being inferred (recursion)
+        self.memo = {}       # (name, argument types) -> (graph, opsets, Shapes)
+        self.visited = 0     # nodes of the called functions inferred so far
+
+    def call(self, name, ins):
+        entry = self.functions.get(name)
+        if entry is None or name in self.stack or len(self.stack) >= MAX_CALL_DEPTH:
+            raise Unknown("call")
+        graph, opsets = entry
+        args = tuple(ins[:len(graph.inputs)])
+        key = (name, args)
+        callee = self.memo.get(key)
+        if callee is not None:
+            return callee
+        self.visited += len(graph.nodes)
+        if self.visited > MAX_CALLED_NODES:
+            raise Unknown("call")
+        bound = copy.copy(graph)   # the arguments typed by the call's inputs
+        bound.types = dict(graph.types)
+        for arg, t in zip(graph.inputs, args):
+            declared = bound.types.get(arg)
+            if t is not None and declared is not None and declared[0] in _TENSOR:
+                bound.types[arg] = (declared[0], t[0] or declared[1], t[1], declared[3])
+        self.stack.append(name)
+        try:
+            inner = _run(bound, opsets, self)
+        finally:
+            self.stack.pop()
+        inner.values = {}
+        callee = self.memo[key] = (bound, opsets, inner)
+        return callee
+
+
+class _CallSites:
+    """A ShapeContext's calls in one graph: the callee's outputs, and the callee kept
+    per calling node."""
+    __slots__ = ("functions", "result")
+
+    def __init__(self, functions, result):
+        self.functions, self.result = functions, result
+
+    def infer(self, index, name, ins):
+        callee = self.functions.call(name, ins)
+        self.result.calls[index] = callee
+        graph, _, inner = callee
+        outs = []
+        for o in graph.outputs:
+            t = inner.types.get(o)
+            outs.append((t[1], t[2]) if t is not None and t[0] in _TENSOR else None)
+        return outs
 
 
 
@@ -109,20 +181,26 @@ def _merge(declared, inferred):
     return (dtype, dims)
 
 
-def infer(graph, keep_values=False, opsets=None):
+def infer(graph, keep_values=False, opsets=None, functions=None):
     """Shapes of a Graph's values: the file's declarations, and what follows from them.
     keep_values: also keep the folded small tensors in `.values`; opsets: domain ->
-    opset version of the model (None: each op's newest rule)."""
+    opset version of the model (None: each op's newest rule); functions: {name: (Graph,
+    opsets)} that nodes may call (None: none)."""
     with paused_gc():
-        result = _infer(graph, range(len(graph.nodes)), opsets)
-        if result is None:   # nodes out of topological order
-            result = _infer(graph, list(topological_order(graph)), opsets)
+        result = _run(graph, opsets, Functions(functions))
         if not keep_values:
             result.values = {}   # (fewer objects left for the GC to track)
         return result
 
 
-def _infer(graph, order, opsets):
+def _run(graph, opsets, functions):
+    result = _infer(graph, range(len(graph.nodes)), opsets, functions)
+    if result is None:   # nodes out of topological order
+        result = _infer(graph, list(topological_order(graph)), opsets, functions)
+    return result
+
+
+def _infer(graph, order, opsets, functions):
     result = Shapes()
     declared = graph.types
     types = result.types
@@ -143,7 +221,7 @@ def _infer(graph, order, opsets):
     values = result.values
     inferred = result.inferred
     interned = {}
-    ctx = ShapeContext(values, inits)
+    ctx = ShapeContext(values, inits, _CallSites(functions, result))
     rules = {}   # (domain, op) -> its rule here, or None
     nodes = graph.nodes
     check = type(order) is range   # file order: give up if an input comes from later
@@ -186,6 +264,7 @@ def _infer(graph, order, opsets):
                 inferred.append(name)
                 continue
         ctx.node = node
+        ctx.index = i
         ctx.rule = rule
         ctx.ins = ins
         ctx.out_values = None

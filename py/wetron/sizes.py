@@ -18,13 +18,29 @@ MAX_SIZE = 2 ** 31 - 1   # a size a user may set (products past int64 are not co
 _TENSOR = ("tensor", "sparse_tensor")
 
 
-def input_symbols(graph):
-    """Symbols of the graph inputs' declared dims (weights excluded), in order of appearance."""
+def entries(graph):
+    """The values fed to the graph when it runs: its inputs (weights excluded), and the
+    outputs of nodes that read nothing, where the file declares their dims with symbols
+    (TensorFlow's Placeholder, a node fed at run time)."""
     weights = {t.name for t in graph.initializers}
+    out = [name for name in graph.inputs if name not in weights]
+    for node in graph.nodes:
+        if not node.inputs:
+            for name in node.outputs:
+                t = graph.types.get(name)
+                if t is not None and t[0] in _TENSOR and t[2] is not None \
+                        and any(type(d) is str for d in t[2]):
+                    out.append(name)
+    return out
+
+
+def input_symbols(graph):
+    """Symbols of the declared dims of the values fed to the graph (`entries`), in order
+    of appearance."""
     seen = {}
-    for name in graph.inputs:
+    for name in entries(graph):
         t = graph.types.get(name)
-        if name in weights or t is None or t[0] not in _TENSOR or t[2] is None:
+        if t is None or t[0] not in _TENSOR or t[2] is None:
             continue
         for d in t[2]:
             for s in symbols(d):
@@ -119,8 +135,7 @@ def bind(graph, sizes):
     unbound = {s for s in input_symbols(graph) if s not in sizes}
     if unbound and not sizes:
         return graph
-    weights = {t.name for t in graph.initializers}
-    inputs = {n for n in graph.inputs if n not in weights}
+    inputs = set(entries(graph))
     changed = False
     types = {}
     for name, t in graph.types.items():

@@ -130,3 +130,49 @@ def test_web_cost_export_is_the_cli_text():
     # a failed open leaves no model to report on
     assert "error" in json.loads(web.open_file(Reader(__file__), "not-a-model.onnx"))
     assert json.loads(web.cost_export("csv")) == {"error": "no model is open"}
+
+
+# --- op names, and one run of a SavedModel ------------------------------------------------
+
+def test_op_rows_show_display_names(page, site):
+    """A TFLite model: each row of the table by op type shows the op's display name from
+    the op metadata (CONV_2D as Conv2D), the raw type in its title where it differs."""
+    import formats_crossformat_models as xf
+    from wetron.ops import metadata
+    path = xf.files()["tflite"]
+    model = wetron.open(path)
+    domain = metadata.node_domain(model.format, model.graphs[0].nodes[0].domain)
+    want = [(r["op"], metadata.describe(domain, r["op"])["name"])
+            for r in cost.summary(model)["by_op"]]
+    assert ("CONV_2D", "Conv2D") in want
+    open_and_click_background(page, site, path)
+    shown = page.evaluate("""() => [...document.querySelectorAll('#sidebar .cs-by-op tbody tr')]
+        .map((tr) => [tr.cells[0].dataset.op, tr.cells[0].textContent, tr.cells[0].title])""")
+    assert shown == [[op, name, name if name == op else f"{name} ({op})"] for op, name in want]
+
+
+def test_saved_model_counts_one_signature_in_the_page(page, site):
+    """A SavedModel (its folder picked): the summary says which signature one inference
+    runs and which calls it does not run; at batch 1 the table by op type equals
+    wetron.cost.summary(), the calls not run in no sum."""
+    import formats_crossformat_models as xf
+    path = xf.files()["saved"]
+    model = wetron.open(path)
+    want = cost.summary(model, {"batch": 1})
+    page.set_default_timeout(120_000)
+    page.goto(site.url)
+    page.evaluate("wetron.ready()")
+    page.set_input_files("#folder-input", [os.path.dirname(path)])
+    page.wait_for_function("['ready', 'error'].includes(wetron.state().status)")
+    assert page.evaluate("wetron.state().status") == "ready"
+    assert page.evaluate("(s) => wetron.setSizes(s)", {"batch": 1})["status"] == "ready"
+    box = page.locator("#graph").bounding_box()
+    page.mouse.click(box["x"] + 5, box["y"] + box["height"] - 5)
+    page.wait_for_selector("#sidebar .cs-by-op")
+    note = page.inner_text("#sidebar .cs-not-run")
+    assert "signature 'serving_default'" in note and "StatefulPartitionedCall x3" in note
+    rows = table_rows(page, "#sidebar .cs-by-op")
+    shown = [(r[0][0], int(r[1][1]), int(r[3][1])) for r in rows]
+    assert shown == [(r["op"], r["nodes"], r["flops"]) for r in want["by_op"]]
+    call = next(r for r in want["by_op"] if r["op"] == "StatefulPartitionedCall")
+    assert call["flops"] == want["total"]["flops"] > 100_000_000   # one call's, not two

@@ -10,6 +10,12 @@ x, "x:1" its output 1; inside functions "node:out_arg:0". A control dependency o
 x is the value "^x" (an extra output of x). Const nodes become weights (initializers)
 feeding their consumers; FunctionDefs become functions with their own graphs, and
 "func" attributes (PartitionedCall f, While body, If branches) name them.
+
+A Placeholder's free dims (-1: set when the graph is run) are symbols, never taken at a
+size (wetron.sizes): dim 0 is BATCH, as TensorFlow's input signatures and Keras have
+it (the same in every input), any other is "<placeholder>.<axis>", its own. A
+SavedModel's meta graph holds every signature's call and the saver's; one inference runs
+one signature, the default one (serving_default, else the first), and Graph.run says so.
 """
 import struct
 
@@ -50,6 +56,9 @@ _STORED_AS = {"qint8": "int8", "quint8": "uint8", "qint16": "int16", "quint16": 
               "qint32": "int32"}
 _NO_OUTPUTS = {"NoOp", "AssignVariableOp", "SaveV2", "Assert", "MergeV2Checkpoints"}
 _SSTABLE_MAGIC = 0xdb4775248b80fb57
+BATCH = "batch"                            # the symbol of a Placeholder's free dim 0
+DEFAULT_SIGNATURE = "serving_default"      # TensorFlow Serving's default signature key
+_INIT_SIGNATURE = "__saved_model_init_op"  # (runs the initialisers: no inference)
 
 
 def dtype_name(code):
@@ -240,7 +249,8 @@ def _output_types(g, nd, outputs):
         shape = attrs.get("shape")
         dims = None
         if shape is not None and shape.type == "ints":
-            dims = tuple(None if d < 0 else d for d in shape.value)
+            dims = tuple(d if d >= 0 else _free_dim(nd.name, k) if d == -1 else None
+                         for k, d in enumerate(shape.value))
         g.types[outputs[0]] = ("tensor", attrs["dtype"].value, dims, "")
         return
     shapes = attrs.get("_output_shapes")
@@ -252,9 +262,20 @@ def _output_types(g, nd, outputs):
     if nd.op == "VarHandleOp":
         dtype = "resource"
     outs = [v for v in outputs if not v.startswith("^")]
-    for v, s in zip(outs, shapes.value):
+    tout = attrs.get("Tout")   # (a function call's output dtypes, one per output)
+    each = tout.value if tout is not None and tout.type == "strings" and \
+        len(tout.value) == len(shapes.value) else None
+    for k, (v, s) in enumerate(zip(outs, shapes.value)):
         dims = _parse_shape_text(s)
-        g.types[v] = ("tensor", dtype or "undefined", dims, "")
+        g.types[v] = ("tensor", each[k] if each else dtype or "undefined", dims, "")
+
+
+def _free_dim(placeholder, axis):
+    """The symbol of a Placeholder's free dim (module docstring)."""
+    if axis == 0:
+        return BATCH
+    name = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in placeholder)
+    return f"{name if name[:1].isalpha() else 'input_' + name}.{axis}"
 
 
 def _shape_text(dims):
@@ -360,8 +381,13 @@ class _Parser:
                 m.metadata.append(["tags", ", ".join(tags)])
         if graph_def is not None:
             self.graph_def(g, *graph_def)
+        outputs = {}
         for key, at in signatures:
-            self.signature(g, key, at)
+            outputs[key] = self.signature(g, key, at)
+        run = DEFAULT_SIGNATURE if outputs.get(DEFAULT_SIGNATURE) else next(
+            (k for k, v in outputs.items() if v and k != _INIT_SIGNATURE), None)
+        if run is not None:
+            g.run = (f"signature '{run}'", outputs[run])
 
     def map_entry(self, a, b):
         key, value = "", None
@@ -373,10 +399,12 @@ class _Parser:
         return key, value
 
     def signature(self, g, key, at):
+        """The signature's entries into g's metadata; returns its output values."""
         r = self.r
         g.metadata.append(["signature", key])
+        outputs = []
         if at is None:
-            return
+            return outputs
         for f, w, x, y in r.fields(*_span(at)):
             if f in (1, 2) and w == 2:
                 alias, info = self.map_entry(x, y)
@@ -393,8 +421,11 @@ class _Parser:
                 typ = f" {dtype}{_shape_text(dims)}" if dtype != "undefined" else ""
                 g.metadata.append([f"signature.{key}.{label}.{alias}",
                                    _normalise(name, False) + typ])
+                if f == 2 and name:
+                    outputs.append(_normalise(name, False))
             elif f == 3 and w == 2:
                 g.metadata.append([f"signature.{key}.method", r.string(x, y)])
+        return outputs
 
     # --- GraphDef and functions ----------------------------------------------------
     def graph_def(self, g, a, b):

@@ -7,6 +7,10 @@ defines either or both of
   shape(c)  -> one (dtype, dims) or None per output; raise Unknown where the node's
                shape does not follow (dims None / rank None where unknown: never a guess)
   cost(c)   -> (flops, macs), None for a figure that does not follow (not counted)
+A node that calls a function of the model (TensorFlow's PartitionedCall) has the drivers
+descend into it: c.call(name) in a shape rule gives the function's outputs with the
+node's inputs as its arguments, c.call() in a cost rule the function's cost at this call
+site (wetron.shapes, wetron.cost; bounded there).
 A rule without `shape` leaves the node's outputs as the file declares them; one without
 `cost` leaves the node "not counted", listed as such in the cost summary.
 Attributes are read with c.attr(name, default): an attribute whose type is not the one
@@ -43,10 +47,18 @@ class WrongType(Exception):
 class CostContext:
     """One node as a cost rule sees it: ins/outs are lists of evaluated dims (lists of
     ints, None where a dim or the shape is unknown)."""
-    __slots__ = ("node", "ins", "outs", "rule")
+    __slots__ = ("node", "ins", "outs", "rule", "index", "calls")
 
-    def __init__(self):
-        self.node = self.ins = self.outs = self.rule = None
+    def __init__(self, calls=None):
+        self.node = self.ins = self.outs = self.rule = self.index = None
+        self.calls = calls   # the driver's called functions (wetron.cost), or None
+
+    def call(self):
+        """(flops, macs) of the function the node calls, at this call site: None where
+        not counted (unknown function, a figure not known inside it)."""
+        if self.calls is None:
+            return None, None
+        return self.calls.cost(self.index)
 
     def attr(self, name, default=None):
         for a in self.node.attributes:
@@ -84,12 +96,20 @@ FLOATS = {"float32", "float64", "float16", "bfloat16"}
 
 
 class ShapeContext:
-    __slots__ = ("node", "ins", "values", "lazy", "out_values", "rule")
+    __slots__ = ("node", "ins", "values", "lazy", "out_values", "rule", "index", "calls")
 
-    def __init__(self, values, inits):
+    def __init__(self, values, inits, calls=None):
         self.values = values
         self.lazy = dict(inits)   # value name -> Tensor, read when first asked for
-        self.node = self.ins = self.out_values = None
+        self.node = self.ins = self.out_values = self.index = None
+        self.calls = calls        # the driver's functions (wetron.shapes), or None
+
+    def call(self, name):
+        """(dtype, dims) of each output of function `name` called with the node's inputs
+        as its arguments; raises Unknown when not known (no such function, too deep)."""
+        if self.calls is None or type(name) is not str:
+            raise Unknown("call")
+        return self.calls.infer(self.index, name, self.ins)
 
     def attr(self, name, default=None):
         for a in self.node.attributes:

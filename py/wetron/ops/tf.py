@@ -20,6 +20,9 @@ Element-wise ops 1 per output element (Relu6 2, LeakyRelu 2, Elu/Selu 3, Softplu
 Softsign 2, SquaredDifference 2), Softmax/LogSoftmax 5, reductions one per input
 element, pooling prod(ksize) per output element, AddN (n-1) per element, resizes 2^k
 per output element when bilinear (k = resized axes), data movement 0.
+PartitionedCall/StatefulPartitionedCall of the function its attribute f names: its
+outputs are the function's, inferred with the call's inputs as its arguments, and its
+cost the function's at that call site (wetron.shapes and wetron.cost descend into it).
 """
 import math
 
@@ -38,6 +41,7 @@ ATTR_TYPES = {
     "begin_mask": "int", "end_mask": "int", "ellipsis_mask": "int", "new_axis_mask": "int",
     "shrink_axis_mask": "int", "out_type": "string", "DstT": "string", "num_split": "int",
     "batch_dims": "int", "output_type": "string", "dtype": "string", "Tout": "string",
+    "f": "string",
 }
 
 
@@ -875,3 +879,24 @@ class Resize(TfRule):
         taps = {"ResizeNearestNeighbor": 0, "ResizeBilinear": 2 ** k,
                 "ResizeBicubic": 4 ** k}.get(c.node.op)
         return (None, None) if taps is None else (n * taps, 0)
+
+
+# --- function calls ------------------------------------------------------------------
+
+def _port(value):
+    """Output index a node's value is: 'x' 0, 'x:2' 2, in a function 'x:output:2' 2."""
+    tail = value.rsplit(":", 1)[1] if ":" in value else "0"
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) < 8 else None
+
+
+@register
+class Call(TfRule):
+    ops = ("PartitionedCall", "StatefulPartitionedCall")
+
+    def shape(self, c):
+        outs = c.call(c.attr("f"))
+        ports = [None if o.startswith("^") else _port(o) for o in c.node.outputs]
+        return [outs[p] if p is not None and p < len(outs) else None for p in ports]
+
+    def cost(self, c):
+        return c.call()
