@@ -80,6 +80,8 @@ FORMAT_MODULES = (
     "mxnet",
     "openvino",
     "ort",
+    "ncnn",
+    "pnnx",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 
