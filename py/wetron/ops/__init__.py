@@ -34,6 +34,7 @@ FAMILIES = (
     "wetron.ops.openvino",
     "wetron.ops.microsoft",
     "wetron.ops.ncnn",
+    "wetron.ops.pnnx",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
