@@ -20,6 +20,10 @@ Oracles (<name>.oracle.json beside the files), from the same tools:
            whose Input layers state the input's shape (ncnn's Input params 0=w 1=h 2=c;
            <name>.shaped.ncnn.param: pnnx writes Input layers without one), every blob's
            shape as ncnn's Extractor gives it at that input (dims, w, h, d, c)
+  param.bin  <name>.param.bin: the .ncnn.param in ncnn's binary form, written here by
+           ncnn2mem's layout (tools/ncnn2mem.cpp: type index, blob indices, ids and 4-byte
+           values, -233), which the pip package does not ship; ncnn's load_param_bin reads
+           it (its return code, its layers and the extracted shapes are the oracle)
   torch    the model's output shapes, and the values of named parameters pnnx keeps as
            they are (Linear, LayerNorm, Embedding weights), to compare with the .pnnx.bin
            (exact) and the ncnn .bin (float16 where pnnx wrote float16)
@@ -164,6 +168,64 @@ def _ncnn_oracle(folder, name, input_shapes):
     return out
 
 
+def _param_bin(text_param, out):
+    """The text .param in binary form, as tools/ncnn2mem.cpp writes it."""
+    import struct
+    import ncnn
+    with open(text_param) as f:
+        lines = [x.split() for x in f.read().splitlines() if x.strip()]
+    layer_count, blob_count = int(lines[1][0]), int(lines[1][1])
+    data = struct.pack("<iii", 7767517, layer_count, blob_count)
+    blobs = {}
+    for tokens in lines[2:2 + layer_count]:
+        nb, nt = int(tokens[2]), int(tokens[3])
+        names = tokens[4:4 + nb + nt]
+        for n in names[nb:]:
+            blobs.setdefault(n, len(blobs))
+        data += struct.pack("<iii", ncnn.layer_to_index(tokens[0]), nb, nt)
+        data += struct.pack(f"<{nb + nt}i", *(blobs.setdefault(n, len(blobs)) for n in names))
+        for kv in tokens[4 + nb + nt:]:
+            key, value = kv.split("=", 1)
+            pid = int(key)
+            items = value.split(",")
+            if pid <= -23300:
+                items = items[1:]
+            elif len(items) > 1:
+                pid = -23300 - pid
+            data += struct.pack("<i", pid)
+            if pid <= -23300:
+                data += struct.pack("<i", len(items))
+            for v in items:
+                data += struct.pack("<f", float(v)) if ("." in v or "e" in v) else \
+                    struct.pack("<i", int(v))
+        data += struct.pack("<i", -233)
+    with open(out, "wb") as f:
+        f.write(data)
+
+
+def _param_bin_oracle(folder, name, input_shapes):
+    import ncnn
+    import numpy as np
+    _param_bin(os.path.join(folder, f"{name}.shaped.ncnn.param"),
+               os.path.join(folder, f"{name}.param.bin"))
+    net = ncnn.Net()
+    out = {"load_param_bin": net.load_param_bin(os.path.join(folder, f"{name}.param.bin"))}
+    out["load_model"] = net.load_model(os.path.join(folder, f"{name}.ncnn.bin"))
+    out["layers"] = [{"typeindex": x.typeindex, "bottoms": list(x.bottoms),
+                      "tops": list(x.tops)} for x in net.layers()]
+    ex = net.create_extractor()
+    rng = np.random.default_rng(0)
+    for index, shape in zip(net.input_indexes(), input_shapes):
+        ex.input(index, ncnn.Mat(rng.standard_normal(shape[1:]).astype(np.float32)))
+    shapes = {}
+    for i in range(len(net.blobs())):
+        ret, mat = ex.extract(i)
+        shapes[f"blob{i}"] = {"ret": ret, "dims": mat.dims, "w": mat.w, "h": mat.h,
+                              "d": mat.d, "c": mat.c}
+    out["shapes"] = shapes
+    return out
+
+
 def _child(folder):
     import numpy as np
     import pnnx
@@ -204,6 +266,9 @@ def _child(folder):
                   "output_shapes": [list(r.shape) for r in results],
                   "torch_params": params,
                   "ncnn": _ncnn_oracle(folder, name, [list(x.shape) for x in inputs])}
+        if name == "block":
+            oracle["param_bin"] = _param_bin_oracle(folder, name,
+                                                    [list(x.shape) for x in inputs])
         with open(os.path.join(folder, f"{name}.oracle.json"), "w") as f:
             json.dump(oracle, f)
     del np

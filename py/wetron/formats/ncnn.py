@@ -598,7 +598,8 @@ def weight_slots(ltype):
 
 class _Weights:
     """The .bin read in layer order (ModelBin's rules); `tensors(layer)` -> [(slot,
-    Tensor)], or None once the stream cannot be followed (then `stopped` says why)."""
+    Tensor)] (those read before the stream could not be followed, `stopped` then saying
+    why; None for the layers after that)."""
 
     def __init__(self, source, m):
         self.source, self.m, self.pos, self.stopped = source, m, 0, None
@@ -618,16 +619,16 @@ class _Weights:
             self.stopped = (f"layer '{layer.name}' ({layer.type}): its weights' layout (block "
                             "quantized) is not described here; the weights from it on are not read")
             return None
-        out = []
+        out = []      # (what was read before a failure is kept)
         for slot, dims, kind in spec:
             if any(type(d) is not int or d < 0 for d in dims) or math.prod(dims) > MAX_WEIGHT:
                 self.stopped = f"layer '{layer.name}': {slot} of shape {dims}"
-                return None
+                return out
             try:
                 t = self.load(f"{layer.name}/{slot}", dims, kind)
             except ModelError as e:
                 self.stopped = f"layer '{layer.name}': {e.args[0] if e.args else e}"
-                return None
+                return out
             if len(self.m.tensors) >= MAX_TENSORS:
                 raise ModelError(too_many(len(self.m.tensors) + 1, "weights", MAX_TENSORS),
                                  self.source.name, FORMAT)
