@@ -257,11 +257,9 @@ class _Archive:
 
 
 def _archive(source, companions, m):
-    if companions is None:
-        return None
     base = source.name.rsplit("/", 1)[-1]
     stem = base[:-len(".param")] if base.lower().endswith(".param") else base
-    ws = companions(stem + ".bin")
+    ws = companions(stem + ".bin") if companions is not None else None
     if ws is None:
         m.warnings.append(f"{stem}.bin was not given: the weights' values cannot be shown")
         return None
