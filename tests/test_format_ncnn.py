@@ -279,7 +279,7 @@ def _exercise_pair(param, weights):
 def test_mutated_param_and_bin(files):
     """test_fuzz's byte-level mutations of a real .param, then of its .bin."""
     from hypothesis import HealthCheck, given, settings
-    with open(_path(files, "block", ".ncnn.param"), "rb") as f:
+    with open(_path(files, "block", ".shaped.ncnn.param"), "rb") as f:   # shapes: rules run
         test_fuzz.SEEDS["ncnn-param"] = param = f.read()
     with open(_path(files, "block", ".ncnn.bin"), "rb") as f:
         test_fuzz.SEEDS["ncnn-bin"] = weights = f.read()
@@ -306,3 +306,50 @@ def test_mutated_param_and_bin(files):
     model_bin()
     binary()
     assert os.path.exists(_path(files, "block", ".ncnn.bin"))
+
+
+@pytest.mark.timeout(300)
+def test_hostile_parameter_values_leave_nodes_unknown(files):
+    """Each parameter of each layer of a real shaped .param set, one at a time, to 0, -1,
+    -233 (ncnn's "not given"), 2^31-1 and a float: the graph document is built (shape and
+    cost rules run) and nothing but a clean result comes out."""
+    with open(_path(files, "block", ".shaped.ncnn.param")) as f:
+        lines = f.read().splitlines()
+    with open(_path(files, "block", ".ncnn.bin"), "rb") as f:
+        weights = f.read()
+    cases = 0
+    for i, line in enumerate(lines[2:], 2):
+        tokens = line.split()
+        for j, token in enumerate(tokens):
+            if "=" not in token or token.startswith("-233"):
+                continue
+            key = token.split("=", 1)[0]
+            for value in ("0", "-1", "-233", "2147483647", "0.5"):
+                mutated = list(lines)
+                mutated[i] = " ".join(tokens[:j] + [f"{key}={value}"] + tokens[j + 1:])
+                _exercise_pair("\n".join(mutated).encode(), weights)
+                cases += 1
+    assert cases > 300
+
+
+def test_op_metadata_is_ncnns(files):
+    """Every layer type of the real files is in the generated metadata, its weights the
+    input slots after the bottom (from each layer's load_model), its parameters with
+    their ParamDict ids (opdocs)."""
+    from wetron.ops import metadata
+    for name in ("cnn", "block"):
+        for x in files[name]["oracle"]["ncnn"]["layers"]:
+            assert metadata.describe("ncnn", x["type"]) is not None, x["type"]
+    assert metadata.describe("ncnn", "Convolution") == {
+        "name": "Convolution", "category": "conv",
+        "inputs": ["input", "weight_data", "bias_data"], "outputs": []}
+    assert metadata.describe("ncnn", "BatchNorm")["inputs"] == \
+        ["input", "slope_data", "mean_data", "var_data", "bias_data"]
+    assert metadata.describe("ncnn", "MultiHeadAttention")["inputs"] == []
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "opdocs", "ncnn.json"), encoding="utf-8") as f:
+        docs = json.load(f)["ops"]
+    conv = {a["name"]: a for a in docs["Convolution"][0]["attributes"]}
+    assert conv["num_output"]["id"] == 0 and conv["kernel_h"] == {
+        "name": "kernel_h", "type": "int", "id": 11, "default": "kernel_w"}
+    assert docs["Convolution"][0]["code"] == ncnn_schema.LAYER_TYPES.index("Convolution") == 6

@@ -579,11 +579,17 @@ WEIGHTS = {
 NO_WEIGHTS = frozenset(ncnn_schema.LAYER_TYPES) - set(WEIGHTS)
 
 
+# Layers whose bottom count varies (q / k / v / mask; A / B / C): their weights do not
+# follow one bottom, so no slot names are given for them.
+VARIABLE_BOTTOMS = frozenset({"MultiHeadAttention", "Gemm"})
+
+
 def weight_slots(ltype):
-    """The names of a layer type's weights (for the op metadata): those of a layer with
-    every optional weight present."""
+    """The names of a layer type's weights after its one bottom (for the op metadata):
+    with its bias / affine weights present, without int8 scales; [] for the layers of
+    VARIABLE_BOTTOMS."""
     fn = WEIGHTS.get(ltype)
-    if fn is None:
+    if fn is None or ltype in VARIABLE_BOTTOMS:
         return []
     probe = _Layer(ltype, "", [], [], {}, 0)
     for pid, name, kind, _ in ncnn_schema.PARAMS.get(ltype, ()):

@@ -366,9 +366,12 @@ class MultiHeadAttention(NcnnRule):
         return [(_dt(c), (q[0], self.dims(c)[1]))]
 
     def count(self, c):
-        n_weights = [i for i, v in enumerate(c.node.inputs) if "/" in v]
+        # bottoms: q, or q and kv, or q, k, v; the weights (formats/ncnn.py names them
+        # "<layer>/<slot>") follow them
+        weights = f"{c.node.name}/q_weight_data"
+        bottoms = c.node.inputs.index(weights) if weights in c.node.inputs else len(c.ins)
         q = c.ins[0] if c.ins else None
-        kv = c.ins[1] if len(c.ins) > 1 and (not n_weights or n_weights[0] > 1) else q
+        kv = c.ins[1] if bottoms > 1 and self.p(c, "attn_mask") == 0 or bottoms > 2 else q
         if q is None or kv is None or len(q) != 2 or len(kv) != 2 or None in q + kv:
             return None, None
         embed, qdim = self.dims(c)
