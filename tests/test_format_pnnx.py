@@ -162,3 +162,17 @@ def test_mutated_param_and_bin(files):
                 test_fuzz.check_error(e, "f.pnnx.param")
     text()
     archive()
+
+
+def test_module_paths_are_the_hierarchy(files):
+    """pnnx names operators by their torch module path: the modules are the groups, the
+    three encoder layers repeats of one another; pnnx's own names stay unscoped."""
+    from wetron import hierarchy
+    g = wetron.open(_path(files, "transformer")).graphs[0]
+    names = [n.name for n in g.nodes]
+    assert "encoder/layer.0/attention/self/query" in names and "pnnx_expr_99" in names
+    groups, _ = hierarchy.derive(g)
+    layers = [x for x in groups if x["path"].startswith("encoder/layer.") and
+              x["path"].count("/") == 1]
+    assert [x["path"] for x in layers] == [f"encoder/layer.{i}" for i in range(3)]
+    assert all(x["repeat"]["count"] == 3 for x in layers)

@@ -9,6 +9,7 @@ import pytest
 import formats_caffe_models
 import formats_keras_models
 import formats_mxnet_models
+import formats_ncnn_models
 import formats_tensorflow_models
 import formats_weights_models
 import wetron
@@ -138,4 +139,18 @@ def test_mxnet_symbol_with_its_params(app_page):
     assert state["status"] == "ready", state
     assert state["format"] == "MXNet" and state["file"] == "resnet18_v1-symbol.json"
     assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(e["symbol"]) > 0
+    assert not banner(app_page)["shown"], banner(app_page)
+
+
+@pytest.mark.parametrize("kind, fmt", [("ncnn", "ncnn"), ("pnnx", "pnnx")])
+def test_param_with_its_bin(app_page, kind, fmt):
+    """block.<kind>.param + block.<kind>.bin picked together (the .bin first): the .param
+    is the model, its weights come from the .bin (no warning says it is missing)."""
+    files = formats_ncnn_models.ncnn_models()
+    param = formats_ncnn_models.path(files, "block", f".{kind}.param")
+    weights = formats_ncnn_models.path(files, "block", f".{kind}.bin")
+    state = pick(app_page, "#file-input", [weights, param])
+    assert state["status"] == "ready", state
+    assert state["format"] == fmt and state["file"] == f"block.{kind}.param"
+    assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(param) > 0
     assert not banner(app_page)["shown"], banner(app_page)

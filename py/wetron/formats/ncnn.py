@@ -307,7 +307,7 @@ def _binary_params(c, ltype, i):
             if not 0 <= n <= MAX_ARRAY:
                 raise _error(c.source, f"layer {i}: an array of {n} elements", at)
             raw = c.take(4 * n)
-            if kind == "array" and ltype in FLOAT_ARRAYS.get(pid, ()):
+            if (ltype, pid) in FLOAT_ARRAYS:
                 params[pid] = ("floats", list(struct.unpack(f"<{n}f", raw)))
             else:
                 params[pid] = ("ints", list(struct.unpack(f"<{n}i", raw)))
@@ -319,16 +319,13 @@ def _binary_params(c, ltype, i):
                 params[pid] = ("int", struct.unpack("<i", raw)[0])
 
 
-# Array parameters a layer reads as floats (its load_param's Mat is used as float*); the
-# others hold ints. (A binary array says neither: ncnn's layers know.)
-FLOAT_ARRAYS = {
-    10: ("Convolution", "ConvolutionDepthWise", "Convolution1D", "ConvolutionDepthWise1D",
-         "Convolution3D", "ConvolutionDepthWise3D", "Deconvolution", "DeconvolutionDepthWise",
-         "Deconvolution1D", "DeconvolutionDepthWise1D", "Deconvolution3D",
-         "DeconvolutionDepthWise3D", "InnerProduct", "DeformableConv2D"),   # activation_params
-    1: ("Eltwise",),                                                          # coeffs
-    3: ("PriorBox",), 4: ("PriorBox",),
-}
+# Array parameters the layers read as floats (a binary array says neither; the layers'
+# sources use these Mats as float*: activation_params, Eltwise's coeffs, PriorBox's sizes
+# and ratios, the Yolo layers' biases and anchor scales); the other arrays hold ints.
+FLOAT_ARRAY_NAMES = {"activation_params", "coeffs", "min_sizes", "max_sizes", "aspect_ratios",
+                     "biases", "anchors_scale"}
+FLOAT_ARRAYS = {(t, pid) for t, entries in ncnn_schema.PARAMS.items()
+                for pid, name, kind, _ in entries if kind == "array" and name in FLOAT_ARRAY_NAMES}
 
 
 # --- naming the parameters -----------------------------------------------------------------
@@ -405,8 +402,7 @@ def _convolution(kernel_names, depthwise=False, int8=True):
 
 
 def _plain(layer, spec):
-    """[(slot, size parameter, load type)] -> weights, skipping zero-sized ones only
-    where the layer does (never: a size of 0 still loads nothing, a tag for type 0)."""
+    """[(slot, size parameter, load type)] -> the weights, sized by those parameters."""
     return [(slot, (_int(layer, size),), kind) for slot, size, kind in spec]
 
 

@@ -20,8 +20,10 @@ The .pnnx.bin is a zip of stored members, each an attribute's raw little-endian 
 
 Graph: pnnx.Input operators' outputs are the graph inputs, pnnx.Output operators'
 inputs its outputs, a pnnx.Attribute's output is an initializer (its @data); every other
-operator is a node of domain "pnnx" (wetron.ops.pnnx) whose op is the pnnx type and whose
-inputs are its operands then its attributes (initializers named "<op>.<attribute>").
+operator is a node of domain "pnnx" (wetron.ops.pnnx) whose op is the pnnx type, whose name
+is the operator's torch module path with "/" between modules (encoder/layer.0/attention:
+the module hierarchy; pnnx's own names as they are), and whose inputs are its operands
+then its attributes (initializers named "<op>.<attribute>", the zip members' names).
 Parameters are attributes: ints, floats, strings, lists as ints/floats/strings, True/False
 as the strings "true"/"false", None as "None". Every operand's shape is the file's own.
 """
@@ -34,7 +36,7 @@ from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
 from ..source import SourceFile
 from ..util import MAX_NODES, MAX_TENSORS, too_many
-from ..weights import raw_decoder
+from ..weights import module_path, raw_decoder
 
 FORMAT = "pnnx"
 EXTENSIONS = (".pnnx.param",)
@@ -57,6 +59,19 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zl
                EOFError, OSError, ValueError, RuntimeError, struct.error)
 _TYPED = re.compile(r"\(([^()]*)\)([a-z0-9]*)\Z")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?\Z", re.I)
+# The first part of the names pnnx makes from an op's type ("torch.transpose_57",
+# "Tensor.to_20"): not a module
+_OP_PREFIXES = {"torch", "Tensor", "F", "nn", "pnnx", "prim", "aten"}
+
+
+def node_name(name):
+    """A torch module path as Wetron's module paths ("encoder.layer.0.attention" ->
+    "encoder/layer.0/attention"); pnnx's own names ("pnnx_expr_6", "torch.cat_0") as
+    they are."""
+    first = name.split(".", 1)[0]
+    if "." not in name or first in _OP_PREFIXES or first.startswith("pnnx"):
+        return name
+    return "/".join(module_path(name))
 
 
 def match(head, name):
@@ -157,7 +172,8 @@ def _operator(m, g, source, number, line, archive):
             g.initializers.append(t)
             g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
         return
-    node = Node(op, DOMAIN, name, inputs + [t.name for t in tensors], outputs, params)
+    node = Node(op, DOMAIN, node_name(name), inputs + [t.name for t in tensors], outputs,
+                params)
     if slots:
         node.metadata.append(["input names", ", ".join(
             f"{slots[v]}={v}" for v in inputs if v in slots)])
