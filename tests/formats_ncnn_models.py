@@ -13,6 +13,8 @@ cached under tests/.cache/ncnn-<pnnx version>-GENERATION/.
   transformer  tests/models.py's BERT-like encoder (int64 ids and mask, 2x8); its ncnn
                file keeps a Tensor.to layer that ncnn cannot load (ncnn refuses it: the
                oracle says so), the .pnnx.param is complete
+  transformer_b1  the same encoder traced at 1x8 with a float mask: ncnn loads it (Embed,
+               MemoryData, Gemm, MatMul, Softmax, Permute, Crop, Squeeze, ...)
 
 Oracles (<name>.oracle.json beside the files), from the same tools:
   ncnn     ncnn.Net's load_param / load_model return codes, its layers (type, name,
@@ -39,8 +41,8 @@ PNNX_VERSION = "20261020"
 NCNN_VERSION = "1.0.20261020"
 PINS = ["torch==2.13.0", f"pnnx=={PNNX_VERSION}", f"ncnn=={NCNN_VERSION}"]
 VENV = f"pnnx-{PNNX_VERSION}"
-GENERATION = "1"
-NAMES = ("cnn", "cnn_fp32", "block", "transformer")
+GENERATION = "2"
+NAMES = ("cnn", "cnn_fp32", "block", "transformer", "transformer_b1")
 
 
 def ncnn_models():
@@ -126,9 +128,18 @@ def _block():
     return Block()
 
 
-def _ncnn_oracle(folder, name, input_shapes):
-    import ncnn
+def _mat(ncnn, x):
+    """A torch input without its batch as an ncnn Mat (ids as int32, as pnnx's ncnn
+    inputs take them)."""
     import numpy as np
+    a = x[0].numpy()
+    return ncnn.Mat(np.ascontiguousarray(a.astype(np.int32 if a.dtype.kind in "iu"
+                                                    else np.float32)))
+
+
+def _ncnn_oracle(folder, name, inputs):
+    import ncnn
+    input_shapes = [list(x.shape) for x in inputs]
     param = os.path.join(folder, f"{name}.ncnn.param")
     out = {}
     net = ncnn.Net()
@@ -156,9 +167,8 @@ def _ncnn_oracle(folder, name, input_shapes):
     assert net.load_param(shaped) == 0 and net.load_model(
         os.path.join(folder, f"{name}.ncnn.bin")) == 0
     ex = net.create_extractor()
-    rng = np.random.default_rng(0)
-    for blob, shape in zip(net.input_names(), input_shapes):
-        ex.input(blob, ncnn.Mat(rng.standard_normal(shape[1:]).astype(np.float32)))
+    for blob, x in zip(net.input_names(), inputs):
+        ex.input(blob, _mat(ncnn, x))
     extracted = {}
     for b in net.blobs():
         ret, mat = ex.extract(b.name)
@@ -203,9 +213,8 @@ def _param_bin(text_param, out):
         f.write(data)
 
 
-def _param_bin_oracle(folder, name, input_shapes):
+def _param_bin_oracle(folder, name, inputs):
     import ncnn
-    import numpy as np
     _param_bin(os.path.join(folder, f"{name}.shaped.ncnn.param"),
                os.path.join(folder, f"{name}.param.bin"))
     net = ncnn.Net()
@@ -214,9 +223,8 @@ def _param_bin_oracle(folder, name, input_shapes):
     out["layers"] = [{"typeindex": x.typeindex, "bottoms": list(x.bottoms),
                       "tops": list(x.tops)} for x in net.layers()]
     ex = net.create_extractor()
-    rng = np.random.default_rng(0)
-    for index, shape in zip(net.input_indexes(), input_shapes):
-        ex.input(index, ncnn.Mat(rng.standard_normal(shape[1:]).astype(np.float32)))
+    for index, x in zip(net.input_indexes(), inputs):
+        ex.input(index, _mat(ncnn, x))
     shapes = {}
     for i in range(len(net.blobs())):
         ret, mat = ex.extract(i)
@@ -227,7 +235,6 @@ def _param_bin_oracle(folder, name, input_shapes):
 
 
 def _child(folder):
-    import numpy as np
     import pnnx
     import torch
     models = _torch_modules()
@@ -240,8 +247,10 @@ def _child(folder):
         "transformer": (models._transformer_module().eval(),
                         (torch.randint(0, 500, (2, 8)), torch.ones(2, 8, dtype=torch.int64)),
                         True),
+        "transformer_b1": (models._transformer_module().eval(),
+                           (torch.randint(0, 500, (1, 8)), torch.ones(1, 8)), True),
     }
-    for name, (module, inputs, fp16) in specs.items():
+    for name, (module, inputs, fp16) in specs.items():   # (torch inputs: ids, floats)
         pt = os.path.join(folder, f"{name}.pt")
         base = os.path.join(folder, name)
         pnnx.export(module, pt, inputs, fp16=fp16, check_trace=False,
@@ -265,13 +274,11 @@ def _child(folder):
                   "input_shapes": [list(x.shape) for x in inputs],
                   "output_shapes": [list(r.shape) for r in results],
                   "torch_params": params,
-                  "ncnn": _ncnn_oracle(folder, name, [list(x.shape) for x in inputs])}
+                  "ncnn": _ncnn_oracle(folder, name, inputs)}
         if name == "block":
-            oracle["param_bin"] = _param_bin_oracle(folder, name,
-                                                    [list(x.shape) for x in inputs])
+            oracle["param_bin"] = _param_bin_oracle(folder, name, inputs)
         with open(os.path.join(folder, f"{name}.oracle.json"), "w") as f:
             json.dump(oracle, f)
-    del np
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["child"]:

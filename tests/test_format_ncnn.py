@@ -18,7 +18,7 @@ from wetron.formats import ncnn_schema
 from wetron.source import FileSource
 
 pytestmark = pytest.mark.timeout(900)
-SHAPED = ("cnn", "block")
+SHAPED = ("cnn", "block", "transformer_b1")
 
 
 @pytest.fixture(scope="module")

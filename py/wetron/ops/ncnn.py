@@ -576,6 +576,17 @@ class Permute(Movement):
 
 
 @register
+class MemoryData(Movement):
+    ops = ("MemoryData",)
+
+    def shape(self, c):
+        w, h, d, ch = (self.p(c, k) for k in ("w", "h", "d", "c"))
+        dims = (ch, d, h, w) if d else (ch, h, w) if ch else (h, w) if h else (w,) if w \
+            else (1,)
+        return [("float32", dims)]
+
+
+@register
 class Flatten(Movement):
     ops = ("Flatten",)
 
