@@ -10,6 +10,9 @@ cached under tests/.cache/ncnn-<pnnx version>-GENERATION/.
                average pooling with ceil_mode, ConvTranspose2d, PReLU, a concat with a
                sigmoid branch, tokens through nn.MultiheadAttention, LayerNorm, GELU, GRU,
                Linear, a mean over the tokens; input 1x3x16x16
+  more         another of our own: GroupNorm, InstanceNorm, SiLU, ReLU6, torch.chunk,
+               bilinear F.interpolate, PixelShuffle, F.pad, avg_pool2d, flatten; a Conv1d,
+               MaxPool1d and LSTM branch ending in softmax and unsqueeze; two inputs
   transformer  tests/models.py's BERT-like encoder (int64 ids and mask, 2x8); its ncnn
                file keeps a Tensor.to layer that ncnn cannot load (ncnn refuses it: the
                oracle says so), the .pnnx.param is complete
@@ -41,8 +44,8 @@ PNNX_VERSION = "20261020"
 NCNN_VERSION = "1.0.20261020"
 PINS = ["torch==2.13.0", f"pnnx=={PNNX_VERSION}", f"ncnn=={NCNN_VERSION}"]
 VENV = f"pnnx-{PNNX_VERSION}"
-GENERATION = "2"
-NAMES = ("cnn", "cnn_fp32", "block", "transformer", "transformer_b1")
+GENERATION = "3"
+NAMES = ("cnn", "cnn_fp32", "block", "more", "transformer", "transformer_b1")
 
 
 def ncnn_models():
@@ -135,6 +138,39 @@ def _mat(ncnn, x):
     a = x[0].numpy()
     return ncnn.Mat(np.ascontiguousarray(a.astype(np.int32 if a.dtype.kind in "iu"
                                                     else np.float32)))
+
+
+def _more():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class More(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.gn = nn.GroupNorm(2, 8)
+            self.inorm = nn.InstanceNorm2d(8, affine=True)
+            self.silu = nn.SiLU()
+            self.relu6 = nn.ReLU6()
+            self.shuffle = nn.PixelShuffle(2)
+            self.conv1d = nn.Conv1d(4, 8, 3, padding=1)
+            self.pool1d = nn.MaxPool1d(2)
+            self.lstm = nn.LSTM(8, 6, batch_first=True)
+
+        def forward(self, x, s):
+            y = self.silu(self.inorm(self.gn(self.conv(x))))
+            a, b = torch.chunk(y, 2, dim=1)
+            y = torch.cat([self.relu6(a), b * 2], 1)
+            y = F.interpolate(y, scale_factor=2, mode="bilinear")
+            y = F.pad(self.shuffle(y), (1, 1, 2, 2))
+            y = F.avg_pool2d(y, 4).flatten(1)
+            t = self.pool1d(self.conv1d(s)).transpose(1, 2)
+            t, _ = self.lstm(t)
+            return y, t.softmax(-1).unsqueeze(1)
+
+    torch.manual_seed(2)
+    return More()
 
 
 def _ncnn_oracle(folder, name, inputs):
@@ -247,6 +283,7 @@ def _child(folder):
         "transformer": (models._transformer_module().eval(),
                         (torch.randint(0, 500, (2, 8)), torch.ones(2, 8, dtype=torch.int64)),
                         True),
+        "more": (_more().eval(), (torch.randn(1, 3, 16, 16), torch.randn(1, 4, 10)), True),
         "transformer_b1": (models._transformer_module().eval(),
                            (torch.randint(0, 500, (1, 8)), torch.ones(1, 8)), True),
     }

@@ -18,7 +18,7 @@ from wetron.formats import ncnn_schema
 from wetron.source import FileSource
 
 pytestmark = pytest.mark.timeout(900)
-SHAPED = ("cnn", "block", "transformer_b1")
+SHAPED = ("cnn", "block", "more", "transformer_b1")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def _row_major(e):
             4: (e["c"], e["d"], e["h"], e["w"])}[e["dims"]]
 
 
-@pytest.mark.parametrize("name", ["cnn", "cnn_fp32", "block"])
+@pytest.mark.parametrize("name", ["cnn", "cnn_fp32", "block", "more", "transformer_b1"])
 def test_layers_match_ncnn(files, name):
     o = files[name]["oracle"]["ncnn"]
     assert o["load_param"] == 0 and o["load_model"] == 0

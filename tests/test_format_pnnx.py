@@ -36,7 +36,7 @@ def _declared(path):
     return out
 
 
-@pytest.mark.parametrize("name", ["cnn", "block", "transformer"])
+@pytest.mark.parametrize("name", ["cnn", "block", "more", "transformer", "transformer_b1"])
 def test_the_files_shapes_are_kept(files, name):
     o = files[name]["oracle"]
     m = wetron.open(_path(files, name))
@@ -64,7 +64,7 @@ def test_parameters_and_weights(files):
     assert conv.op == "nn.Conv2d" and attrs["in_channels"] == ("int", 3)
     assert attrs["kernel_size"] == ("ints", [5, 5]) and attrs["bias"] == ("string", "true")
     assert attrs["padding_mode"] == ("string", "zeros")
-    for name in ("cnn", "block", "transformer"):
+    for name in ("cnn", "block", "more", "transformer"):
         m = wetron.open(_path(files, name))
         weights = {t.name: t for t in m.graphs[0].initializers}
         for key, want in files[name]["oracle"]["torch_params"].items():

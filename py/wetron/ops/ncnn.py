@@ -19,6 +19,9 @@ Shapes:
 - Gemm with a constant B: A (M, K) or transA -> (M, constantN); Embed (w) -> (w,
   num_output); MatMul: numpy-style, the leading axes broadcast; MultiHeadAttention: q's
   (seq, qdim); GRU / LSTM / RNN on (T, size): (T, num_output * directions).
+- Interp: output_width/height, else int(w * width_scale) in float32 (ncnn's
+  static_cast); Padding: the pads added per axis; PixelShuffle (c/r², h*r, w*r);
+  Pooling1D as Pooling along w; Slice by slices (-233: the rest shared evenly) or indices.
 - Reshape w/h/d/c (0 copies that named axis, -1 is inferred; a shape_expr: unknown),
   Permute order_type, Flatten, Concat / Slice along axis, Reduction (axes or all,
   keepdims), Squeeze / ExpandDims by axes, Split (copies), BinaryOp (numpy broadcast of
@@ -32,9 +35,11 @@ MultiHeadAttention its four projections and two attention products, GRU/LSTM/RNN
 step the gate products. FLOPs 2 * MACs (+ out_elems for a bias, + the fused activation's
 per-element cost). Per element: ReLU/Sigmoid/TanH/Clip 1, element-wise BinaryOp 1,
 HardSwish/HardSigmoid/Swish 3, GELU 8, BatchNorm/Scale 2, LayerNorm/InstanceNorm/
-GroupNorm 5, Softmax 5, Pooling kernel per output; movement layers 0.
+GroupNorm 5, Softmax 5, Pooling kernel per output, Interp nearest 1 / bilinear 4 /
+bicubic 16 per output; movement layers 0.
 """
 import math
+import struct
 
 from . import register
 from .base import Rule, Unknown, prod
@@ -657,6 +662,167 @@ class Squeeze(Movement):
             drop = {i for i, k in enumerate(letters) if flags[k] and x[i] == 1}
         rest = tuple(d for i, d in enumerate(x) if i not in drop)
         return [(_dt(c), rest or (1,))]
+
+
+@register
+class Slice(Movement):
+    ops = ("Slice",)
+
+    def shape(self, c):
+        x = _x(c)
+        a = _axis(self.p(c, "axis"), len(x))
+        size, tops = x[a], len(c.node.outputs)
+        slices, indices = self.p(c, "slices"), self.p(c, "indices")
+        if type(size) is not int:
+            raise Unknown("axis size")
+        out, q = [], 0
+        for i in range(tops):
+            if indices:
+                if i == tops - 1:
+                    n = size - q
+                elif i < len(indices):
+                    n = (indices[i] + size if indices[i] < 0 else indices[i]) - q
+                else:
+                    raise ValueError("fewer indices than tops")
+            elif i < len(slices):
+                n = slices[i] if slices[i] != -233 else (size - q) // (tops - i)
+            else:
+                raise ValueError("fewer slices than tops")
+            if n < 0 or q + n > size:
+                raise ValueError("slices past the axis")
+            out.append((_dt(c), tuple(x[:a]) + (n,) + tuple(x[a + 1:])))
+            q += n
+        return out
+
+
+@register
+class Padding(Movement):
+    ops = ("Padding",)
+
+    def shape(self, c):
+        x = _x(c)
+        if len(c.node.inputs) > 1 and c.node.inputs[1] != f"{c.node.name}/per_channel_pad_data":
+            raise Unknown("pads from a blob")
+        pads = {k: self.p(c, k) for k in ("top", "bottom", "left", "right", "front", "behind")}
+        out = list(x)
+        grow = {-1: pads["left"] + pads["right"], -2: pads["top"] + pads["bottom"],
+                -3: pads["front"] + pads["behind"]}
+        for axis, n in grow.items():
+            if -axis <= len(x) and type(out[axis]) is int:
+                out[axis] += n
+            elif n and -axis > len(x):
+                raise Unknown("padding past the rank")
+        if any(type(d) is int and d < 0 for d in out):
+            raise ValueError("negative size")
+        return [(_dt(c), tuple(out))]
+
+
+@register
+class PixelShuffle(Movement):
+    ops = ("PixelShuffle",)
+
+    def shape(self, c):
+        x = _x(c)
+        r = self.p(c, "upscale_factor")
+        if len(x) != 3 or r <= 0 or type(x[0]) is not int or x[0] % (r * r):
+            raise Unknown("input")
+        return [(_dt(c), (x[0] // (r * r), x[1] * r if type(x[1]) is int else None,
+                          x[2] * r if type(x[2]) is int else None))]
+
+
+@register
+class ExpandDims(Movement):
+    ops = ("ExpandDims",)
+
+    def shape(self, c):
+        x = _x(c)
+        axes = self.p(c, "axes")
+        rank = len(x) + len(axes)
+        if not axes or rank > 4:
+            raise Unknown("axes")
+        where = {_axis(a, rank) for a in axes}
+        rest = iter(x)
+        return [(_dt(c), tuple(1 if i in where else next(rest) for i in range(rank)))]
+
+
+def _f32(v):
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+@register
+class Interp(NcnnRule):
+    ops = ("Interp",)
+
+    def shape(self, c):
+        x = _x(c)
+        if len(c.node.inputs) > 1 or c.attr("size_expr") or self.p(c, "dynamic_target_size"):
+            raise Unknown("size from another blob")
+        ow, oh = self.p(c, "output_width"), self.p(c, "output_height")
+        if len(x) == 1:
+            w = h = 1
+        elif len(x) == 3:
+            h, w = x[1], x[2]
+        else:
+            raise Unknown("rank")
+        if ow == 0 or oh == 0:
+            if type(w) is not int or type(h) is not int:
+                return [(_dt(c), (x[0], None, None))]
+            # static_cast<int>(w * width_scale), in float32 as ncnn computes it
+            ow = int(_f32(_f32(w) * _f32(self.p(c, "width_scale"))))
+            oh = int(_f32(_f32(h) * _f32(self.p(c, "height_scale"))))
+        if ow <= 0 or oh <= 0:
+            raise ValueError("an empty output")
+        return [(_dt(c), (x[0], oh, ow))]
+
+    def count(self, c):
+        n = _out_n(c)
+        per = {1: 1, 2: 4, 3: 16}.get(self.p(c, "resize_type"))   # nearest, bilinear, bicubic
+        return (None, None) if n is None or per is None else (n * per, 0)
+
+
+@register
+class Pooling1D(NcnnRule):
+    ops = ("Pooling1D",)
+
+    def shape(self, c):
+        x = _x(c)
+        if len(x) != 2:
+            raise Unknown("rank")
+        if self.p(c, "global_pooling"):
+            return [(_dt(c), (x[0],))]
+        if self.p(c, "adaptive_pooling"):
+            ow = self.p(c, "out_w")
+            return [(_dt(c), (x[0], x[1] if ow == -233 else ow))]
+        k, s = self.p(c, "kernel_w"), self.p(c, "stride_w")
+        before, after, mode = self.p(c, "pad_left"), self.p(c, "pad_right"), self.p(c, "pad_mode")
+        if k <= 0 or s <= 0:
+            raise ValueError("kernel and stride must be positive")
+        size = x[1]
+        if type(size) is not int:
+            return [(_dt(c), (x[0], None))]
+        if mode == 0:
+            padded = size + before + after
+            tail = (padded - k) % s
+            padded += s - tail if tail else 0
+        elif mode == 1:
+            padded = size + before + after
+        elif mode in (2, 3):
+            padded = max(size, k + (size - 1) // s * s)
+        else:
+            raise Unknown("pad_mode")
+        n = (padded - k) // s + 1
+        if n < 1:
+            raise ValueError("the kernel does not fit the input")
+        return [(_dt(c), (x[0], n))]
+
+    def count(self, c):
+        n, x = _out_n(c), c.ins[0] if c.ins else None
+        if n is None or x is None:
+            return None, None
+        if self.p(c, "global_pooling") or self.p(c, "adaptive_pooling"):
+            total = prod(x)
+            return (None, None) if total is None else (total, 0)
+        return n * self.p(c, "kernel_w"), 0
 
 
 @register

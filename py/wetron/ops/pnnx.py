@@ -20,7 +20,9 @@ Cost (cost.py's conventions):
   8, BatchNorm 2, LayerNorm/GroupNorm/InstanceNorm 5, softmax 5; pooling prod(kernel_size)
   per output (adaptive pooling: one per input element); torch.mean/sum one per input
   element; pnnx.Expression one per output element per arithmetic call of its expr
-  (add, sub, mul, div, ...; an expression of other calls is not counted).
+  (add, sub, mul, div, ...; an expression of other calls is not counted); interpolation
+  nearest 1, linear 2, bilinear 4, trilinear 8, bicubic 16 per output element (the points
+  each output reads), as ncnn's Interp rule counts them.
 - Movement (reshape, permute, transpose, flatten, cat, select, ...) and nn.Embedding 0.
 """
 import math
@@ -206,7 +208,7 @@ class Movement(PnnxRule):
            "torch.split", "Tensor.expand", "Tensor.repeat", "nn.Flatten", "nn.Identity",
            "nn.Dropout", "F.dropout", "nn.Embedding", "F.embedding", "Tensor.to",
            "prim::TupleConstruct", "nn.Unflatten", "nn.PixelShuffle", "F.pixel_shuffle",
-           "nn.ChannelShuffle", "torch.roll", "Tensor.index")
+           "nn.ChannelShuffle", "torch.roll", "Tensor.index", "F.pad")
 
     def cost(self, c):
         return 0, 0
@@ -234,5 +236,21 @@ class Expression(PnnxRule):
         return n * len(calls), 0
 
 
-for _rule in (Pool, Reduce, Movement, Expression):
+# per output element, by interpolation mode (the points each output reads)
+RESIZE_FLOPS = {"nearest": 1, "bilinear": 4, "linear": 2, "bicubic": 16, "trilinear": 8}
+
+
+class Resize(PnnxRule):
+    ops = ("F.interpolate", "F.upsample", "nn.Upsample", "nn.UpsamplingBilinear2d",
+           "nn.UpsamplingNearest2d")
+    modes = {"nn.UpsamplingBilinear2d": "bilinear", "nn.UpsamplingNearest2d": "nearest"}
+
+    def cost(self, c):
+        n = _out_n(c)
+        mode = self.modes.get(c.node.op) or c.attr("mode", "nearest")
+        per = RESIZE_FLOPS.get(mode)
+        return (None, None) if n is None or per is None else (n * per, 0)
+
+
+for _rule in (Pool, Reduce, Movement, Expression, Resize):
     register(_rule)
