@@ -112,7 +112,8 @@ HOSTILE = {
     "a bad shape": b"7767517\n1 1\npnnx.Input in 0 1 0 #0=(1,2f32\n",
     "rank 100": b"7767517\n1 1\npnnx.Input in 0 1 0 #0=(" + b",".join([b"1"] * 100) + b")f32\n",
     "an attribute of 2^70 elements": b"7767517\n2 2\npnnx.Input in 0 1 0 #0=(1)f32\n"
-                                     b"nn.Linear l 1 1 0 1 @weight=(1073741824,1073741824,1024)f32\n",
+                                     b"nn.Linear l 1 1 0 1 "
+                                     b"@weight=(1073741824,1073741824,1024)f32\n",
     "not key=value": b"7767517\n1 1\npnnx.Input in 0 1 0 junk #0=(1)f32\n",
 }
 

@@ -47,7 +47,7 @@ from ..formats import ncnn_schema
 from ..symbolic import broadcast
 
 DOMAIN = "ncnn"
-PARAMS = {t: entries for t, entries in ncnn_schema.PARAMS.items()}
+PARAMS = ncnn_schema.PARAMS
 _KINDS = {"int": "int", "float": "float", "string": "string"}
 
 
@@ -101,7 +101,9 @@ def _dt(c):
     return c.dtype(0) or "undefined"
 
 
-ACTIVATION_FLOPS = {0: 0, 1: 1, 2: 1, 3: 1, 4: 1, 5: 4, 6: 3}   # none relu leaky clip sigmoid mish hswish
+# activation_type fused into a convolution / InnerProduct: FLOPs per output element
+# (0 none, 1 ReLU, 2 leaky ReLU, 3 clip, 4 sigmoid, 5 mish, 6 hardswish)
+ACTIVATION_FLOPS = {0: 0, 1: 1, 2: 1, 3: 1, 4: 1, 5: 4, 6: 3}
 
 
 class Convolution(NcnnRule):
