@@ -663,7 +663,7 @@ class _Weights:
         table = self.take(1024, name)     # quantized: 256 float32s, then uint8 indices
         indices = self.take((w + 3) // 4 * 4, name)
         t = Tensor(name, "float32", tuple(dims))
-        t.location, t.ref = "inline", (start, self.pos - start)
+        t.location, t.file, t.ref = "external", self.source.name, (start, self.pos - start)
         t.doc = "quantized: a table of 256 float32 values and one uint8 index per value"
         source = self.source
 
@@ -675,7 +675,7 @@ class _Weights:
 
     def tensor(self, name, dtype, dims, offset, nbytes, start):
         t = Tensor(name, dtype, tuple(dims))
-        t.location, t.ref = "inline", (start, self.pos - start)
+        t.location, t.file, t.ref = "external", self.source.name, (start, self.pos - start)
         t.data = (offset, nbytes)
         t.decoder = self.raw
         return t
