@@ -18,7 +18,12 @@ ai.onnx.preview*), com.microsoft(.nchwc) from onnxruntime's contrib schemas; TFL
 the LiteRT schema's BuiltinOperator enum; Keras from the classes of keras.layers; TF from
 TensorFlow's op registry (OpDef: input_arg / output_arg / attr) and tf.raw_ops docstrings;
 PaddlePaddle from its OpProto registry and op_compat mapping (gen_paddle); Darknet,
-which lists its layers nowhere machine-readably, from a table here (DARKNET_LAYERS).
+which lists its layers nowhere machine-readably, from a table here (DARKNET_LAYERS);
+ncnn from formats/ncnn_schema.py (generated from ncnn's sources by tools/gen_ncnn_schema.py:
+the layer registry, each layer's ParamDict ids, names and defaults) with each layer's
+weights (formats/ncnn.py, from the layers' load_model) as its input slots; pnnx from torch
+(nn modules with their constructor arguments, nn.functional) for the torch names pnnx
+writes.
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -229,6 +234,59 @@ PADDLE_CATEGORY = table(   # legacy op types; a PIR op pd_op.X takes the categor
              "uniform_random gaussian_random range arange linspace eye "
              "fill_constant_batch_size_like fill_any_like",
     io="feed fetch data",
+)
+
+NCNN_CATEGORY = table(   # ncnn's layer types (src/CMakeLists.txt)
+    conv="Convolution ConvolutionDepthWise Convolution1D ConvolutionDepthWise1D Convolution3D "
+         "ConvolutionDepthWise3D Deconvolution DeconvolutionDepthWise Deconvolution1D "
+         "DeconvolutionDepthWise1D Deconvolution3D DeconvolutionDepthWise3D DeformableConv2D",
+    matmul="InnerProduct Gemm MatMul MultiHeadAttention SDPA Einsum",
+    activation="ReLU Sigmoid TanH Softmax PReLU ELU SELU CELU GELU HardSigmoid HardSwish "
+               "Swish Mish Softplus BNLL Clip Threshold Shrink GLU",
+    normalization="BatchNorm LayerNorm InstanceNorm GroupNorm RMSNorm MVN Normalize LRN "
+                  "Dropout Scale Bias",
+    pooling="Pooling Pooling1D Pooling3D StatisticsPooling ROIPooling PSROIPooling ROIAlign "
+            "SPP",
+    shape="Reshape Permute Flatten Squeeze ExpandDims PixelShuffle ShuffleChannel Reorg Fold "
+          "Unfold Packing",
+    data="Concat Slice Split Crop Padding Tile Interp Embed Cast Quantize Dequantize "
+         "Requantize CopyTo Flip GridSample DeepCopy Noop",
+    elementwise="BinaryOp UnaryOp Eltwise AbsVal Exp Log Power Erf Reduction ArgMax "
+                "CumulativeSum Diag RotaryEmbed",
+    constant="MemoryData",
+    io="Input",
+)
+
+PNNX_CATEGORY = table(   # pnnx's own ops and the torch names it writes
+    conv="nn.Conv1d nn.Conv2d nn.Conv3d nn.ConvTranspose1d nn.ConvTranspose2d "
+         "nn.ConvTranspose3d F.conv1d F.conv2d F.conv3d F.conv_transpose1d F.conv_transpose2d "
+         "F.conv_transpose3d",
+    matmul="nn.Linear F.linear torch.matmul torch.bmm torch.mm Tensor.matmul torch.einsum "
+           "nn.MultiheadAttention F.scaled_dot_product_attention",
+    activation="nn.ReLU F.relu nn.ReLU6 F.relu6 nn.LeakyReLU F.leaky_relu nn.Sigmoid "
+               "F.sigmoid torch.sigmoid nn.Tanh F.tanh torch.tanh nn.GELU F.gelu nn.SiLU F.silu "
+               "nn.Hardswish F.hardswish nn.Hardsigmoid F.hardsigmoid nn.Mish F.mish nn.ELU "
+               "F.elu nn.SELU F.selu nn.PReLU F.prelu nn.Softmax F.softmax torch.softmax "
+               "nn.LogSoftmax F.log_softmax nn.Softplus F.softplus nn.Hardtanh F.hardtanh",
+    normalization="nn.BatchNorm1d nn.BatchNorm2d nn.BatchNorm3d F.batch_norm nn.LayerNorm "
+                  "F.layer_norm nn.GroupNorm F.group_norm nn.InstanceNorm1d nn.InstanceNorm2d "
+                  "nn.InstanceNorm3d F.instance_norm nn.RMSNorm F.rms_norm nn.Dropout "
+                  "F.dropout nn.LocalResponseNorm",
+    pooling="nn.MaxPool1d nn.MaxPool2d nn.MaxPool3d nn.AvgPool1d nn.AvgPool2d nn.AvgPool3d "
+            "nn.AdaptiveAvgPool1d nn.AdaptiveAvgPool2d nn.AdaptiveAvgPool3d "
+            "nn.AdaptiveMaxPool1d nn.AdaptiveMaxPool2d nn.AdaptiveMaxPool3d F.max_pool1d "
+            "F.max_pool2d F.max_pool3d F.avg_pool1d F.avg_pool2d F.avg_pool3d "
+            "F.adaptive_avg_pool1d F.adaptive_avg_pool2d F.adaptive_avg_pool3d",
+    shape="Tensor.reshape Tensor.view Tensor.permute torch.permute torch.transpose "
+          "Tensor.transpose torch.flatten Tensor.flatten nn.Flatten torch.squeeze "
+          "torch.unsqueeze nn.PixelShuffle F.pixel_shuffle nn.Unflatten Tensor.contiguous",
+    data="torch.cat torch.concat torch.stack Tensor.select Tensor.slice torch.chunk "
+         "torch.split Tensor.expand Tensor.repeat nn.Embedding F.embedding Tensor.to "
+         "F.interpolate nn.Upsample F.pad Tensor.index prim::TupleConstruct",
+    elementwise="pnnx.Expression torch.mean torch.sum torch.max torch.min torch.amax "
+                "torch.amin torch.abs torch.exp torch.neg torch.clamp",
+    constant="pnnx.Attribute",
+    io="pnnx.Input pnnx.Output",
 )
 
 # --- TFLite: what its schema does not say -------------------------------------------------
@@ -839,12 +897,87 @@ def gen_darknet():
         docs[op] = [{"since": 1, "description": text, "inputs": [{"name": n} for n in ins],
                      "outputs": [{"name": "output"}], "attributes": attrs}]
     return {"darknet": compact}, {"darknet": docs}, "Wetron's table (Darknet's src/parser.c)"
+# --- ncnn ------------------------------------------------------------------------------
+
+def gen_ncnn():
+    """From ncnn's sources as tools/gen_ncnn_schema.py read them (formats/ncnn_schema.py:
+    the layer registry and each layer's ParamDict ids) and formats/ncnn.py's weights per
+    layer (each layer's load_model): inputs are the bottom then the weights."""
+    sys.path.insert(0, os.path.join(ROOT, "py"))
+    from wetron.formats import ncnn, ncnn_schema
+    compact, docs = {}, {}
+    for code, op in enumerate(ncnn_schema.LAYER_TYPES):
+        slots = ncnn.weight_slots(op)
+        ins = ["input"] + slots if slots else []
+        compact[op] = compact_entry(op, op, NCNN_CATEGORY.get(op, "other"),
+                                    [{"since": 1, "inputs": ins, "outputs": []}])
+        attrs = []
+        for pid, name, kind, default in ncnn_schema.PARAMS.get(op, ()):
+            entry = {"name": name, "type": kind, "id": pid}
+            if default is not None:
+                entry["default"] = default
+            attrs.append(entry)
+        docs[op] = [{"since": 1, "code": code, "description": "",
+                     "inputs": [{"name": n} for n in ins], "outputs": [],
+                     "attributes": attrs}]
+    return {"ncnn": compact}, {"ncnn": docs}, "ncnn sources (src/layer, src/CMakeLists.txt)"
+
+
+# --- pnnx ------------------------------------------------------------------------------
+
+def gen_pnnx():
+    """pnnx names ops as torch does: nn.<Module> (the module's constructor arguments are
+    the parameters pnnx writes), F.<function> (torch.nn.functional), and the torch /
+    Tensor functions of PNNX_CATEGORY; pnnx's own pnnx.Input/Output/Attribute/Expression."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+    compact, docs = {}, {}
+
+    def add(op, doc, attrs):
+        compact[op] = compact_entry(op, op, PNNX_CATEGORY.get(op, "other"),
+                                    [{"since": 1, "inputs": [], "outputs": []}])
+        docs[op] = [{"since": 1, "description": clip(_first_paragraphs(doc)),
+                     "inputs": [], "outputs": [], "attributes": attrs}]
+
+    for name in sorted(dir(nn)):
+        cls = getattr(nn, name)
+        if name.startswith("_") or not inspect.isclass(cls) or not issubclass(cls, nn.Module) \
+                or cls.__module__.split(".")[:3] != ["torch", "nn", "modules"]:
+            continue
+        add(f"nn.{name}", inspect.getdoc(cls) or "", _signature(cls.__init__))
+    for name in sorted(dir(F)):
+        fn = getattr(F, name)
+        if name.startswith("_") or not callable(fn) or inspect.isclass(fn) or \
+                getattr(fn, "__module__", "") != "torch.nn.functional":
+            continue
+        add(f"F.{name}", inspect.getdoc(fn) or "", _signature(fn))
+    for op in sorted(PNNX_CATEGORY):
+        if op not in compact:
+            add(op, "", [])
+    return {"pnnx": compact}, {"pnnx": docs}, f"torch {torch.__version__} (nn, nn.functional)"
+
+
+def _signature(fn):
+    attrs = []
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return attrs
+    for p in params:
+        if p.name in ("self", "input") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        entry = {"name": p.name, "required": p.default is p.empty}
+        if p.default is not p.empty and _json_default(p.default) is not None:
+            entry["default"] = _json_default(p.default)
+        attrs.append(entry)
+    return attrs
 
 
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
-              "paddle": gen_paddle, "darknet": gen_darknet}
+              "paddle": gen_paddle, "darknet": gen_darknet, "ncnn": gen_ncnn, "pnnx": gen_pnnx}
 
 
 def dump(obj):

@@ -20,6 +20,7 @@ import formats_mxnet_models
 import formats_paddle_models
 import formats_openvino_models
 import formats_ort_models
+import formats_ncnn_models
 import formats_tensorflow_models
 import formats_weights_models
 import wetron
@@ -276,4 +277,15 @@ def test_onnx_runtime_ort(app_page):
     categories = {b["name"].rsplit("/", 1)[-1]: b["category"] for b in app_page.evaluate("wetron.boxes()")
                   if b["kind"] == "op"}
     assert categories["MaxPool"] == "pooling" and categories["Gemm"] == "matmul"
+@pytest.mark.parametrize("kind, fmt", [("ncnn", "ncnn"), ("pnnx", "pnnx")])
+def test_param_with_its_bin(app_page, kind, fmt):
+    """block.<kind>.param + block.<kind>.bin picked together (the .bin first): the .param
+    is the model, its weights come from the .bin (no warning says it is missing)."""
+    files = formats_ncnn_models.ncnn_models()
+    param = formats_ncnn_models.path(files, "block", f".{kind}.param")
+    weights = formats_ncnn_models.path(files, "block", f".{kind}.bin")
+    state = pick(app_page, "#file-input", [weights, param])
+    assert state["status"] == "ready", state
+    assert state["format"] == fmt and state["file"] == f"block.{kind}.param"
+    assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(param) > 0
     assert not banner(app_page)["shown"], banner(app_page)

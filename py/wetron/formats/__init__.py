@@ -82,6 +82,8 @@ FORMAT_MODULES = (
     "ort",
     "paddle",
     "darknet",
+    "ncnn",
+    "pnnx",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 

@@ -35,6 +35,8 @@ FAMILIES = (
     "wetron.ops.microsoft",
     "wetron.ops.paddle",
     "wetron.ops.darknet",
+    "wetron.ops.ncnn",
+    "wetron.ops.pnnx",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
