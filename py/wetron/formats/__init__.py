@@ -80,6 +80,7 @@ FORMAT_MODULES = (
     "mxnet",
     "openvino",
     "ort",
+    "executorch",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 

@@ -33,6 +33,7 @@ FAMILIES = (
     "wetron.ops.mxnet",
     "wetron.ops.openvino",
     "wetron.ops.microsoft",
+    "wetron.ops.aten",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
