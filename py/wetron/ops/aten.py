@@ -27,7 +27,8 @@ from .base import Rule, prod
 
 DOMAIN = "aten"
 
-# "<op>.<overload>" -> its arguments' names in order (out variants: out last).
+# "<op>.<overload>" ("default" where the file gives none) -> its arguments' names in
+# order (out variants: out last).
 ARGUMENTS = {
     "convolution.out": "input weight bias stride padding dilation transposed output_padding "
                        "groups out",
@@ -53,6 +54,7 @@ ARGUMENTS = {
     "sub.out": "self other alpha out",
     "mul.out": "self other out",
     "gelu.out": "self approximate out",
+    "copy_.default": "self src non_blocking",
 }
 ARGUMENTS = {k: tuple(v.split()) for k, v in ARGUMENTS.items()}
 
