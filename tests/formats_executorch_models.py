@@ -1,9 +1,8 @@
 """Real ExecuTorch programs (.pte) for the tests, written by ExecuTorch 1.5.1 itself
 (torch.export.export, then executorch.exir.to_edge(...).to_executorch()):
 
-  cnn.pte        a CNN of our own: Conv2d + BatchNorm (folded into the conv's weights by
-                 to_edge's decompositions or kept as _native_batch_norm_legit_no_training),
-                 ReLU, MaxPool2d, a grouped conv, ConvTranspose2d, adaptive average pool,
+  cnn.pte        a CNN of our own: Conv2d + BatchNorm (with statistics that are not the
+                 identity; ExecuTorch keeps it as _native_batch_norm_legit_no_training), ReLU, MaxPool2d, a grouped conv, ConvTranspose2d, adaptive average pool,
                  flatten, Linear; input [1, 3, 32, 32]
   mlp.pte        Linear-ReLU-Linear-LogSoftmax, input [4, 20], exported with
                  emit_stacktrace=True (each instruction carries its Python frames)
@@ -13,7 +12,7 @@
   cnn_xnnpack.pte  the CNN lowered to XNNPACK (to_edge_transform_and_lower with
                  XnnpackPartitioner): delegate calls with their processed blobs
   mutable.pte    a module with a registered buffer it updates in place (a running
-                 counter): a mutable tensor with an initial state in a mutable segment
+                 counter): aten::copy_ writes back a planned tensor the method read first
 
 Oracles from ExecuTorch: its own reading of the file
 (executorch.exir._serialize._program.deserialize_pte_binary: per execution plan the

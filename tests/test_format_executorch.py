@@ -269,3 +269,23 @@ def _seed(files, which):
     if which not in SEEDS:
         SEEDS[which] = open(files[which]["path"], "rb").read()
     return SEEDS[which]
+
+
+def test_aten_rules_count_a_torch_export_graph_too(tmp_path):
+    """The same aten rules apply to a torch.export ExportedProgram's nodes (linear here),
+    against FlopCounterMode on the eager model."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+    model = torch.nn.Sequential(torch.nn.Linear(20, 30), torch.nn.ReLU(),
+                                torch.nn.Linear(30, 5, bias=False)).eval()
+    x = torch.randn(3, 7, 20)
+    path = str(tmp_path / "m.pt2")
+    torch.export.save(torch.export.export(model, (x,)), path)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    g = wetron.open(path).graphs[0]
+    c = cost.graph_cost(g, shapes.infer(g).types)
+    linear = [(f, macs) for n, f, macs in zip(g.nodes, c.flops, c.macs) if n.op == "linear"]
+    assert 2 * sum(macs for _, macs in linear) == sum(counter.get_flop_counts()["Global"].values())
+    assert [f - 2 * macs for f, macs in linear] == [3 * 7 * 30, 0]   # the bias adds
