@@ -11,6 +11,12 @@
                  residuals; input [2, 16, 32]
   cnn_xnnpack.pte  the CNN lowered to XNNPACK (to_edge_transform_and_lower with
                  XnnpackPartitioner): delegate calls with their processed blobs
+  cnn_inline.pte the CNN's program with its constants inline in Program.constant_buffer
+                 (as programs were before constant segments, 2024): ExecuTorch's own
+                 reading of cnn.pte written back by its flatbuffer writer
+                 (_program_to_flatbuffer), no extended header, no segments. The
+                 1.5.1 runtime does not load it (InvalidProgram, 0x23): its method
+                 meta is that error, ExecuTorch's Python reader the oracle
   mutable.pte    a module with a registered buffer it updates in place (a running
                  counter): aten::copy_ writes back a planned tensor the method read first
 
@@ -36,7 +42,7 @@ import framework_venvs
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV_NAME = "executorch"
 VENV_PINS = ["executorch==1.5.1", "torch==2.13.0"]
-GENERATION = "1"
+GENERATION = "2"
 
 
 def executorch_index():
@@ -189,8 +195,12 @@ def _oracle_program(data, np):
 
 
 def _method_meta(path):
+    """{method: {inputs, outputs}}, or {"error": ...} when the runtime refuses the file."""
     from executorch.runtime import Runtime
-    program = Runtime.get().load_program(path)
+    try:
+        program = Runtime.get().load_program(path)
+    except RuntimeError as e:
+        return {"error": str(e)}
     out = {}
     for name in program.method_names:
         meta = program.metadata(name)
@@ -218,17 +228,19 @@ def _child(folder):
     from executorch.version import __version__ as executorch_version
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import ExecutorchBackendConfig, to_edge, to_edge_transform_and_lower
+    from executorch.exir._serialize._flatbuffer_program import _program_to_flatbuffer
+    from executorch.exir._serialize._program import deserialize_pte_binary
     torch.manual_seed(13)
     index = {"executorch": executorch_version, "torch": torch.__version__,
              "models": {}}
 
-    def write(name, program, model, example):
+    def write(name, data, model, example):
         path = os.path.join(folder, name + ".pte")
         with open(path, "wb") as f:
-            f.write(program.buffer)
+            f.write(data)
         index["models"][name] = {
             "file": name + ".pte", "input_shape": list(example[0].shape),
-            "oracle": {"program": _oracle_program(program.buffer, np),
+            "oracle": {"program": _oracle_program(data, np),
                        "method_meta": _method_meta(path),
                        "flops": _flops(torch, model, example),
                        "state_numel": sum(t.numel() for t in model.state_dict().values())}}
@@ -242,11 +254,13 @@ def _child(folder):
         example = (torch.randn(*shape),)
         config = ExecutorchBackendConfig(emit_stacktrace=name == "mlp")
         program = to_edge(torch.export.export(model, example)).to_executorch(config)
-        write(name, program, model, example)
+        write(name, program.buffer, model, example)
         if name == "cnn":
             lowered = to_edge_transform_and_lower(torch.export.export(model, example),
                                                   partitioner=[XnnpackPartitioner()])
-            write("cnn_xnnpack", lowered.to_executorch(), model, example)
+            write("cnn_xnnpack", lowered.to_executorch().buffer, model, example)
+            inline = deserialize_pte_binary(program.buffer).program
+            write("cnn_inline", bytes(_program_to_flatbuffer(inline).data), model, example)
     with open(os.path.join(folder, "_index.json"), "w") as f:
         json.dump(index, f, indent=1)
 

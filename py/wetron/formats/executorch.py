@@ -147,9 +147,7 @@ class _Parser:
         program = r.root()
         P = F["Program"]
         m.format_version = f"schema {program.get(P['version'], 'uint')}"
-        m.producer = "ExecuTorch"
         self.segments = self.read_segments(program.tables(P["segments"]))
-        self.constant_buffer = program.vector(P["constant_buffer"], 4)
         self.program = program
         plans = program.tables(P["execution_plan"])
         if not plans:
@@ -481,20 +479,20 @@ class _Parser:
             if segment >= len(tables):
                 raise ValueError(f"mutable data segment {segment} of {len(tables)}")
             sub = tables[segment]
-        elif self.constant_buffer is not None and self.constant_buffer[1]:
+        else:
+            sub = self.program.table(P["constant_segment"])
+        offsets = sub.vector(S["offsets"], 8) if sub is not None else None
+        if not mutable and not (offsets and offsets[1]):
+            # a program from before constant segments: the bytes inline, per index
             buffers = self.program.tables(P["constant_buffer"])
             if idx >= len(buffers):
-                raise ValueError(f"constant buffer {idx} of {len(buffers)}")
+                raise ValueError(f"constant {idx} of {len(buffers)}: neither the constant "
+                                 "segment nor the constant buffers hold it")
             v = buffers[idx].vector(F["Buffer"]["storage"], 1)
             start, n = v if v is not None else (0, 0)
             if n < nbytes:
                 raise ValueError(f"its buffer holds {n:,} bytes, its shape needs {nbytes:,}")
             return start, nbytes
-        else:
-            sub = self.program.table(P["constant_segment"])
-            if sub is None:
-                raise ValueError("the program has no constant segment")
-        offsets = sub.vector(S["offsets"], 8)
         if offsets is None or idx >= offsets[1]:
             raise ValueError(f"data index {idx} has no offset in its segment")
         offset = self.r.scalar(_U64, offsets[0] + 8 * idx, "offset")
