@@ -15,6 +15,7 @@ import pytest
 import formats_caffe_models
 import formats_coreml_models
 import formats_darknet_models
+import formats_executorch_models
 import formats_keras_models
 import formats_mxnet_models
 import formats_paddle_models
@@ -53,6 +54,7 @@ SINGLE_FILES = {
     "PyTorch ExportedProgram": lambda: formats_weights_models.torch_files()["cnn_export"],
     "safetensors": lambda: formats_weights_models.safetensors_files()["bert"],
     "GGUF": lambda: formats_weights_models.gguf_files()["llama"],
+    "ExecuTorch": lambda: formats_executorch_models.executorch_files()["cnn"]["path"],
 }
 
 

@@ -84,6 +84,7 @@ FORMAT_MODULES = (
     "darknet",
     "ncnn",
     "pnnx",
+    "executorch",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 

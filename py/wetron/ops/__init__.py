@@ -37,6 +37,7 @@ FAMILIES = (
     "wetron.ops.darknet",
     "wetron.ops.ncnn",
     "wetron.ops.pnnx",
+    "wetron.ops.aten",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
