@@ -3,8 +3,9 @@
     python tools/gen_op_metadata.py          (re)write every domain whose framework imports
     python tools/gen_op_metadata.py --check  exit 1 if a committed file differs
 
-Run at development time (onnx, onnxruntime, tensorflow, ai_edge_litert and keras of
-requirements-test.txt); the output is committed. Two files per domain:
+Run at development time (onnx, onnxruntime, tensorflow, ai_edge_litert, keras and torch
+of requirements-test.txt); the output is committed. A generator whose framework is
+missing is skipped (with --check too). Two files per domain:
 
   py/wetron/ops/metadata/<domain>.json  compact, loaded by wetron.ops.metadata: per op its
       display name, category and per since-version the input and output slot names
@@ -15,7 +16,11 @@ requirements-test.txt); the output is committed. Two files per domain:
 Sources: ONNX from onnx.defs (every schema with its history; ai.onnx, ai.onnx.ml,
 ai.onnx.preview*), com.microsoft(.nchwc) from onnxruntime's contrib schemas; TFLite from
 the LiteRT schema's BuiltinOperator enum; Keras from the classes of keras.layers; TF from
-TensorFlow's op registry (OpDef: input_arg / output_arg / attr) and tf.raw_ops docstrings.
+TensorFlow's op registry (OpDef: input_arg / output_arg / attr) and tf.raw_ops docstrings;
+ATen and prims (torch.export's ops) from torch's operator schemas (those of its
+dispatcher: name, overloads, typed arguments with defaults, returns) and torch's
+docstrings; torch.nn from torch.nn.modules' classes (constructor arguments, docstrings);
+"wetron", the module kinds Wetron guesses for weights-only files, from WETRON_KINDS.
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -185,6 +190,242 @@ TF_CATEGORY = table(   # TensorFlow raw ops seen in GraphDefs and SavedModels
              "TruncatedNormal StatelessRandomUniformV2 StatelessRandomNormalV2",
     io="Placeholder PlaceholderWithDefault VarHandleOp ReadVariableOp AssignVariableOp "
        "VariableV2 Variable",
+)
+
+ATEN_CATEGORY = table(   # ATen ops (torch.export); prims:: ops share their names
+    conv="conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d convolution "
+         "_convolution _convolution_mode convolution_overrideable conv_tbc conv_depthwise3d "
+         "_conv_depthwise2d cudnn_convolution cudnn_convolution_transpose cudnn_convolution_relu "
+         "cudnn_convolution_add_relu miopen_convolution miopen_convolution_transpose "
+         "miopen_depthwise_convolution miopen_convolution_relu miopen_convolution_add_relu "
+         "mkldnn_convolution slow_conv3d slow_conv3d_forward slow_conv_dilated2d "
+         "slow_conv_dilated3d slow_conv_transpose2d slow_conv_transpose3d thnn_conv2d "
+         "_slow_conv2d_forward _nnpack_spatial_convolution _mps_convolution "
+         "_mps_convolution_transpose",
+    matmul="linear matmul mm bmm addmm addmv addr addbmm baddbmm mv dot vdot inner outer ger "
+           "einsum tensordot chain_matmul linalg_matmul linalg_multi_dot linalg_vecdot bilinear "
+           "_trilinear kron scaled_dot_product_attention _scaled_dot_product_attention_math "
+           "_scaled_dot_product_attention_math_for_mps _scaled_dot_product_flash_attention "
+           "_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_efficient_attention "
+           "_scaled_dot_product_cudnn_attention _scaled_dot_product_fused_attention_overrideable "
+           "_flash_attention_forward _efficient_attention_forward _cudnn_attention_forward "
+           "_native_multi_head_attention _transformer_encoder_layer_fwd _addmm_activation "
+           "_int_mm _scaled_mm _scaled_mm_v2 _grouped_mm _scaled_grouped_mm _scaled_grouped_mm_v2 "
+           "_weight_int4pack_mm _weight_int4pack_mm_for_cpu _weight_int4pack_mm_with_scales_and_zeros "
+           "_weight_int8pack_mm _mixed_dtypes_linear _dyn_quant_matmul_4bit mkldnn_linear "
+           "fbgemm_linear_fp16_weight fbgemm_linear_fp16_weight_fp32_activation "
+           "fbgemm_linear_int8_weight fbgemm_linear_int8_weight_fp32_activation "
+           "_wrapped_quantized_linear_prepacked smm hspmm sspaddmm _sparse_mm _sparse_addmm "
+           "_sparse_semi_structured_linear _sparse_semi_structured_mm "
+           "_sparse_semi_structured_addmm _cslt_sparse_mm",
+    activation="relu relu6 gelu silu sigmoid tanh softmax log_softmax _softmax _log_softmax "
+               "_safe_softmax _masked_softmax hardtanh hardsigmoid hardswish hardshrink "
+               "softshrink leaky_relu elu selu celu mish softplus prelu _prelu_kernel rrelu "
+               "rrelu_with_noise rrelu_with_noise_functional glu threshold log_sigmoid "
+               "log_sigmoid_forward logit special_expit special_softmax special_log_softmax "
+               "_add_relu",
+    normalization="batch_norm native_batch_norm _native_batch_norm_legit "
+                  "_native_batch_norm_legit_no_training _native_batch_norm_legit_functional "
+                  "_batch_norm_impl_index _batch_norm_no_update _batch_norm_with_update "
+                  "_batch_norm_with_update_functional cudnn_batch_norm miopen_batch_norm "
+                  "batch_norm_elemt batch_norm_stats batch_norm_update_stats "
+                  "batch_norm_gather_stats batch_norm_gather_stats_with_counts layer_norm "
+                  "native_layer_norm group_norm native_group_norm instance_norm rms_norm "
+                  "_fused_rms_norm quantized_batch_norm dropout native_dropout alpha_dropout "
+                  "feature_alpha_dropout feature_dropout _fused_dropout _weight_norm "
+                  "_weight_norm_interface renorm",
+    pooling="avg_pool1d avg_pool2d avg_pool3d max_pool1d max_pool2d max_pool3d "
+            "max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices "
+            "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d _adaptive_avg_pool2d "
+            "_adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d "
+            "fractional_max_pool2d fractional_max_pool3d max_unpool2d max_unpool3d "
+            "mkldnn_max_pool2d mkldnn_max_pool3d mkldnn_adaptive_avg_pool2d "
+            "quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d",
+    shape="view reshape _unsafe_view _reshape_alias _reshape_copy _reshape_from_tensor view_as "
+          "reshape_as permute transpose t swapaxes swapdims movedim moveaxis unsqueeze squeeze "
+          "flatten unflatten expand expand_as broadcast_to broadcast_tensors contiguous "
+          "as_strided alias detach numpy_T mT mH adjoint matrix_H ravel view_as_real "
+          "view_as_complex atleast_1d atleast_2d atleast_3d pixel_shuffle pixel_unshuffle "
+          "channel_shuffle native_channel_shuffle unfold size sym_size sym_numel sym_stride "
+          "sym_storage_offset numel dim stride _shape_as_tensor broadcast_in_dim collapse "
+          "collapse_view split_dim view_of view_of_dtype",
+    data="cat concat concatenate stack hstack vstack dstack column_stack row_stack _stack split "
+         "split_with_sizes unsafe_split unsafe_split_with_sizes tensor_split chunk unsafe_chunk "
+         "unbind hsplit vsplit dsplit slice select narrow index index_select gather scatter "
+         "scatter_add scatter_reduce index_put _index_put_impl index_add index_copy index_fill "
+         "index_reduce masked_fill masked_scatter masked_select take take_along_dim "
+         "_unsafe_index _unsafe_index_put _unsafe_masked_index "
+         "_unsafe_masked_index_put_accumulate slice_scatter select_scatter diagonal_scatter "
+         "as_strided_scatter embedding embedding_bag _embedding_bag _embedding_bag_forward_only "
+         "embedding_renorm pad constant_pad_nd reflection_pad1d reflection_pad2d "
+         "reflection_pad3d replication_pad1d replication_pad2d replication_pad3d _pad_circular "
+         "_pad_enum upsample_nearest1d upsample_nearest2d upsample_nearest3d upsample_bilinear2d "
+         "upsample_bicubic2d upsample_linear1d upsample_trilinear3d _upsample_nearest_exact1d "
+         "_upsample_nearest_exact2d _upsample_nearest_exact3d _upsample_bilinear2d_aa "
+         "_upsample_bicubic2d_aa grid_sampler grid_sampler_2d grid_sampler_3d affine_grid_generator col2im im2col "
+         "clone _to_copy to type_as copy _copy_from flip fliplr flipud roll rot90 repeat "
+         "repeat_interleave tile tril triu diag diag_embed diagonal diagflat one_hot topk sort "
+         "argsort msort unique_consecutive unique_dim _unique _unique2 nonzero nonzero_static "
+         "argwhere searchsorted bucketize dequantize quantize_per_tensor quantize_per_channel "
+         "quantize_per_tensor_dynamic fake_quantize_per_tensor_affine "
+         "fake_quantize_per_channel_affine convert_element_type rev lift_fresh",
+    elementwise="add sub rsub mul div true_divide floor_divide remainder fmod pow float_power "
+                "sqrt rsqrt square exp exp2 expm1 log log2 log10 log1p abs absolute neg "
+                "negative reciprocal sign sgn floor ceil round trunc frac fix clamp clamp_min "
+                "clamp_max clip erf erfc erfinv sin cos tan asin acos atan atan2 arcsin arccos "
+                "arctan arctan2 sinh cosh asinh acosh atanh arcsinh arccosh arctanh eq ne lt le "
+                "gt ge greater greater_equal less less_equal not_equal logical_and logical_or "
+                "logical_not logical_xor bitwise_and bitwise_or bitwise_xor bitwise_not "
+                "bitwise_left_shift bitwise_right_shift where maximum minimum fmax fmin hypot "
+                "lerp addcmul addcdiv sum mean prod amax amin max min aminmax _aminmax argmax "
+                "argmin std var std_mean var_mean norm linalg_vector_norm linalg_norm "
+                "linalg_matrix_norm frobenius_norm nuclear_norm logsumexp cumsum cumprod cummax "
+                "cummin logcumsumexp all any nansum nanmean median nanmedian mode count_nonzero "
+                "isnan isinf isfinite isneginf isposinf nan_to_num xlogy special_xlogy copysign "
+                "heaviside logaddexp logaddexp2 digamma lgamma polygamma mvlgamma i0 sinc "
+                "deg2rad rad2deg gcd lcm ldexp cosine_similarity pairwise_distance cdist dist "
+                "signbit nextafter",
+    constant="arange range linspace logspace zeros ones full empty empty_like zeros_like "
+             "ones_like full_like empty_strided empty_permuted new_zeros new_ones new_full "
+             "new_empty new_empty_strided eye rand randn randint rand_like randn_like "
+             "randint_like randperm normal uniform bernoulli multinomial scalar_tensor zero fill tril_indices triu_indices hann_window hamming_window "
+             "blackman_window bartlett_window kaiser_window _efficientzerotensor iota "
+             "lift_fresh_copy",
+)
+
+TORCH_NN_CATEGORY = table(   # torch.nn's module classes (TorchScript, pickled modules, guesses)
+    conv="Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d LazyConv1d "
+         "LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d",
+    matmul="Linear LazyLinear Bilinear NonDynamicallyQuantizableLinear MultiheadAttention",
+    activation="ReLU ReLU6 LeakyReLU PReLU RReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh "
+               "Hardtanh Hardsigmoid Hardswish Hardshrink Softshrink Tanhshrink Softplus "
+               "Softsign Softmax Softmax2d LogSoftmax Softmin LogSigmoid GLU Threshold",
+    normalization="BatchNorm1d BatchNorm2d BatchNorm3d LazyBatchNorm1d LazyBatchNorm2d "
+                  "LazyBatchNorm3d SyncBatchNorm InstanceNorm1d InstanceNorm2d InstanceNorm3d "
+                  "LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d LayerNorm GroupNorm "
+                  "LocalResponseNorm CrossMapLRN2d RMSNorm Dropout Dropout1d Dropout2d Dropout3d "
+                  "AlphaDropout FeatureAlphaDropout",
+    pooling="AvgPool1d AvgPool2d AvgPool3d MaxPool1d MaxPool2d MaxPool3d AdaptiveAvgPool1d "
+            "AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d "
+            "AdaptiveMaxPool3d FractionalMaxPool2d FractionalMaxPool3d LPPool1d LPPool2d "
+            "LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d",
+    shape="Flatten Unflatten PixelShuffle PixelUnshuffle ChannelShuffle",
+    data="Embedding EmbeddingBag Upsample UpsamplingNearest2d UpsamplingBilinear2d ZeroPad1d "
+         "ZeroPad2d ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d ReflectionPad1d "
+         "ReflectionPad2d ReflectionPad3d ReplicationPad1d ReplicationPad2d ReplicationPad3d "
+         "CircularPad1d CircularPad2d CircularPad3d Fold Unfold Identity",
+    elementwise="CosineSimilarity PairwiseDistance",
+    control="RNN LSTM GRU RNNCell LSTMCell GRUCell RNNBase RNNCellBase",
+)
+
+# Wetron's own names for modules of weights-only files that no one torch.nn class fits
+# (wetron.weights.guess_op: a BatchNorm's rank is not in its weights). Domain "wetron".
+WETRON_KINDS = {
+    "BatchNorm": ("normalization", "A module holding running_mean / running_var: one of "
+                  "torch.nn's BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm (or an "
+                  "InstanceNorm tracking its statistics); which one, its weights do not say."),
+    "Norm": ("normalization", "A module with a rank-1 weight and bias whose name does not "
+             "say which normalisation it is (LayerNorm, GroupNorm, a norm's affine part)."),
+    "Scale": ("elementwise", "A module with a rank-1 weight and no bias: a per-channel "
+              "scale (RMSNorm's weight, a layer scale)."),
+    "Parameter": ("constant", "A tensor at the top level of the file, in no module."),
+    "Constant": ("constant", "A TorchScript archive's constants (constants.pkl)."),
+}
+
+CAFFE_CATEGORY = table(
+    conv="Convolution Deconvolution",
+    matmul="InnerProduct Embed",
+    activation="ReLU PReLU ELU Sigmoid TanH AbsVal BNLL Threshold Clip Swish Softmax",
+    normalization="BatchNorm LRN MVN Dropout",
+    pooling="Pooling SPP",
+    shape="Reshape Flatten",
+    data="Concat Slice Split Crop Tile Silence Im2col BatchReindex Filter",
+    elementwise="Scale Bias Eltwise Power Exp Log Reduction ArgMax",
+    control="LSTM RNN LSTMUnit",
+    constant="Parameter",
+    io="Input Data ImageData HDF5Data MemoryData DummyData WindowData HDF5Output",
+)
+
+MXNET_CATEGORY = table(
+    conv="Convolution Convolution_v1 Deconvolution _npx_convolution _npx_deconvolution "
+         "_contrib_DeformableConvolution _contrib_ModulatedDeformableConvolution "
+         "_sg_mkldnn_conv _sg_onednn_conv",
+    matmul="FullyConnected _npx_fully_connected dot batch_dot linalg_gemm linalg_gemm2 "
+           "_np_dot _npi_matmul _npi_einsum khatri_rao _sg_mkldnn_fully_connected "
+           "_sg_onednn_fully_connected _contrib_interleaved_matmul_selfatt_qk "
+           "_contrib_interleaved_matmul_selfatt_valatt _contrib_interleaved_matmul_encdec_qk "
+           "_contrib_interleaved_matmul_encdec_valatt",
+    activation="Activation LeakyReLU relu sigmoid tanh softmax log_softmax softmin softsign "
+               "hard_sigmoid SoftmaxOutput SoftmaxActivation Softmax _npx_relu _npx_sigmoid "
+               "_npx_activation _npx_leaky_relu _npx_softmax _npx_log_softmax _npx_masked_softmax "
+               "_npx_masked_log_softmax masked_softmax masked_log_softmax",
+    normalization="BatchNorm BatchNorm_v1 _npx_batch_norm InstanceNorm LayerNorm _npx_layer_norm "
+                  "GroupNorm L2Normalization LRN Dropout _npx_dropout _contrib_SyncBatchNorm",
+    pooling="Pooling Pooling_v1 _npx_pooling ROIPooling _contrib_ROIAlign "
+            "_contrib_AdaptiveAvgPooling2D",
+    shape="Flatten flatten Reshape reshape reshape_like transpose expand_dims squeeze SwapAxis "
+          "swapaxes shape_array size_array depth_to_space space_to_depth _np_reshape "
+          "_npx_reshape _np_transpose _np_squeeze _npi_expand_dims broadcast_to broadcast_like "
+          "broadcast_axis broadcast_axes _np_broadcast_to",
+    data="Concat concat stack SliceChannel split slice slice_axis slice_like take batch_take "
+         "pick gather_nd scatter_nd one_hot Embedding _npx_embedding tile repeat Pad pad Crop "
+         "crop Cast cast amp_cast amp_multicast UpSampling _contrib_BilinearResize2D "
+         "BilinearSampler GridGenerator SequenceMask SequenceLast SequenceReverse reverse flip "
+         "topk sort argsort where identity _copy BlockGrad stop_gradient _npi_concatenate "
+         "_npi_stack _npi_split _npi_where _npx_slice _npi_take _contrib_quantize "
+         "_contrib_dequantize _contrib_quantize_v2",
+    elementwise="elemwise_add elemwise_sub elemwise_mul elemwise_div broadcast_add "
+                "broadcast_plus broadcast_sub broadcast_minus broadcast_mul broadcast_div "
+                "broadcast_mod broadcast_power broadcast_maximum broadcast_minimum "
+                "broadcast_hypot broadcast_equal broadcast_not_equal broadcast_greater "
+                "broadcast_greater_equal broadcast_lesser broadcast_lesser_equal "
+                "broadcast_logical_and broadcast_logical_or broadcast_logical_xor add_n "
+                "ElementWiseSum _Plus _Minus _Mul _Div _plus _minus _mul _div _plus_scalar "
+                "_minus_scalar _rminus_scalar _mul_scalar _div_scalar _rdiv_scalar _power "
+                "_power_scalar _rpower_scalar _maximum _minimum _maximum_scalar "
+                "_minimum_scalar _equal _not_equal _greater _greater_equal _lesser "
+                "_lesser_equal abs sign round rint ceil floor trunc fix square sqrt rsqrt cbrt "
+                "rcbrt exp expm1 log log10 log2 log1p sin cos tan arcsin arccos arctan sinh "
+                "cosh arcsinh arccosh arctanh degrees radians reciprocal negative erf erfinv "
+                "gamma gammaln clip logical_not sum mean prod max min nansum nanprod norm "
+                "argmax argmin argmax_channel sum_axis max_axis min_axis moments cumsum "
+                "_npi_add _npi_subtract _npi_multiply _npi_true_divide _npi_add_scalar "
+                "_npi_subtract_scalar _npi_multiply_scalar _npi_true_divide_scalar _npi_power "
+                "_npi_power_scalar _npi_mean _np_sum _npi_sqrt _npi_exp _npi_log _npi_tanh",
+    control="RNN _foreach _while_loop _cond Custom",
+    constant="zeros_like ones_like _zeros _ones _full _arange _linspace _eye random_uniform "
+             "random_normal uniform normal _random_uniform _random_normal _npi_zeros _npi_ones "
+             "_npi_full _npi_arange _npi_uniform _npi_normal",
+)
+
+OPENVINO_CATEGORY = table(
+    conv="Convolution GroupConvolution ConvolutionBackpropData GroupConvolutionBackpropData "
+         "BinaryConvolution DeformableConvolution",
+    matmul="MatMul Einsum ScaledDotProductAttention GroupedMatMul",
+    activation="ReLU PReLU Sigmoid Tanh Elu Gelu HSwish HSigmoid HardSigmoid Mish SoftPlus "
+               "SoftSign Swish Selu Clamp SoftMax LogSoftmax",
+    normalization="BatchNormInference MVN NormalizeL2 LRN GRN GroupNormalization",
+    pooling="AvgPool MaxPool AdaptiveAvgPool AdaptiveMaxPool ROIPooling ROIAlign "
+            "ROIAlignRotated PSROIPooling DeformablePSROIPooling",
+    shape="Reshape Transpose Squeeze Unsqueeze ShapeOf Broadcast DepthToSpace SpaceToDepth "
+          "BatchToSpace SpaceToBatch ShuffleChannels",
+    data="Concat Split VariadicSplit Gather GatherElements GatherND GatherTree ScatterUpdate "
+         "ScatterElementsUpdate ScatterNDUpdate StridedSlice Slice SliceScatter Tile Pad "
+         "Convert ConvertLike ConvertPromoteTypes Interpolate TopK Reverse ReverseSequence Roll "
+         "OneHot NonZero Unique Select FakeQuantize FakeConvert EmbeddingBagOffsetsSum "
+         "EmbeddingBagPackedSum EmbeddingBagOffsets EmbeddingBagPacked EmbeddingSegmentsSum "
+         "ExtractImagePatches Col2Im GridSample Identity Bucketize SearchSorted",
+    elementwise="Add Subtract Multiply Divide Maximum Minimum Power SquaredDifference FloorMod "
+                "Mod Equal NotEqual Less LessEqual Greater GreaterEqual LogicalAnd LogicalOr "
+                "LogicalXor LogicalNot Abs Ceiling Floor Negative Sqrt Exp Log Sin Cos Tan Sinh "
+                "Cosh Asin Acos Atan Asinh Acosh Atanh Erf ErfInv Sign Round IsFinite IsInf "
+                "IsNaN BitwiseAnd BitwiseOr BitwiseXor BitwiseNot BitwiseLeftShift "
+                "BitwiseRightShift ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 "
+                "ReduceL2 ReduceLogicalAnd ReduceLogicalOr CumSum SegmentMax",
+    control="TensorIterator Loop If LSTMCell LSTMSequence GRUCell GRUSequence RNNCell "
+            "RNNSequence",
+    constant="Const Range RandomUniform Eye Multinomial",
+    io="Parameter Result ReadValue Assign",
 )
 
 # --- TFLite: what its schema does not say -------------------------------------------------
@@ -612,9 +853,266 @@ def _tf_attr_value(v):
     return None
 
 
+# --- PyTorch: ATen and prims (torch.export), torch.nn modules ----------------------------
+
+# The operator namespaces of torch's registry whose ops an ExportedProgram's nodes name
+# (formats/pytorch.py: "torch.ops.aten.conv2d.default" -> domain "aten").
+TORCH_NAMESPACES = ("aten", "prims")
+# Argument types a serialized ExportedProgram may pass as a value of the graph (a node
+# input) rather than an attribute: tensors always, these when they are symbolic.
+_TORCH_SYMBOLIC = {"SymInt", "SymFloat", "SymBool", "Scalar"}
+
+
+def gen_torch():
+    import torch
+    # the dispatcher's ops (what torch.export can call), not TorchScript's builtins of the
+    # same namespace (aten::append.t, aten::len.str ...)
+    dispatched = set(torch._C._dispatch_get_all_op_names())
+    by_op = {}
+    for s in torch._C._jit_get_all_schemas():
+        ns, _, name = s.name.partition("::")
+        if ns in TORCH_NAMESPACES and (s.name + (f".{s.overload_name}" if s.overload_name else "")) in dispatched:
+            by_op.setdefault((ns, name), []).append(s)
+    compact = {ns: {} for ns in TORCH_NAMESPACES}
+    docs = {ns: {} for ns in TORCH_NAMESPACES}
+    known = {name for _, name in by_op}
+    _check_table("aten/prims", ATEN_CATEGORY, known)
+    for (ns, name), schemas in sorted(by_op.items()):
+        functional = [s for s in schemas if not any(a.is_out for a in s.arguments)] or schemas
+        primary = next((s for s in functional if s.overload_name in ("", "default")), functional[0])
+        args = _torch_arguments(primary)
+        returns = [r.name for r in primary.returns]
+        outputs = returns if returns and all(returns) else []
+        compact[ns][name] = compact_entry(name, name, _torch_category(name), [
+            {"since": 1, "inputs": _torch_slots(functional), "outputs": outputs}])
+        doc, arg_docs = _torch_doc(torch, name)
+        schemas_text = "\n".join(str(s) for s in functional[:MAX_OVERLOADS])
+        if len(functional) > MAX_OVERLOADS:
+            schemas_text += f"\n… {len(functional) - MAX_OVERLOADS} more overloads"
+        description = (doc + "\n\n" if doc else "") + f"```\n{schemas_text}\n```"
+        ins, attrs = [], []
+        for a, text in args:
+            entry = {"name": a.name, "type": text}
+            if arg_docs.get(a.name):
+                entry["description"] = clip(arg_docs[a.name])
+            if _torch_tensor_kind(text):
+                entry["option"] = _torch_tensor_kind(text)
+                ins.append(entry)
+            else:
+                entry["required"] = not a.has_default_value()
+                if a.has_default_value() and _json_default(a.default_value) is not None:
+                    entry["default"] = _json_default(a.default_value)
+                attrs.append(entry)
+        outs = [{"name": r.name or ("output" if len(primary.returns) == 1 else f"output{i}"),
+                 "type": str(r.type)} for i, r in enumerate(primary.returns)]
+        docs[ns][name] = [{"since": 1, "description": clip(description), "inputs": ins,
+                           "outputs": outs, "attributes": attrs}]
+    nn_compact, nn_docs = _torch_nn(torch)
+    compact["torch.nn"], docs["torch.nn"] = nn_compact, nn_docs
+    return compact, docs, f"torch {torch.__version__.split('+')[0]}"
+
+
+MAX_OVERLOADS = 24   # schemas listed in one op's documentation
+
+
+def _torch_arguments(schema):
+    """[(Argument, its type as the schema writes it: "Tensor?", "SymInt[2]")]."""
+    text = str(schema)
+    inner = text[text.index("(") + 1:text.rindex(") ->")] if ") ->" in text else ""
+    parts = [p.strip() for p in _split_top(inner) if p.strip() and p.strip() != "*"]
+    out = []
+    for a, part in zip(schema.arguments, parts):
+        decl = part.split("=", 1)[0].rsplit(" ", 1)[0]
+        out.append((a, re.sub(r"\([^)]*\)", "", decl)))   # Tensor(a!) -> Tensor
+    return out
+
+
+def _split_top(text):
+    """Split at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, c in enumerate(text):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _torch_tensor_kind(type_text):
+    if type_text == "Tensor":
+        return "single"
+    if type_text == "Tensor?":
+        return "optional"
+    if type_text in ("Tensor[]", "Tensor?[]"):
+        return "variadic"
+    return None
+
+
+def _torch_slots(schemas):
+    """The op's input slot names: its tensor arguments in order, as far as a node's inputs
+    are sure to line up with them whichever overload it calls. A serialized
+    ExportedProgram passes each tensor argument as a node input (a list as several), but
+    drops an absent optional one (None), and passes a symbolic SymInt/Scalar argument as
+    an input too: past such an argument the positions may shift, so the names stop there
+    (the first such one is named only when nothing can follow it)."""
+    overloads = []
+    for s in schemas:
+        items = []   # (name, sure to be present)
+        for a, text in _torch_arguments(s):
+            kind = _torch_tensor_kind(text)
+            if kind is not None:
+                items.append((a.name + ("..." if kind == "variadic" else ""), kind != "optional"))
+            elif text.rstrip("?") in _TORCH_SYMBOLIC:
+                items.append((a.name, False))
+        sure = []
+        for i, (name, present) in enumerate(items):
+            if not present and i < len(items) - 1:
+                break
+            sure.append(name)
+            if not present:
+                break
+        overloads.append((len(items), sure))
+    names = max((sure for _, sure in overloads), key=len, default=[])
+    for count, sure in overloads:   # a position another overload may fill otherwise ends the names
+        for i in range(min(count, len(names))):
+            if i >= len(sure) or sure[i] != names[i]:
+                names = names[:i]
+                break
+    return names
+
+
+def _torch_category(name):
+    """The table's category; an in-place form (relu_) and a copying view form (view_copy)
+    take their op's."""
+    for candidate in (name, name[:-1] if name.endswith("_") and not name.endswith("__") else None,
+                      name[:-5] if name.endswith("_copy") else None):
+        if candidate and candidate in ATEN_CATEGORY:
+            return ATEN_CATEGORY[candidate]
+    return "other"
+
+
+_REST_ROLE = re.compile(r":(?:class|func|meth|attr|mod|ref|math|obj|data|exc|doc):`~?([^`]*)`")
+
+
+def rest_text(text):
+    """reST roles as code spans (":class:`~torch.nn.Conv2d`" -> "`torch.nn.Conv2d`")."""
+    return _REST_ROLE.sub(lambda m: "`" + re.sub(r"\s*<[^>]*>", "", m.group(1)) + "`", text)
+
+
+_TORCH_SECTIONS = re.compile(r"\n\s*(?:Args|Arguments|Keyword args|Keyword arguments|Parameters|"
+                             r"Shape|Attributes|Returns?|Example|Examples|Note|Warning)s?:{1,2}\s*\n")
+
+
+def _torch_doc(torch, name):
+    """(description, {argument: text}) from torch's docstring of the op: torch.<op>,
+    torch.nn.functional.<op>, the Tensor method, or torch.special/linalg/fft.<op>."""
+    import torch.nn.functional as F
+    candidates = [getattr(torch, name, None), getattr(F, name, None),
+                  getattr(torch.Tensor, name, None)]
+    for prefix, module in (("special_", torch.special), ("linalg_", torch.linalg),
+                           ("fft_", torch.fft)):
+        if name.startswith(prefix):
+            candidates.insert(0, getattr(module, name[len(prefix):], None))
+    for c in candidates:
+        if c is None or inspect.isclass(c) or not callable(c):
+            continue
+        doc = c.__doc__
+        if doc and doc.strip() and not doc.lstrip().startswith(("Call self as", "Initialize self")):
+            doc = inspect.cleandoc(doc)
+            intro = _TORCH_SECTIONS.split("\n" + doc, maxsplit=1)[0].strip()
+            return rest_text(intro), {k: rest_text(v) for k, v in _google_args(doc).items()}
+    return "", {}
+
+
+def _google_args(doc):
+    """{name: text} of a Google-style "Args:" section (torch's and keras's docstrings)."""
+    m = re.search(r"\n(?:Args|Arguments|Parameters):\n(.*?)(?:\n\S|\Z)", "\n" + doc, re.S)
+    out, current = {}, None
+    for line in (m.group(1).splitlines() if m else []):
+        head = re.match(r"^\s{2,8}\*{0,2}(\w+)\*{0,2}(?:\s*\([^)]*\))?:\s*(.*)$", line)
+        if head:
+            current = head.group(1)
+            out[current] = head.group(2).strip()
+        elif current and line.strip():
+            out[current] = (out[current] + " " + line.strip()).strip()
+    return out
+
+
+def _torch_nn(torch):
+    """torch.nn's module classes: torch.nn.modules.__all__, and the public Module classes
+    of its submodules (NonDynamicallyQuantizableLinear, MultiheadAttention's projection)."""
+    import importlib
+    import pkgutil
+    import torch.nn.modules as modules
+    classes = {n: getattr(modules, n) for n in modules.__all__}
+    for info in pkgutil.iter_modules(modules.__path__):
+        sub = importlib.import_module(f"torch.nn.modules.{info.name}")
+        for n, c in vars(sub).items():
+            if not n.startswith("_") and inspect.isclass(c) and c.__module__ == sub.__name__:
+                classes.setdefault(n, c)
+    classes = {n: c for n, c in classes.items()
+               if inspect.isclass(c) and issubclass(c, torch.nn.Module)}
+    _check_table("torch.nn", TORCH_NN_CATEGORY, classes)
+    compact, docs = {}, {}
+    for name, cls in sorted(classes.items()):
+        doc = inspect.getdoc(cls) or ""
+        arg_docs = _google_args(doc)
+        attrs = []
+        for p in _parameters(cls.__init__):
+            entry = {"name": p.name, "required": p.default is p.empty}
+            if p.default is not p.empty and _json_default(p.default) is not None:
+                entry["default"] = _json_default(p.default)
+            if arg_docs.get(p.name):
+                entry["description"] = clip(rest_text(arg_docs[p.name]))
+            attrs.append(entry)
+        ins = [{"name": p.name} for p in _parameters(cls.forward)] \
+            if cls.forward is not torch.nn.Module.forward else []
+        # Slot names stay empty: a module's node holds its weights, not forward()'s inputs.
+        compact[name] = compact_entry(name, name, TORCH_NN_CATEGORY.get(name, "other"),
+                                      [{"since": 1, "inputs": [], "outputs": []}])
+        intro = _TORCH_SECTIONS.split("\n" + doc, maxsplit=1)[0].strip()
+        docs[name] = [{"since": 1, "description": clip(rest_text(intro)), "inputs": ins,
+                       "outputs": [], "attributes": attrs}]
+    return compact, docs
+
+
+def _parameters(fn):
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _check_table(what, categories, ops):
+    """A category table names only ops the framework defines (a typo would colour nothing)."""
+    unknown = sorted(set(categories) - set(ops))
+    if unknown:
+        raise SystemExit(f"{what}: the category table names ops the framework does not "
+                         f"define: {' '.join(unknown)}")
+
+
+def gen_wetron():
+    """Wetron's own module kinds (WETRON_KINDS): no framework defines them."""
+    compact = {op: compact_entry(op, op, cat, [{"since": 1, "inputs": [], "outputs": []}])
+               for op, (cat, _) in WETRON_KINDS.items()}
+    docs = {op: [{"since": 1, "description": text, "inputs": [], "outputs": [], "attributes": []}]
+            for op, (_, text) in WETRON_KINDS.items()}
+    return {"wetron": compact}, {"wetron": docs}, "Wetron (module kinds guessed from weights)"
+
+
 # --- writing ---------------------------------------------------------------------------
 
-GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf}
+GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
+              "torch": gen_torch, "wetron": gen_wetron}
 
 
 def dump(obj):
