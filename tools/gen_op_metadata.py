@@ -21,6 +21,9 @@ ATen and prims (torch.export's ops) from torch's operator schemas (those of its
 dispatcher: name, overloads, typed arguments with defaults, returns) and torch's
 docstrings; torch.nn from torch.nn.modules' classes (constructor arguments, docstrings);
 "wetron", the module kinds Wetron guesses for weights-only files, from WETRON_KINDS.
+Caffe's layer types from caffe.proto (tools/schemas/caffe.proto: LayerParameter's
+*_param messages, V1LayerParameter's LayerType enum named as formats/caffe.py names it),
+their parameters' fields with defaults and the .proto's comments.
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -1109,10 +1112,117 @@ def gen_wetron():
     return {"wetron": compact}, {"wetron": docs}, "Wetron (module kinds guessed from weights)"
 
 
+# --- Caffe ---------------------------------------------------------------------------------
+
+CAFFE_PROTO = os.path.join(ROOT, "tools", "schemas", "caffe.proto")
+# LayerParameter's parameter messages that no layer type is named after.
+CAFFE_SHARED_PARAMS = {"TransformationParameter", "LossParameter", "RecurrentParameter"}
+# What caffe.proto does not say (BVLC Caffe's src/caffe/layers/*.cpp): the parameter
+# fields a layer type reads beyond the message named after it, and the registered types
+# (REGISTER_LAYER_CLASS) that neither a message nor the V1 LayerType enum names.
+CAFFE_MORE_PARAMS = {
+    "Deconvolution": ["convolution_param"], "Im2col": ["convolution_param"],
+    "LSTM": ["recurrent_param"], "RNN": ["recurrent_param"],
+    "SoftmaxWithLoss": ["softmax_param", "loss_param"],
+    "SigmoidCrossEntropyLoss": ["loss_param"],
+    "Data": ["transform_param"], "ImageData": ["transform_param"],
+    "WindowData": ["transform_param"], "MemoryData": ["transform_param"],
+    "LSTMUnit": [], "BatchReindex": [], "Filter": [],
+}
+
+
+def gen_caffe():
+    sys.path.insert(0, os.path.join(ROOT, "py"))
+    from wetron.formats import caffe, caffe_schema
+    with open(CAFFE_PROTO, encoding="utf-8") as f:
+        comments = proto_comments(f.read())
+    messages = caffe_schema.MESSAGES
+    params = {}    # layer type -> [parameter field of LayerParameter]
+    origin = {}    # layer type -> how caffe.proto names it
+    fields = {spec[0]: spec[1] for spec in messages["LayerParameter"].values()}
+    for field, kind in fields.items():
+        if field.endswith("_param") and isinstance(kind, tuple) and kind[0] == "message" \
+                and kind[1].endswith("Parameter") and kind[1] not in CAFFE_SHARED_PARAMS:
+            op = kind[1][:-len("Parameter")]
+            params[op] = [field]
+            origin[op] = f"LayerParameter.{field} ({kind[1]})"
+    for value in caffe_schema.ENUMS["V1LayerParameter.LayerType"].values():
+        op = caffe.V1_TYPES.get(value)
+        if op:
+            params.setdefault(op, [])
+            origin[op] = (origin[op] + "; " if op in origin else "") + f"V1 LayerType {value}"
+    for op, more in CAFFE_MORE_PARAMS.items():
+        params.setdefault(op, [])
+        params[op] += [f for f in more if f not in params[op]]
+        assert all(f in fields for f in more), op
+    _check_table("caffe", CAFFE_CATEGORY, params)
+    compact, docs = {}, {}
+    for op in sorted(params):
+        compact[op] = compact_entry(op, op, CAFFE_CATEGORY.get(op, "other"),
+                                    [{"since": 1, "inputs": [], "outputs": []}])
+        own = f"{op}Parameter"
+        text = comments.get(own, "")
+        own_field = next((f for f in params[op] if fields[f][1] == own), None)
+        note = f"Named in caffe.proto by {origin[op]}." if op in origin else \
+            "A layer type of BVLC Caffe (REGISTER_LAYER_CLASS) with no message of its own."
+        attrs = []
+        for field in params[op]:
+            message = fields[field][1]
+            for name, kind, repeated, _, default in messages[message].values():
+                entry = {"name": name, "type": kind[1] if isinstance(kind, tuple) else kind}
+                if repeated:
+                    entry["type"] = f"repeated {entry['type']}"
+                if default is not None:
+                    entry["default"] = default
+                if comments.get(f"{message}.{name}"):
+                    entry["description"] = clip(comments[f"{message}.{name}"])
+                if field != own_field:   # another type's or a shared message
+                    entry["description"] = (f"({field}) " + entry.get("description", "")).strip()
+                attrs.append(entry)
+        ins = [{"name": "bottom", "option": "variadic", "description": "the blobs it reads"}]
+        ins += [{"name": b, "description": f"learned blob {i} (blobs[{i}])"}
+                for i, b in enumerate(caffe.BLOB_SLOTS.get(op, ()))]
+        docs[op] = [{"since": 1, "description": clip("\n\n".join(filter(None, [text, note]))),
+                     "inputs": ins, "outputs": [{"name": "top", "option": "variadic"}],
+                     "attributes": attrs}]
+    return {"caffe": compact}, {"caffe": docs}, "BVLC Caffe caffe.proto"
+
+
+def proto_comments(text):
+    """{"Message": text, "Message.field": text} from a .proto's // comments: the lines
+    right above a message or field, and the one after a field on its line."""
+    out, scope, pending = {}, [], []
+    for line in text.splitlines():
+        code, _, comment = line.partition("//")
+        code = code.strip()
+        if not code:   # a comment line joins the next declaration's text; a blank one ends it
+            if line.strip().startswith("//"):
+                pending.append(comment.strip())
+            else:
+                pending = []
+            continue
+        m = re.match(r"(message|enum)\s+(\w+)\s*\{", code)
+        if m:
+            scope.append(m.group(2))
+            if m.group(1) == "message" and pending:
+                out[".".join(scope)] = " ".join(pending)
+        else:
+            f = re.match(r"(?:optional|repeated|required)\s+[\w.]+\s+(\w+)\s*=", code)
+            if f and scope:
+                text_ = " ".join(pending + ([comment.strip()] if comment.strip() else []))
+                if text_:
+                    out[".".join(scope + [f.group(1)])] = text_
+            for _ in range(code.count("}")):
+                if scope:
+                    scope.pop()
+        pending = []
+    return out
+
+
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
-              "torch": gen_torch, "wetron": gen_wetron}
+              "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe}
 
 
 def dump(obj):
