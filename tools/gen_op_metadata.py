@@ -24,6 +24,9 @@ docstrings; torch.nn from torch.nn.modules' classes (constructor arguments, docs
 Caffe's layer types from caffe.proto (tools/schemas/caffe.proto: LayerParameter's
 *_param messages, V1LayerParameter's LayerType enum named as formats/caffe.py names it),
 their parameters' fields with defaults and the .proto's comments.
+MXNet's operators from its registry through its C API (MXListAllOpNames,
+MXSymbolGetAtomicSymbolInfo: arguments with type info, defaults, descriptions), run in
+the tests' MXNet venv (tests/formats_mxnet_models.py's pins: `--child mxnet OUT`).
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -352,16 +355,15 @@ CAFFE_CATEGORY = table(
 MXNET_CATEGORY = table(
     conv="Convolution Convolution_v1 Deconvolution _npx_convolution _npx_deconvolution "
          "_contrib_DeformableConvolution _contrib_ModulatedDeformableConvolution "
-         "_sg_mkldnn_conv _sg_onednn_conv",
+         "_sg_mkldnn_conv",
     matmul="FullyConnected _npx_fully_connected dot batch_dot linalg_gemm linalg_gemm2 "
            "_np_dot _npi_matmul _npi_einsum khatri_rao _sg_mkldnn_fully_connected "
-           "_sg_onednn_fully_connected _contrib_interleaved_matmul_selfatt_qk "
+           "_contrib_interleaved_matmul_selfatt_qk "
            "_contrib_interleaved_matmul_selfatt_valatt _contrib_interleaved_matmul_encdec_qk "
            "_contrib_interleaved_matmul_encdec_valatt",
     activation="Activation LeakyReLU relu sigmoid tanh softmax log_softmax softmin softsign "
                "hard_sigmoid SoftmaxOutput SoftmaxActivation Softmax _npx_relu _npx_sigmoid "
-               "_npx_activation _npx_leaky_relu _npx_softmax _npx_log_softmax _npx_masked_softmax "
-               "_npx_masked_log_softmax masked_softmax masked_log_softmax",
+               "_npx_activation _npx_leaky_relu _npx_softmax _npx_log_softmax",
     normalization="BatchNorm BatchNorm_v1 _npx_batch_norm InstanceNorm LayerNorm _npx_layer_norm "
                   "GroupNorm L2Normalization LRN Dropout _npx_dropout _contrib_SyncBatchNorm",
     pooling="Pooling Pooling_v1 _npx_pooling ROIPooling _contrib_ROIAlign "
@@ -369,7 +371,7 @@ MXNET_CATEGORY = table(
     shape="Flatten flatten Reshape reshape reshape_like transpose expand_dims squeeze SwapAxis "
           "swapaxes shape_array size_array depth_to_space space_to_depth _np_reshape "
           "_npx_reshape _np_transpose _np_squeeze _npi_expand_dims broadcast_to broadcast_like "
-          "broadcast_axis broadcast_axes _np_broadcast_to",
+          "broadcast_axis broadcast_axes",
     data="Concat concat stack SliceChannel split slice slice_axis slice_like take batch_take "
          "pick gather_nd scatter_nd one_hot Embedding _npx_embedding tile repeat Pad pad Crop "
          "crop Cast cast amp_cast amp_multicast UpSampling _contrib_BilinearResize2D "
@@ -1219,10 +1221,145 @@ def proto_comments(text):
     return out
 
 
+# --- frameworks in venvs of their own ---------------------------------------------------
+
+TESTS = os.path.join(ROOT, "tests")
+
+
+def tests_module(name):
+    """A module of tests/ (framework_venvs, the pins of the tests' model builders)."""
+    import importlib
+    if TESTS not in sys.path:
+        sys.path.insert(0, TESTS)
+    return importlib.import_module(name)
+
+
+def venv_facts(framework, venv, pins):
+    """What the child (`--child FRAMEWORK OUT`) writes, run in the framework's venv
+    (tests/framework_venvs.py: the same venv and pins as the tests' models); ImportError
+    when that venv cannot be had (the generator is then skipped)."""
+    import tempfile
+    framework_venvs = tests_module("framework_venvs")
+    try:
+        python = framework_venvs.venv_python(venv, pins)
+    except framework_venvs.VenvUnavailable as e:
+        raise ImportError(str(e).splitlines()[0]) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "facts.json")
+        framework_venvs.run_child(python, os.path.abspath(__file__), ["--child", framework, out])
+        with open(out, encoding="utf-8") as f:
+            return json.load(f)
+
+
+# --- MXNet -------------------------------------------------------------------------------
+
+MXNET_TENSORS = {"NDArray-or-Symbol": "single", "NDArray": "single", "Symbol": "single",
+                 "NDArray-or-Symbol[]": "variadic", "Symbol[]": "variadic",
+                 "Symbol or Symbol[]": "variadic"}
+# An input MXNet's own description calls conditional ("Only required when
+# use_data_lengths is true", RNN's state_cell "only for LSTM"): absent, the inputs after
+# it move up a place, so the slot names stop before it.
+_MXNET_CONDITIONAL = re.compile(r"\bonly (?:for|required|used)\b", re.I)
+
+
+def child_mxnet(out):
+    """MXNet's operator registry through its C API: every registered name
+    (MXListAllOpNames) with MXSymbolGetAtomicSymbolInfo's real name, description and
+    arguments (name, type info, description)."""
+    import ctypes
+    import mxnet as mx
+    from mxnet.base import _LIB, c_str, check_call, mx_uint, py_str
+    names_p, count = ctypes.POINTER(ctypes.c_char_p)(), mx_uint()
+    check_call(_LIB.MXListAllOpNames(ctypes.byref(count), ctypes.byref(names_p)))
+    ops = {}
+    for name in sorted(py_str(names_p[i]) for i in range(count.value)):
+        handle = mx.base.OpHandle()
+        check_call(_LIB.NNGetOpHandle(c_str(name), ctypes.byref(handle)))
+        real, desc, key_var, ret = (ctypes.c_char_p() for _ in range(4))
+        n = mx_uint()
+        arg_names, arg_types, arg_descs = (ctypes.POINTER(ctypes.c_char_p)() for _ in range(3))
+        check_call(_LIB.MXSymbolGetAtomicSymbolInfo(
+            handle, ctypes.byref(real), ctypes.byref(desc), ctypes.byref(n),
+            ctypes.byref(arg_names), ctypes.byref(arg_types), ctypes.byref(arg_descs),
+            ctypes.byref(key_var), ctypes.byref(ret)))
+        text = lambda p: py_str(p.value) if p.value else ""   # noqa: E731
+        ops[name] = {"name": text(real), "description": text(desc),
+                     "args": [[py_str(arg_names[i]), py_str(arg_types[i]), py_str(arg_descs[i])]
+                              for i in range(n.value)],
+                     "key_var_num_args": text(key_var)}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"version": mx.__version__, "ops": ops}, f)
+
+
+def gen_mxnet():
+    models = tests_module("formats_mxnet_models")
+    facts = venv_facts("mxnet", models.VENV_NAME, models.VENV_PINS)
+    # gradients are never in a saved symbol
+    ops = {n: op for n, op in facts["ops"].items() if not n.startswith("_backward")}
+    _check_table("mxnet", MXNET_CATEGORY, ops)
+    compact, docs = {}, {}
+    for name, op in sorted(ops.items()):
+        ins, attrs, slots, cut = [], [], [], False
+        for arg, type_info, desc in op["args"]:
+            kind, required, default = _mxnet_type(type_info)
+            entry = {"name": arg, "type": kind}
+            if desc:
+                entry["description"] = clip(rest_text(desc))
+            option = MXNET_TENSORS.get(kind)
+            if option:
+                entry["option"] = option
+                ins.append(entry)
+                cut = cut or bool(_MXNET_CONDITIONAL.search(desc))
+                if not cut:
+                    slots.append(arg + ("..." if option == "variadic" else ""))
+                continue
+            entry["required"] = required
+            if default is not None:
+                entry["default"] = default
+            attrs.append(entry)
+        if cut and len(slots) == len(ins):   # the conditional input is the last: nothing moves
+            slots.append(ins[-1]["name"] + ("..." if ins[-1]["option"] == "variadic" else ""))
+        compact[name] = compact_entry(name, name, MXNET_CATEGORY.get(name, "other"),
+                                      [{"since": 1, "inputs": slots, "outputs": []}])
+        text = rest_text(op["description"])
+        if op["name"] != name:
+            text = f"Registered as an alias of `{op['name']}`.\n\n{text}"
+        docs[name] = [{"since": 1, "description": clip(text), "inputs": ins, "outputs": [],
+                       "attributes": attrs}]
+    return {"mxnet": compact}, {"mxnet": docs}, f"mxnet {facts['version']}"
+
+
+def _mxnet_type(info):
+    """MXNet's type info ("int, optional, default='1'", "{'relu', 'tanh'}, required") ->
+    (type, required, default as a number, bool or text, or None)."""
+    m = re.search(r",\s*(required|optional)(?:\s*,\s*default=(.*))?\s*$", info, re.S)
+    kind = (info[:m.start()] if m else info).strip()
+    required = bool(m and m.group(1) == "required")
+    default = m.group(2) if m else None
+    if default is None:
+        return kind, required, None
+    default = default.strip()
+    if len(default) >= 2 and default[0] == default[-1] and default[0] in "'\"":
+        default = default[1:-1]
+    base = kind.split(" ")[0]
+    try:
+        if base == "boolean" and default in ("0", "1", "True", "False", "true", "false"):
+            return kind, required, default in ("1", "True", "true")
+        if base in ("int", "long"):
+            return kind, required, int(default)
+        if base in ("float", "double"):
+            return kind, required, float(f"{float(default):.7g}")
+    except ValueError:
+        pass
+    return kind, required, default
+
+
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
-              "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe}
+              "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe,
+              "mxnet": gen_mxnet}
+CHILDREN = {"mxnet": child_mxnet}   # run in the framework's venv (venv_facts)
 
 
 def dump(obj):
@@ -1248,6 +1385,10 @@ def render(key):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"] and len(argv) == 3 and argv[1] in CHILDREN:
+        CHILDREN[argv[1]](argv[2])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     parser.add_argument("only", nargs="*", help=f"generators to run: {' '.join(GENERATORS)}")
