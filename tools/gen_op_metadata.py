@@ -27,6 +27,10 @@ their parameters' fields with defaults and the .proto's comments.
 MXNet's operators from its registry through its C API (MXListAllOpNames,
 MXSymbolGetAtomicSymbolInfo: arguments with type info, defaults, descriptions), run in
 the tests' MXNet venv (tests/formats_mxnet_models.py's pins: `--child mxnet OUT`).
+OpenVINO's op types per operation set from the wheel's opsetN_tbl.hpp, each op version
+(NodeFactory: the version id an IR layer names) with the slot names and arguments of the
+Python API's function that makes it (openvino.opsetN), by the names the IR serializer
+writes (ReLU, SoftMax, Const), in the tests' OpenVINO venv (`--child openvino OUT`).
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -1354,21 +1358,183 @@ def _mxnet_type(info):
     return kind, required, default
 
 
+# --- OpenVINO ----------------------------------------------------------------------------
+
+def child_openvino(out):
+    """OpenVINO's operation sets: the op types of each opsetN (the wheel's
+    include/openvino/opsets/opsetN_tbl.hpp) with the version each is in that set
+    (NodeFactory("opsetN"): the type info's version_id, what an IR layer's `version`
+    says); per op version the Python API's function that makes it (openvino.opsetN:
+    arguments, annotations, defaults, docstring); and the type names the IR serializer
+    writes where they differ from the op's (a model of such ops, saved and read back)."""
+    import glob
+    import importlib
+    import tempfile
+    import numpy as np
+    import openvino as ov
+    from openvino import _pyopenvino
+    root = os.path.dirname(os.path.abspath(ov.__file__))
+    opsets = {}
+    for path in glob.glob(os.path.join(root, "include", "openvino", "opsets", "opset*_tbl.hpp")):
+        with open(path, encoding="utf-8") as f:
+            opsets[int(re.search(r"opset(\d+)_tbl", path).group(1))] = \
+                re.findall(r"^_OPENVINO_OP_REG\((\w+),\s*[\w:]+\)", f.read(), re.M)
+
+    def version_id(opset, type_name):
+        try:
+            return _pyopenvino.NodeFactory(f"opset{opset}").create(type_name).get_type_info().version_id
+        except Exception:   # not made by the factory (Constant): the set's number stands
+            return None
+    types = {}
+    for n in sorted(opsets):
+        for t in opsets[n]:
+            types.setdefault(t, []).append([n, version_id(n, t)])
+    functions = {}
+    for n in sorted(opsets):
+        try:
+            module = importlib.import_module(f"openvino.opset{n}")
+        except ImportError:
+            continue
+        for name in sorted(dir(module)):
+            fn = getattr(module, name)
+            if name.startswith("_") or not inspect.isfunction(fn):
+                continue
+            try:
+                made = set(re.findall(r'_get_node_factory_opset(\d+)\(\)\.create\(\s*"(\w+)"',
+                                      inspect.getsource(fn)))
+            except OSError:
+                continue
+            if len(made) != 1:
+                continue
+            (k, type_name), = made
+            key = f"{type_name}:{version_id(int(k), type_name)}"
+            if key in functions:
+                continue
+            params = []
+            for p in inspect.signature(fn).parameters.values():
+                params.append([p.name, "" if p.annotation is p.empty else str(p.annotation),
+                               p.default is not p.empty,
+                               p.default if isinstance(p.default, (bool, int, float, str))
+                               and p.default is not p.empty else None])
+            functions[key] = {"function": f"openvino.opset{n}.{name}", "params": params,
+                              "doc": inspect.getdoc(fn) or ""}
+    # the ops OpenVINO's serializer renames (src/core/src/pass/serialize.cpp), saved
+    o = ov.opset13
+    x = o.parameter([1, 3, 4, 4], ov.Type.f32)
+    slope = o.constant(np.ones([3, 1, 1], np.float32))
+    relu = o.relu(x)
+    prelu = o.prelu(relu, slope)
+    softmax1 = ov.opset1.softmax(prelu, 1)
+    softmax8 = ov.opset8.softmax(softmax1, 1)
+    made = [x, slope, relu, prelu, softmax1, softmax8]
+    for i, node in enumerate(made):
+        node.set_friendly_name(f"n{i}")
+    model = ov.Model([softmax8], [x])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.xml")
+        ov.save_model(model, path, compress_to_fp16=False)
+        with open(path, encoding="utf-8") as f:
+            layers = dict(re.findall(r'<layer id="\d+" name="(n\d+)" type="(\w+)"', f.read()))
+    ir_names = {}
+    for i, node in enumerate(made):
+        t = node.get_type_info().name
+        if layers.get(f"n{i}", t) != t:
+            ir_names[t] = layers[f"n{i}"]
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"version": ov.__version__.split("-")[0], "types": types,
+                   "functions": functions, "ir_names": ir_names}, f)
+
+
+def gen_openvino():
+    models = tests_module("formats_openvino_models")
+    facts = venv_facts("openvino", f"openvino-{models.VERSION}", models.PINS)
+    ir_names = facts["ir_names"]
+    _check_table("openvino", OPENVINO_CATEGORY, {ir_names.get(t, t) for t in facts["types"]})
+    compact, docs = {}, {}
+    for type_name, listed in sorted(facts["types"].items()):
+        op = ir_names.get(type_name, type_name)
+        first = {}   # version id -> the first opset listing it
+        for n, vid in listed:
+            first.setdefault(vid, n)
+        by_since = {}   # a version id "opsetN" is the op's version since opset N
+        for vid, n in first.items():
+            m = re.fullmatch(r"opset(\d+)", vid or "")
+            by_since[int(m.group(1)) if m else n] = vid
+        versions, entries = [], []
+        for since, vid in sorted(by_since.items()):
+            fn = facts["functions"].get(f"{type_name}:{vid}")
+            ins, attrs, param_docs = [], [], _sphinx_params(fn["doc"]) if fn else {}
+            for name, annotation, has_default, default in (fn["params"] if fn else []):
+                if name == "name":
+                    continue   # every function's: the new node's friendly name
+                entry = {"name": name, "type": _ov_type(annotation)}
+                if param_docs.get(name):
+                    entry["description"] = clip(param_docs[name])
+                if "Node" in annotation:
+                    entry["option"] = "variadic" if annotation.startswith("list[") else \
+                        "optional" if has_default else "single"
+                    ins.append(entry)
+                else:
+                    entry["required"] = not has_default
+                    if default is not None:
+                        entry["default"] = default
+                    attrs.append(entry)
+            slots = [p["name"] + ("..." if p["option"] == "variadic" else "") for p in ins]
+            versions.append({"since": since, "inputs": slots, "outputs": []})
+            what = f"OpenVINO's {type_name}" + (f" (written {op} in an IR)" if op != type_name else "") \
+                + f", the version of opset{since}"
+            if fn:
+                what += f"; made by `{fn['function']}`."
+                intro = re.split(r"\n\s*:(?:param|return|rtype)", "\n" + fn["doc"], maxsplit=1)[0]
+                description = f"{intro.strip()}\n\n{what}"
+            else:
+                description = what + "."
+            entries.append({"since": since, "description": clip(description), "inputs": ins,
+                            "outputs": [], "attributes": attrs})
+        compact[op] = compact_entry(op, op, OPENVINO_CATEGORY.get(op, "other"), versions)
+        docs[op] = entries
+    return {"openvino": compact}, {"openvino": docs}, f"openvino {facts['version']}"
+
+
+def _sphinx_params(doc):
+    """{name: text} of a docstring's ":param name: text" lines (OpenVINO's)."""
+    out, current = {}, None
+    for line in doc.splitlines():
+        m = re.match(r"\s*:param\s+(\w+):\s*(.*)$", line)
+        if m:
+            current = m.group(1)
+            out[current] = m.group(2).strip()
+        elif re.match(r"\s*:", line):
+            current = None
+        elif current and line.strip():
+            out[current] += " " + line.strip()
+    return out
+
+
+def _ov_type(annotation):
+    """A Python API annotation as its docs write it: NodeInput for a node's input."""
+    if "Node" in annotation:
+        return "list[NodeInput]" if annotation.startswith("list[") else "NodeInput"
+    return re.sub(r"\b(?:typing|openvino\._pyopenvino|openvino)\.", "", annotation) \
+        .replace("<class '", "").replace("'>", "")
+
+
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
               "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe,
-              "mxnet": gen_mxnet}
-CHILDREN = {"mxnet": child_mxnet}   # run in the framework's venv (venv_facts)
+              "mxnet": gen_mxnet, "openvino": gen_openvino}
+CHILDREN = {"mxnet": child_mxnet, "openvino": child_openvino}   # run in the framework's venv (venv_facts)
 
 
 def dump(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-# Domains whose ops have versions (ONNX operator sets): describe() picks the schema in
-# force at the model's opset; the others have one definition per op.
-VERSIONED = {"onnx"}
+# Domains whose ops have versions (ONNX and OpenVINO operator sets): describe() picks the
+# schema in force at the model's (ONNX) or the layer's (OpenVINO) opset; the others have
+# one definition per op.
+VERSIONED = {"onnx", "openvino"}
 
 
 def render(key):
