@@ -890,8 +890,12 @@ def gen_torch():
         functional = [s for s in schemas if not any(a.is_out for a in s.arguments)] or schemas
         primary = next((s for s in functional if s.overload_name in ("", "default")), functional[0])
         args = _torch_arguments(primary)
-        returns = [r.name for r in primary.returns]
-        outputs = returns if returns and all(returns) else []
+        # output names where the schema names them, the same in every overload
+        named = lambda o: [r.name + ("..." if r.type.kind() == "ListType" else "")  # noqa: E731
+                           for r in o.returns]
+        returns = named(primary)
+        same = all(named(o) == returns for o in functional)
+        outputs = returns if returns and all(r.strip(".") for r in returns) and same else []
         compact[ns][name] = compact_entry(name, name, _torch_category(name), [
             {"since": 1, "inputs": _torch_slots(functional), "outputs": outputs}])
         doc, arg_docs = _torch_doc(torch, name)
