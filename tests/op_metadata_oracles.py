@@ -82,7 +82,8 @@ def _child_caffe(out):
     for field in layer.fields:
         if field.name.endswith("_param") and field.message_type is not None:
             params[field.name] = field.message_type.name
-            messages[field.message_type.name] = [[f.name, _default(f)] for f in field.message_type.fields]
+            messages[field.message_type.name] = [[f.name, _default(f)]
+                                                 for f in field.message_type.fields]
     v1 = [v.name for v in pb.V1LayerParameter.DESCRIPTOR.enum_types_by_name["LayerType"].values]
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"params": params, "messages": messages, "v1_types": v1}, f, default=str)

@@ -159,7 +159,8 @@ def test_aten_ops_are_the_dispatchers():
     torch = pytest.importorskip("torch")
     dispatched = set(torch._C._dispatch_get_all_op_names())
     for ns in ("aten", "prims"):
-        names = {n.split("::", 1)[1].split(".", 1)[0] for n in dispatched if n.startswith(ns + "::")}
+        names = {n.split("::", 1)[1].split(".", 1)[0]
+                 for n in dispatched if n.startswith(ns + "::")}
         assert set(metadata.table(ns)["ops"]) == names, ns
     assert metadata.describe("aten", "conv2d")["category"] == "conv"
     assert metadata.describe("aten", "linear")["inputs"] == ["input", "weight", "bias"]
@@ -178,8 +179,9 @@ def test_aten_ops_are_the_dispatchers():
 
 def _export_with_absent_weights(path):
     import torch
-    m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, bias=False), torch.nn.BatchNorm2d(4, affine=False),
-                            torch.nn.LayerNorm([4, 4], bias=False), torch.nn.ReLU()).eval()
+    nn = torch.nn
+    m = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4, affine=False),
+                      nn.LayerNorm([4, 4], bias=False), nn.ReLU()).eval()
     torch.export.save(torch.export.export(m, (torch.randn(1, 3, 6, 6),)), str(path))
 
 
@@ -205,7 +207,8 @@ def test_aten_slots_name_what_torch_passes(which):
     against their schemas); a None weight (affine=False) does not shift the names."""
     torch = pytest.importorskip("torch")
     if which == "absent_weights":
-        path = formats_weights_models._cached("pytorch", "absent_weights.pt2", _export_with_absent_weights)
+        path = formats_weights_models._cached("pytorch", "absent_weights.pt2",
+                                              _export_with_absent_weights)
     else:
         path = formats_weights_models.torch_files()[which]
     calls = [n for n in torch.export.load(str(path)).graph.nodes if n.op == "call_function"]

@@ -872,6 +872,9 @@ TORCH_NAMESPACES = ("aten", "prims")
 _TORCH_SYMBOLIC = {"SymInt", "SymFloat", "SymBool", "Scalar"}
 
 
+MAX_OVERLOADS = 24   # schemas listed in one op's documentation
+
+
 def gen_torch():
     import torch
     # the dispatcher's ops (what torch.export can call), not TorchScript's builtins of the
@@ -880,21 +883,18 @@ def gen_torch():
     by_op = {}
     for s in torch._C._jit_get_all_schemas():
         ns, _, name = s.name.partition("::")
-        if ns in TORCH_NAMESPACES and (s.name + (f".{s.overload_name}" if s.overload_name else "")) in dispatched:
+        full = s.name + (f".{s.overload_name}" if s.overload_name else "")
+        if ns in TORCH_NAMESPACES and full in dispatched:
             by_op.setdefault((ns, name), []).append(s)
     compact = {ns: {} for ns in TORCH_NAMESPACES}
     docs = {ns: {} for ns in TORCH_NAMESPACES}
-    known = {name for _, name in by_op}
-    _check_table("aten/prims", ATEN_CATEGORY, known)
+    _check_table("aten/prims", ATEN_CATEGORY, {name for _, name in by_op})
     for (ns, name), schemas in sorted(by_op.items()):
         functional = [s for s in schemas if not any(a.is_out for a in s.arguments)] or schemas
         primary = next((s for s in functional if s.overload_name in ("", "default")), functional[0])
-        args = _torch_arguments(primary)
         # output names where the schema names them, the same in every overload
-        named = lambda o: [r.name + ("..." if r.type.kind() == "ListType" else "")  # noqa: E731
-                           for r in o.returns]
-        returns = named(primary)
-        same = all(named(o) == returns for o in functional)
+        returns = _torch_returns(primary)
+        same = all(_torch_returns(o) == returns for o in functional)
         outputs = returns if returns and all(r.strip(".") for r in returns) and same else []
         compact[ns][name] = compact_entry(name, name, _torch_category(name), [
             {"since": 1, "inputs": _torch_slots(functional), "outputs": outputs}])
@@ -902,9 +902,9 @@ def gen_torch():
         schemas_text = "\n".join(str(s) for s in functional[:MAX_OVERLOADS])
         if len(functional) > MAX_OVERLOADS:
             schemas_text += f"\n… {len(functional) - MAX_OVERLOADS} more overloads"
-        description = (doc + "\n\n" if doc else "") + f"```\n{schemas_text}\n```"
+        description = (clip(doc) + "\n\n" if doc else "") + f"```\n{schemas_text}\n```"
         ins, attrs = [], []
-        for a, text in args:
+        for a, text in _torch_arguments(primary):
             entry = {"name": a.name, "type": text}
             if arg_docs.get(a.name):
                 entry["description"] = clip(arg_docs[a.name])
@@ -918,14 +918,15 @@ def gen_torch():
                 attrs.append(entry)
         outs = [{"name": r.name or ("output" if len(primary.returns) == 1 else f"output{i}"),
                  "type": str(r.type)} for i, r in enumerate(primary.returns)]
-        docs[ns][name] = [{"since": 1, "description": clip(description), "inputs": ins,
+        docs[ns][name] = [{"since": 1, "description": description, "inputs": ins,
                            "outputs": outs, "attributes": attrs}]
-    nn_compact, nn_docs = _torch_nn(torch)
-    compact["torch.nn"], docs["torch.nn"] = nn_compact, nn_docs
+    compact["torch.nn"], docs["torch.nn"] = _torch_nn(torch)
     return compact, docs, f"torch {torch.__version__.split('+')[0]}"
 
 
-MAX_OVERLOADS = 24   # schemas listed in one op's documentation
+def _torch_returns(schema):
+    """Its returns' names ("" where unnamed); a list of tensors is variadic."""
+    return [r.name + ("..." if r.type.kind() == "ListType" else "") for r in schema.returns]
 
 
 def _torch_arguments(schema):
@@ -1020,8 +1021,9 @@ def rest_text(text):
     return _REST_ROLE.sub(lambda m: "`" + re.sub(r"\s*<[^>]*>", "", m.group(1)) + "`", text)
 
 
-_TORCH_SECTIONS = re.compile(r"\n\s*(?:Args|Arguments|Keyword args|Keyword arguments|Parameters|"
-                             r"Shape|Attributes|Returns?|Example|Examples|Note|Warning)s?:{1,2}\s*\n")
+_TORCH_SECTIONS = re.compile(r"\n\s*(?:Args|Arguments|Keyword args|Keyword arguments|"
+                             r"Parameters|Shape|Attributes|Returns?|Example|Examples|Note|"
+                             r"Warning)s?:{1,2}\s*\n")
 
 
 def _torch_doc(torch, name):
@@ -1102,7 +1104,8 @@ def _parameters(fn):
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return []
-    return [p for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return [p for p in params
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def _check_table(what, categories, ops):
@@ -1386,7 +1389,8 @@ def child_openvino(out):
 
     def version_id(opset, type_name):
         try:
-            return _pyopenvino.NodeFactory(f"opset{opset}").create(type_name).get_type_info().version_id
+            node = _pyopenvino.NodeFactory(f"opset{opset}").create(type_name)
+            return node.get_type_info().version_id
         except Exception:   # not made by the factory (Constant): the set's number stands
             return None
     types = {}
@@ -1485,7 +1489,8 @@ def gen_openvino():
                     attrs.append(entry)
             slots = [p["name"] + ("..." if p["option"] == "variadic" else "") for p in ins]
             versions.append({"since": since, "inputs": slots, "outputs": []})
-            what = f"OpenVINO's {type_name}" + (f" (written {op} in an IR)" if op != type_name else "") \
+            what = f"OpenVINO's {type_name}" \
+                + (f" (written {op} in an IR)" if op != type_name else "") \
                 + f", the version of opset{since}"
             if fn:
                 what += f"; made by `{fn['function']}`."
@@ -1528,7 +1533,8 @@ def _ov_type(annotation):
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
               "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe,
               "mxnet": gen_mxnet, "openvino": gen_openvino}
-CHILDREN = {"mxnet": child_mxnet, "openvino": child_openvino}   # run in the framework's venv (venv_facts)
+# generators' facts read in the framework's venv (venv_facts)
+CHILDREN = {"mxnet": child_mxnet, "openvino": child_openvino}
 
 
 def dump(obj):
