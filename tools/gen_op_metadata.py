@@ -3,9 +3,10 @@
     python tools/gen_op_metadata.py          (re)write every domain whose framework imports
     python tools/gen_op_metadata.py --check  exit 1 if a committed file differs
 
-Run at development time (onnx, onnxruntime, tensorflow, ai_edge_litert and keras of
-requirements-test.txt; paddle in its own venv: <paddle venv python>
-tools/gen_op_metadata.py paddle, tests/formats_paddle_models.py); the output is committed. Two files per domain:
+Run at development time (onnx, onnxruntime, tensorflow, ai_edge_litert, keras and torch
+of requirements-test.txt; paddle in its own venv: <paddle venv python>
+tools/gen_op_metadata.py paddle, tests/formats_paddle_models.py); the output is committed.
+A generator whose framework is missing is skipped (with --check too). Two files per domain:
 
   py/wetron/ops/metadata/<domain>.json  compact, loaded by wetron.ops.metadata: per op its
       display name, category and per since-version the input and output slot names
@@ -24,6 +25,20 @@ the layer registry, each layer's ParamDict ids, names and defaults) with each la
 weights (formats/ncnn.py, from the layers' load_model) as its input slots; pnnx from torch
 (nn modules with their constructor arguments, nn.functional) for the torch names pnnx
 writes.
+ATen and prims (torch.export's ops) from torch's operator schemas (those of its
+dispatcher: name, overloads, typed arguments with defaults, returns) and torch's
+docstrings; torch.nn from torch.nn.modules' classes (constructor arguments, docstrings);
+"wetron", the module kinds Wetron guesses for weights-only files, from WETRON_KINDS.
+Caffe's layer types from caffe.proto (tools/schemas/caffe.proto: LayerParameter's
+*_param messages, V1LayerParameter's LayerType enum named as formats/caffe.py names it),
+their parameters' fields with defaults and the .proto's comments.
+MXNet's operators from its registry through its C API (MXListAllOpNames,
+MXSymbolGetAtomicSymbolInfo: arguments with type info, defaults, descriptions), run in
+the tests' MXNet venv (tests/formats_mxnet_models.py's pins: `--child mxnet OUT`).
+OpenVINO's op types per operation set from the wheel's opsetN_tbl.hpp, each op version
+(NodeFactory: the version id an IR layer names) with the slot names and arguments of the
+Python API's function that makes it (openvino.opsetN), by the names the IR serializer
+writes (ReLU, SoftMax, Const), in the tests' OpenVINO venv (`--child openvino OUT`).
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -193,6 +208,241 @@ TF_CATEGORY = table(   # TensorFlow raw ops seen in GraphDefs and SavedModels
              "TruncatedNormal StatelessRandomUniformV2 StatelessRandomNormalV2",
     io="Placeholder PlaceholderWithDefault VarHandleOp ReadVariableOp AssignVariableOp "
        "VariableV2 Variable",
+)
+
+ATEN_CATEGORY = table(   # ATen ops (torch.export); prims:: ops share their names
+    conv="conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d convolution "
+         "_convolution _convolution_mode convolution_overrideable conv_tbc conv_depthwise3d "
+         "_conv_depthwise2d cudnn_convolution cudnn_convolution_transpose cudnn_convolution_relu "
+         "cudnn_convolution_add_relu miopen_convolution miopen_convolution_transpose "
+         "miopen_depthwise_convolution miopen_convolution_relu miopen_convolution_add_relu "
+         "mkldnn_convolution slow_conv3d slow_conv3d_forward slow_conv_dilated2d "
+         "slow_conv_dilated3d slow_conv_transpose2d slow_conv_transpose3d thnn_conv2d "
+         "_slow_conv2d_forward _nnpack_spatial_convolution _mps_convolution "
+         "_mps_convolution_transpose",
+    matmul="linear matmul mm bmm addmm addmv addr addbmm baddbmm mv dot vdot inner outer ger "
+           "einsum tensordot chain_matmul linalg_matmul linalg_multi_dot linalg_vecdot bilinear "
+           "_trilinear kron scaled_dot_product_attention _scaled_dot_product_attention_math "
+           "_scaled_dot_product_attention_math_for_mps _scaled_dot_product_flash_attention "
+           "_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_efficient_attention "
+           "_scaled_dot_product_cudnn_attention _scaled_dot_product_fused_attention_overrideable "
+           "_flash_attention_forward _efficient_attention_forward _cudnn_attention_forward "
+           "_native_multi_head_attention _transformer_encoder_layer_fwd _addmm_activation "
+           "_int_mm _scaled_mm _scaled_mm_v2 _grouped_mm _scaled_grouped_mm _scaled_grouped_mm_v2 "
+           "_weight_int4pack_mm _weight_int4pack_mm_for_cpu _weight_int4pack_mm_with_scales_and_zeros "
+           "_weight_int8pack_mm _mixed_dtypes_linear _dyn_quant_matmul_4bit mkldnn_linear "
+           "fbgemm_linear_fp16_weight fbgemm_linear_fp16_weight_fp32_activation "
+           "fbgemm_linear_int8_weight fbgemm_linear_int8_weight_fp32_activation "
+           "_wrapped_quantized_linear_prepacked smm hspmm sspaddmm _sparse_mm _sparse_addmm "
+           "_sparse_semi_structured_linear _sparse_semi_structured_mm "
+           "_sparse_semi_structured_addmm _cslt_sparse_mm",
+    activation="relu relu6 gelu silu sigmoid tanh softmax log_softmax _softmax _log_softmax "
+               "_safe_softmax _masked_softmax hardtanh hardsigmoid hardswish hardshrink "
+               "softshrink leaky_relu elu selu celu mish softplus prelu _prelu_kernel rrelu "
+               "rrelu_with_noise rrelu_with_noise_functional glu threshold log_sigmoid "
+               "log_sigmoid_forward logit special_expit special_softmax special_log_softmax "
+               "_add_relu",
+    normalization="batch_norm native_batch_norm _native_batch_norm_legit "
+                  "_native_batch_norm_legit_no_training _native_batch_norm_legit_functional "
+                  "_batch_norm_impl_index _batch_norm_no_update _batch_norm_with_update "
+                  "_batch_norm_with_update_functional cudnn_batch_norm miopen_batch_norm "
+                  "batch_norm_elemt batch_norm_stats batch_norm_update_stats "
+                  "batch_norm_gather_stats batch_norm_gather_stats_with_counts layer_norm "
+                  "native_layer_norm group_norm native_group_norm instance_norm rms_norm "
+                  "_fused_rms_norm quantized_batch_norm dropout native_dropout alpha_dropout "
+                  "feature_alpha_dropout feature_dropout _fused_dropout _weight_norm "
+                  "_weight_norm_interface renorm",
+    pooling="avg_pool1d avg_pool2d avg_pool3d max_pool1d max_pool2d max_pool3d "
+            "max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices "
+            "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d _adaptive_avg_pool2d "
+            "_adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d "
+            "fractional_max_pool2d fractional_max_pool3d max_unpool2d max_unpool3d "
+            "mkldnn_max_pool2d mkldnn_max_pool3d mkldnn_adaptive_avg_pool2d "
+            "quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d",
+    shape="view reshape _unsafe_view _reshape_alias _reshape_copy _reshape_from_tensor view_as "
+          "reshape_as permute transpose t swapaxes swapdims movedim moveaxis unsqueeze squeeze "
+          "flatten unflatten expand expand_as broadcast_to broadcast_tensors contiguous "
+          "as_strided alias detach numpy_T mT mH adjoint matrix_H ravel view_as_real "
+          "view_as_complex atleast_1d atleast_2d atleast_3d pixel_shuffle pixel_unshuffle "
+          "channel_shuffle native_channel_shuffle unfold size sym_size sym_numel sym_stride "
+          "sym_storage_offset numel dim stride _shape_as_tensor broadcast_in_dim collapse "
+          "collapse_view split_dim view_of view_of_dtype",
+    data="cat concat concatenate stack hstack vstack dstack column_stack row_stack _stack split "
+         "split_with_sizes unsafe_split unsafe_split_with_sizes tensor_split chunk unsafe_chunk "
+         "unbind hsplit vsplit dsplit slice select narrow index index_select gather scatter "
+         "scatter_add scatter_reduce index_put _index_put_impl index_add index_copy index_fill "
+         "index_reduce masked_fill masked_scatter masked_select take take_along_dim "
+         "_unsafe_index _unsafe_index_put _unsafe_masked_index "
+         "_unsafe_masked_index_put_accumulate slice_scatter select_scatter diagonal_scatter "
+         "as_strided_scatter embedding embedding_bag _embedding_bag _embedding_bag_forward_only "
+         "embedding_renorm pad constant_pad_nd reflection_pad1d reflection_pad2d "
+         "reflection_pad3d replication_pad1d replication_pad2d replication_pad3d _pad_circular "
+         "_pad_enum upsample_nearest1d upsample_nearest2d upsample_nearest3d upsample_bilinear2d "
+         "upsample_bicubic2d upsample_linear1d upsample_trilinear3d _upsample_nearest_exact1d "
+         "_upsample_nearest_exact2d _upsample_nearest_exact3d _upsample_bilinear2d_aa "
+         "_upsample_bicubic2d_aa grid_sampler grid_sampler_2d grid_sampler_3d affine_grid_generator col2im im2col "
+         "clone _to_copy to type_as copy _copy_from flip fliplr flipud roll rot90 repeat "
+         "repeat_interleave tile tril triu diag diag_embed diagonal diagflat one_hot topk sort "
+         "argsort msort unique_consecutive unique_dim _unique _unique2 nonzero nonzero_static "
+         "argwhere searchsorted bucketize dequantize quantize_per_tensor quantize_per_channel "
+         "quantize_per_tensor_dynamic fake_quantize_per_tensor_affine "
+         "fake_quantize_per_channel_affine convert_element_type rev lift_fresh",
+    elementwise="add sub rsub mul div true_divide floor_divide remainder fmod pow float_power "
+                "sqrt rsqrt square exp exp2 expm1 log log2 log10 log1p abs absolute neg "
+                "negative reciprocal sign sgn floor ceil round trunc frac fix clamp clamp_min "
+                "clamp_max clip erf erfc erfinv sin cos tan asin acos atan atan2 arcsin arccos "
+                "arctan arctan2 sinh cosh asinh acosh atanh arcsinh arccosh arctanh eq ne lt le "
+                "gt ge greater greater_equal less less_equal not_equal logical_and logical_or "
+                "logical_not logical_xor bitwise_and bitwise_or bitwise_xor bitwise_not "
+                "bitwise_left_shift bitwise_right_shift where maximum minimum fmax fmin hypot "
+                "lerp addcmul addcdiv sum mean prod amax amin max min aminmax _aminmax argmax "
+                "argmin std var std_mean var_mean norm linalg_vector_norm linalg_norm "
+                "linalg_matrix_norm frobenius_norm nuclear_norm logsumexp cumsum cumprod cummax "
+                "cummin logcumsumexp all any nansum nanmean median nanmedian mode count_nonzero "
+                "isnan isinf isfinite isneginf isposinf nan_to_num xlogy special_xlogy copysign "
+                "heaviside logaddexp logaddexp2 digamma lgamma polygamma mvlgamma i0 sinc "
+                "deg2rad rad2deg gcd lcm ldexp cosine_similarity pairwise_distance cdist dist "
+                "signbit nextafter",
+    constant="arange range linspace logspace zeros ones full empty empty_like zeros_like "
+             "ones_like full_like empty_strided empty_permuted new_zeros new_ones new_full "
+             "new_empty new_empty_strided eye rand randn randint rand_like randn_like "
+             "randint_like randperm normal uniform bernoulli multinomial scalar_tensor zero fill tril_indices triu_indices hann_window hamming_window "
+             "blackman_window bartlett_window kaiser_window _efficientzerotensor iota "
+             "lift_fresh_copy",
+)
+
+TORCH_NN_CATEGORY = table(   # torch.nn's module classes (TorchScript, pickled modules, guesses)
+    conv="Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d LazyConv1d "
+         "LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d",
+    matmul="Linear LazyLinear Bilinear NonDynamicallyQuantizableLinear MultiheadAttention",
+    activation="ReLU ReLU6 LeakyReLU PReLU RReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh "
+               "Hardtanh Hardsigmoid Hardswish Hardshrink Softshrink Tanhshrink Softplus "
+               "Softsign Softmax Softmax2d LogSoftmax Softmin LogSigmoid GLU Threshold",
+    normalization="BatchNorm1d BatchNorm2d BatchNorm3d LazyBatchNorm1d LazyBatchNorm2d "
+                  "LazyBatchNorm3d SyncBatchNorm InstanceNorm1d InstanceNorm2d InstanceNorm3d "
+                  "LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d LayerNorm GroupNorm "
+                  "LocalResponseNorm CrossMapLRN2d RMSNorm Dropout Dropout1d Dropout2d Dropout3d "
+                  "AlphaDropout FeatureAlphaDropout",
+    pooling="AvgPool1d AvgPool2d AvgPool3d MaxPool1d MaxPool2d MaxPool3d AdaptiveAvgPool1d "
+            "AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d "
+            "AdaptiveMaxPool3d FractionalMaxPool2d FractionalMaxPool3d LPPool1d LPPool2d "
+            "LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d",
+    shape="Flatten Unflatten PixelShuffle PixelUnshuffle ChannelShuffle",
+    data="Embedding EmbeddingBag Upsample UpsamplingNearest2d UpsamplingBilinear2d ZeroPad1d "
+         "ZeroPad2d ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d ReflectionPad1d "
+         "ReflectionPad2d ReflectionPad3d ReplicationPad1d ReplicationPad2d ReplicationPad3d "
+         "CircularPad1d CircularPad2d CircularPad3d Fold Unfold Identity",
+    elementwise="CosineSimilarity PairwiseDistance",
+    control="RNN LSTM GRU RNNCell LSTMCell GRUCell RNNBase RNNCellBase",
+)
+
+# Wetron's own names for modules of weights-only files that no one torch.nn class fits
+# (wetron.weights.guess_op: a BatchNorm's rank is not in its weights). Domain "wetron".
+WETRON_KINDS = {
+    "BatchNorm": ("normalization", "A module holding running_mean / running_var: one of "
+                  "torch.nn's BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm (or an "
+                  "InstanceNorm tracking its statistics); which one, its weights do not say."),
+    "Norm": ("normalization", "A module with a rank-1 weight and bias whose name does not "
+             "say which normalisation it is (LayerNorm, GroupNorm, a norm's affine part)."),
+    "Scale": ("elementwise", "A module with a rank-1 weight and no bias: a per-channel "
+              "scale (RMSNorm's weight, a layer scale)."),
+    "Parameter": ("constant", "A tensor at the top level of the file, in no module."),
+    "Constant": ("constant", "A TorchScript archive's constants (constants.pkl)."),
+}
+
+CAFFE_CATEGORY = table(
+    conv="Convolution Deconvolution",
+    matmul="InnerProduct Embed",
+    activation="ReLU PReLU ELU Sigmoid TanH AbsVal BNLL Threshold Clip Swish Softmax",
+    normalization="BatchNorm LRN MVN Dropout",
+    pooling="Pooling SPP",
+    shape="Reshape Flatten",
+    data="Concat Slice Split Crop Tile Silence Im2col BatchReindex Filter",
+    elementwise="Scale Bias Eltwise Power Exp Log Reduction ArgMax",
+    control="LSTM RNN LSTMUnit",
+    constant="Parameter",
+    io="Input Data ImageData HDF5Data MemoryData DummyData WindowData HDF5Output",
+)
+
+MXNET_CATEGORY = table(
+    conv="Convolution Convolution_v1 Deconvolution _npx_convolution _npx_deconvolution "
+         "_contrib_DeformableConvolution _contrib_ModulatedDeformableConvolution "
+         "_sg_mkldnn_conv",
+    matmul="FullyConnected _npx_fully_connected dot batch_dot linalg_gemm linalg_gemm2 "
+           "_np_dot _npi_matmul _npi_einsum khatri_rao _sg_mkldnn_fully_connected "
+           "_contrib_interleaved_matmul_selfatt_qk "
+           "_contrib_interleaved_matmul_selfatt_valatt _contrib_interleaved_matmul_encdec_qk "
+           "_contrib_interleaved_matmul_encdec_valatt",
+    activation="Activation LeakyReLU relu sigmoid tanh softmax log_softmax softmin softsign "
+               "hard_sigmoid SoftmaxOutput SoftmaxActivation Softmax _npx_relu _npx_sigmoid "
+               "_npx_activation _npx_leaky_relu _npx_softmax _npx_log_softmax",
+    normalization="BatchNorm BatchNorm_v1 _npx_batch_norm InstanceNorm LayerNorm _npx_layer_norm "
+                  "GroupNorm L2Normalization LRN Dropout _npx_dropout _contrib_SyncBatchNorm",
+    pooling="Pooling Pooling_v1 _npx_pooling ROIPooling _contrib_ROIAlign "
+            "_contrib_AdaptiveAvgPooling2D",
+    shape="Flatten flatten Reshape reshape reshape_like transpose expand_dims squeeze SwapAxis "
+          "swapaxes shape_array size_array depth_to_space space_to_depth _np_reshape "
+          "_npx_reshape _np_transpose _np_squeeze _npi_expand_dims broadcast_to broadcast_like "
+          "broadcast_axis broadcast_axes",
+    data="Concat concat stack SliceChannel split slice slice_axis slice_like take batch_take "
+         "pick gather_nd scatter_nd one_hot Embedding _npx_embedding tile repeat Pad pad Crop "
+         "crop Cast cast amp_cast amp_multicast UpSampling _contrib_BilinearResize2D "
+         "BilinearSampler GridGenerator SequenceMask SequenceLast SequenceReverse reverse flip "
+         "topk sort argsort where identity _copy BlockGrad stop_gradient _npi_concatenate "
+         "_npi_stack _npi_split _npi_where _npx_slice _npi_take _contrib_quantize "
+         "_contrib_dequantize _contrib_quantize_v2",
+    elementwise="elemwise_add elemwise_sub elemwise_mul elemwise_div broadcast_add "
+                "broadcast_plus broadcast_sub broadcast_minus broadcast_mul broadcast_div "
+                "broadcast_mod broadcast_power broadcast_maximum broadcast_minimum "
+                "broadcast_hypot broadcast_equal broadcast_not_equal broadcast_greater "
+                "broadcast_greater_equal broadcast_lesser broadcast_lesser_equal "
+                "broadcast_logical_and broadcast_logical_or broadcast_logical_xor add_n "
+                "ElementWiseSum _Plus _Minus _Mul _Div _plus _minus _mul _div _plus_scalar "
+                "_minus_scalar _rminus_scalar _mul_scalar _div_scalar _rdiv_scalar _power "
+                "_power_scalar _rpower_scalar _maximum _minimum _maximum_scalar "
+                "_minimum_scalar _equal _not_equal _greater _greater_equal _lesser "
+                "_lesser_equal abs sign round rint ceil floor trunc fix square sqrt rsqrt cbrt "
+                "rcbrt exp expm1 log log10 log2 log1p sin cos tan arcsin arccos arctan sinh "
+                "cosh arcsinh arccosh arctanh degrees radians reciprocal negative erf erfinv "
+                "gamma gammaln clip logical_not sum mean prod max min nansum nanprod norm "
+                "argmax argmin argmax_channel sum_axis max_axis min_axis moments cumsum "
+                "_npi_add _npi_subtract _npi_multiply _npi_true_divide _npi_add_scalar "
+                "_npi_subtract_scalar _npi_multiply_scalar _npi_true_divide_scalar _npi_power "
+                "_npi_power_scalar _npi_mean _np_sum _npi_sqrt _npi_exp _npi_log _npi_tanh",
+    control="RNN _foreach _while_loop _cond Custom",
+    constant="zeros_like ones_like _zeros _ones _full _arange _linspace _eye random_uniform "
+             "random_normal uniform normal _random_uniform _random_normal _npi_zeros _npi_ones "
+             "_npi_full _npi_arange _npi_uniform _npi_normal",
+)
+
+OPENVINO_CATEGORY = table(
+    conv="Convolution GroupConvolution ConvolutionBackpropData GroupConvolutionBackpropData "
+         "BinaryConvolution DeformableConvolution",
+    matmul="MatMul Einsum ScaledDotProductAttention GroupedMatMul",
+    activation="ReLU PReLU Sigmoid Tanh Elu Gelu HSwish HSigmoid HardSigmoid Mish SoftPlus "
+               "SoftSign Swish Selu Clamp SoftMax LogSoftmax",
+    normalization="BatchNormInference MVN NormalizeL2 LRN GRN GroupNormalization",
+    pooling="AvgPool MaxPool AdaptiveAvgPool AdaptiveMaxPool ROIPooling ROIAlign "
+            "ROIAlignRotated PSROIPooling DeformablePSROIPooling",
+    shape="Reshape Transpose Squeeze Unsqueeze ShapeOf Broadcast DepthToSpace SpaceToDepth "
+          "BatchToSpace SpaceToBatch ShuffleChannels",
+    data="Concat Split VariadicSplit Gather GatherElements GatherND GatherTree ScatterUpdate "
+         "ScatterElementsUpdate ScatterNDUpdate StridedSlice Slice SliceScatter Tile Pad "
+         "Convert ConvertLike ConvertPromoteTypes Interpolate TopK Reverse ReverseSequence Roll "
+         "OneHot NonZero Unique Select FakeQuantize FakeConvert EmbeddingBagOffsetsSum "
+         "EmbeddingBagPackedSum EmbeddingBagOffsets EmbeddingBagPacked EmbeddingSegmentsSum "
+         "ExtractImagePatches Col2Im GridSample Identity Bucketize SearchSorted",
+    elementwise="Add Subtract Multiply Divide Maximum Minimum Power SquaredDifference FloorMod "
+                "Mod Equal NotEqual Less LessEqual Greater GreaterEqual LogicalAnd LogicalOr "
+                "LogicalXor LogicalNot Abs Ceiling Floor Negative Sqrt Exp Log Sin Cos Tan Sinh "
+                "Cosh Asin Acos Atan Asinh Acosh Atanh Erf ErfInv Sign Round IsFinite IsInf "
+                "IsNaN BitwiseAnd BitwiseOr BitwiseXor BitwiseNot BitwiseLeftShift "
+                "BitwiseRightShift ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 "
+                "ReduceL2 ReduceLogicalAnd ReduceLogicalOr CumSum SegmentMax",
+    control="TensorIterator Loop If LSTMCell LSTMSequence GRUCell GRUSequence RNNCell "
+            "RNNSequence",
+    constant="Const Range RandomUniform Eye Multinomial",
+    io="Parameter Result ReadValue Assign",
 )
 
 PADDLE_CATEGORY = table(   # legacy op types; a PIR op pd_op.X takes the category of X
@@ -714,6 +964,672 @@ def _tf_attr_value(v):
     return None
 
 
+# --- PyTorch: ATen and prims (torch.export), torch.nn modules ----------------------------
+
+# The operator namespaces of torch's registry whose ops an ExportedProgram's nodes name
+# (formats/pytorch.py: "torch.ops.aten.conv2d.default" -> domain "aten").
+TORCH_NAMESPACES = ("aten", "prims")
+# Argument types a serialized ExportedProgram may pass as a value of the graph (a node
+# input) rather than an attribute: tensors always, these when they are symbolic.
+_TORCH_SYMBOLIC = {"SymInt", "SymFloat", "SymBool", "Scalar"}
+
+
+MAX_OVERLOADS = 24   # schemas listed in one op's documentation
+
+
+def gen_torch():
+    import torch
+    # the dispatcher's ops (what torch.export can call), not TorchScript's builtins of the
+    # same namespace (aten::append.t, aten::len.str ...)
+    dispatched = set(torch._C._dispatch_get_all_op_names())
+    by_op = {}
+    for s in torch._C._jit_get_all_schemas():
+        ns, _, name = s.name.partition("::")
+        full = s.name + (f".{s.overload_name}" if s.overload_name else "")
+        if ns in TORCH_NAMESPACES and full in dispatched:
+            by_op.setdefault((ns, name), []).append(s)
+    compact = {ns: {} for ns in TORCH_NAMESPACES}
+    docs = {ns: {} for ns in TORCH_NAMESPACES}
+    _check_table("aten/prims", ATEN_CATEGORY, {name for _, name in by_op})
+    for (ns, name), schemas in sorted(by_op.items()):
+        functional = [s for s in schemas if not any(a.is_out for a in s.arguments)] or schemas
+        primary = next((s for s in functional if s.overload_name in ("", "default")), functional[0])
+        # output names where the schema names them, the same in every overload
+        returns = _torch_returns(primary)
+        same = all(_torch_returns(o) == returns for o in functional)
+        outputs = returns if returns and all(r.strip(".") for r in returns) and same else []
+        compact[ns][name] = compact_entry(name, name, _torch_category(name), [
+            {"since": 1, "inputs": _torch_slots(functional), "outputs": outputs}])
+        doc, arg_docs = _torch_doc(torch, name)
+        schemas_text = "\n".join(str(s) for s in functional[:MAX_OVERLOADS])
+        if len(functional) > MAX_OVERLOADS:
+            schemas_text += f"\n… {len(functional) - MAX_OVERLOADS} more overloads"
+        description = (clip(doc) + "\n\n" if doc else "") + f"```\n{schemas_text}\n```"
+        ins, attrs = [], []
+        for a, text in _torch_arguments(primary):
+            entry = {"name": a.name, "type": text}
+            if arg_docs.get(a.name):
+                entry["description"] = clip(arg_docs[a.name])
+            if _torch_tensor_kind(text):
+                entry["option"] = _torch_tensor_kind(text)
+                ins.append(entry)
+            else:
+                entry["required"] = not a.has_default_value()
+                if a.has_default_value() and _json_default(a.default_value) is not None:
+                    entry["default"] = _json_default(a.default_value)
+                attrs.append(entry)
+        outs = [{"name": r.name or ("output" if len(primary.returns) == 1 else f"output{i}"),
+                 "type": str(r.type)} for i, r in enumerate(primary.returns)]
+        docs[ns][name] = [{"since": 1, "description": description, "inputs": ins,
+                           "outputs": outs, "attributes": attrs}]
+    compact["torch.nn"], docs["torch.nn"] = _torch_nn(torch)
+    return compact, docs, f"torch {torch.__version__.split('+')[0]}"
+
+
+def _torch_returns(schema):
+    """Its returns' names ("" where unnamed); a list of tensors is variadic."""
+    return [r.name + ("..." if r.type.kind() == "ListType" else "") for r in schema.returns]
+
+
+def _torch_arguments(schema):
+    """[(Argument, its type as the schema writes it: "Tensor?", "SymInt[2]")]."""
+    text = str(schema)
+    inner = text[text.index("(") + 1:text.rindex(") ->")] if ") ->" in text else ""
+    parts = [p.strip() for p in _split_top(inner) if p.strip() and p.strip() != "*"]
+    out = []
+    for a, part in zip(schema.arguments, parts):
+        decl = part.split("=", 1)[0].rsplit(" ", 1)[0]
+        out.append((a, re.sub(r"\([^)]*\)", "", decl)))   # Tensor(a!) -> Tensor
+    return out
+
+
+def _split_top(text):
+    """Split at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, c in enumerate(text):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _torch_tensor_kind(type_text):
+    if type_text == "Tensor":
+        return "single"
+    if type_text == "Tensor?":
+        return "optional"
+    if type_text in ("Tensor[]", "Tensor?[]"):
+        return "variadic"
+    return None
+
+
+def _torch_slots(schemas):
+    """The op's input slot names: its tensor arguments in order, as far as a node's inputs
+    are sure to line up with them whichever overload it calls. A serialized
+    ExportedProgram passes each tensor argument as a node input (a list as several), but
+    drops an absent optional one (None), and passes a symbolic SymInt/Scalar argument as
+    an input too: past such an argument the positions may shift, so the names stop there
+    (the first such one is named only when nothing can follow it)."""
+    overloads = []
+    for s in schemas:
+        items = []   # (name, sure to be present)
+        for a, text in _torch_arguments(s):
+            kind = _torch_tensor_kind(text)
+            if kind is not None:
+                items.append((a.name + ("..." if kind == "variadic" else ""), kind != "optional"))
+            elif text.rstrip("?") in _TORCH_SYMBOLIC:
+                items.append((a.name, False))
+        sure = []
+        for i, (name, present) in enumerate(items):
+            if not present and i < len(items) - 1:
+                break
+            sure.append(name)
+            if not present:
+                break
+        overloads.append((len(items), sure))
+    names = max((sure for _, sure in overloads), key=len, default=[])
+    for count, sure in overloads:   # a position another overload may fill otherwise ends the names
+        for i in range(min(count, len(names))):
+            if i >= len(sure) or sure[i] != names[i]:
+                names = names[:i]
+                break
+    return names
+
+
+def _torch_category(name):
+    """The table's category; an in-place form (relu_) and a copying view form (view_copy)
+    take their op's."""
+    for candidate in (name, name[:-1] if name.endswith("_") and not name.endswith("__") else None,
+                      name[:-5] if name.endswith("_copy") else None):
+        if candidate and candidate in ATEN_CATEGORY:
+            return ATEN_CATEGORY[candidate]
+    return "other"
+
+
+_REST_ROLE = re.compile(r":(?:class|func|meth|attr|mod|ref|math|obj|data|exc|doc):`~?([^`]*)`")
+
+
+def rest_text(text):
+    """reST roles as code spans (":class:`~torch.nn.Conv2d`" -> "`torch.nn.Conv2d`")."""
+    return _REST_ROLE.sub(lambda m: "`" + re.sub(r"\s*<[^>]*>", "", m.group(1)) + "`", text)
+
+
+_TORCH_SECTIONS = re.compile(r"\n\s*(?:Args|Arguments|Keyword args|Keyword arguments|"
+                             r"Parameters|Shape|Attributes|Returns?|Example|Examples|Note|"
+                             r"Warning)s?:{1,2}\s*\n")
+
+
+def _torch_doc(torch, name):
+    """(description, {argument: text}) from torch's docstring of the op: torch.<op>,
+    torch.nn.functional.<op>, the Tensor method, or torch.special/linalg/fft.<op>."""
+    import torch.nn.functional as F
+    candidates = [getattr(torch, name, None), getattr(F, name, None),
+                  getattr(torch.Tensor, name, None)]
+    for prefix, module in (("special_", torch.special), ("linalg_", torch.linalg),
+                           ("fft_", torch.fft)):
+        if name.startswith(prefix):
+            candidates.insert(0, getattr(module, name[len(prefix):], None))
+    for c in candidates:
+        if c is None or inspect.isclass(c) or not callable(c):
+            continue
+        doc = c.__doc__
+        if doc and doc.strip() and not doc.lstrip().startswith(("Call self as", "Initialize self")):
+            doc = inspect.cleandoc(doc)
+            intro = _TORCH_SECTIONS.split("\n" + doc, maxsplit=1)[0].strip()
+            return rest_text(intro), {k: rest_text(v) for k, v in _google_args(doc).items()}
+    return "", {}
+
+
+def _google_args(doc):
+    """{name: text} of a Google-style "Args:" section (torch's and keras's docstrings)."""
+    m = re.search(r"\n(?:Args|Arguments|Parameters):\n(.*?)(?:\n\S|\Z)", "\n" + doc, re.S)
+    out, current = {}, None
+    for line in (m.group(1).splitlines() if m else []):
+        head = re.match(r"^\s{2,8}\*{0,2}(\w+)\*{0,2}(?:\s*\([^)]*\))?:\s*(.*)$", line)
+        if head:
+            current = head.group(1)
+            out[current] = head.group(2).strip()
+        elif current and line.strip():
+            out[current] = (out[current] + " " + line.strip()).strip()
+    return out
+
+
+def _torch_nn(torch):
+    """torch.nn's module classes: torch.nn.modules.__all__, and the public Module classes
+    of its submodules (NonDynamicallyQuantizableLinear, MultiheadAttention's projection)."""
+    import importlib
+    import pkgutil
+    import torch.nn.modules as modules
+    classes = {n: getattr(modules, n) for n in modules.__all__}
+    for info in pkgutil.iter_modules(modules.__path__):
+        sub = importlib.import_module(f"torch.nn.modules.{info.name}")
+        for n, c in vars(sub).items():
+            if not n.startswith("_") and inspect.isclass(c) and c.__module__ == sub.__name__:
+                classes.setdefault(n, c)
+    classes = {n: c for n, c in classes.items()
+               if inspect.isclass(c) and issubclass(c, torch.nn.Module)}
+    _check_table("torch.nn", TORCH_NN_CATEGORY, classes)
+    compact, docs = {}, {}
+    for name, cls in sorted(classes.items()):
+        doc = inspect.getdoc(cls) or ""
+        arg_docs = _google_args(doc)
+        attrs = []
+        for p in _parameters(cls.__init__):
+            entry = {"name": p.name, "required": p.default is p.empty}
+            if p.default is not p.empty and _json_default(p.default) is not None:
+                entry["default"] = _json_default(p.default)
+            if arg_docs.get(p.name):
+                entry["description"] = clip(rest_text(arg_docs[p.name]))
+            attrs.append(entry)
+        ins = [{"name": p.name} for p in _parameters(cls.forward)] \
+            if cls.forward is not torch.nn.Module.forward else []
+        # Slot names stay empty: a module's node holds its weights, not forward()'s inputs.
+        compact[name] = compact_entry(name, name, TORCH_NN_CATEGORY.get(name, "other"),
+                                      [{"since": 1, "inputs": [], "outputs": []}])
+        intro = _TORCH_SECTIONS.split("\n" + doc, maxsplit=1)[0].strip()
+        docs[name] = [{"since": 1, "description": clip(rest_text(intro)), "inputs": ins,
+                       "outputs": [], "attributes": attrs}]
+    return compact, docs
+
+
+def _parameters(fn):
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p for p in params
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _check_table(what, categories, ops):
+    """A category table names only ops the framework defines (a typo would colour nothing)."""
+    unknown = sorted(set(categories) - set(ops))
+    if unknown:
+        raise SystemExit(f"{what}: the category table names ops the framework does not "
+                         f"define: {' '.join(unknown)}")
+
+
+def gen_wetron():
+    """Wetron's own module kinds (WETRON_KINDS): no framework defines them."""
+    compact = {op: compact_entry(op, op, cat, [{"since": 1, "inputs": [], "outputs": []}])
+               for op, (cat, _) in WETRON_KINDS.items()}
+    docs = {op: [{"since": 1, "description": text, "inputs": [], "outputs": [], "attributes": []}]
+            for op, (_, text) in WETRON_KINDS.items()}
+    return {"wetron": compact}, {"wetron": docs}, "Wetron (module kinds guessed from weights)"
+
+
+# --- Caffe ---------------------------------------------------------------------------------
+
+CAFFE_PROTO = os.path.join(ROOT, "tools", "schemas", "caffe.proto")
+# LayerParameter's parameter messages that no layer type is named after.
+CAFFE_SHARED_PARAMS = {"TransformationParameter", "LossParameter", "RecurrentParameter"}
+# What caffe.proto does not say (BVLC Caffe's src/caffe/layers/*.cpp): the parameter
+# fields a layer type reads beyond the message named after it, and the registered types
+# (REGISTER_LAYER_CLASS) that neither a message nor the V1 LayerType enum names.
+CAFFE_MORE_PARAMS = {
+    "Deconvolution": ["convolution_param"], "Im2col": ["convolution_param"],
+    "LSTM": ["recurrent_param"], "RNN": ["recurrent_param"],
+    "SoftmaxWithLoss": ["softmax_param", "loss_param"],
+    "SigmoidCrossEntropyLoss": ["loss_param"],
+    "Data": ["transform_param"], "ImageData": ["transform_param"],
+    "WindowData": ["transform_param"], "MemoryData": ["transform_param"],
+    "LSTMUnit": [], "BatchReindex": [], "Filter": [],
+}
+
+
+def gen_caffe():
+    sys.path.insert(0, os.path.join(ROOT, "py"))
+    from wetron.formats import caffe, caffe_schema
+    with open(CAFFE_PROTO, encoding="utf-8") as f:
+        comments = proto_comments(f.read())
+    messages = caffe_schema.MESSAGES
+    params = {}    # layer type -> [parameter field of LayerParameter]
+    origin = {}    # layer type -> how caffe.proto names it
+    fields = {spec[0]: spec[1] for spec in messages["LayerParameter"].values()}
+    for field, kind in fields.items():
+        if field.endswith("_param") and isinstance(kind, tuple) and kind[0] == "message" \
+                and kind[1].endswith("Parameter") and kind[1] not in CAFFE_SHARED_PARAMS:
+            op = kind[1][:-len("Parameter")]
+            params[op] = [field]
+            origin[op] = f"LayerParameter.{field} ({kind[1]})"
+    for value in caffe_schema.ENUMS["V1LayerParameter.LayerType"].values():
+        op = caffe.V1_TYPES.get(value)
+        if op:
+            params.setdefault(op, [])
+            origin[op] = (origin[op] + "; " if op in origin else "") + f"V1 LayerType {value}"
+    for op, more in CAFFE_MORE_PARAMS.items():
+        params.setdefault(op, [])
+        params[op] += [f for f in more if f not in params[op]]
+        assert all(f in fields for f in more), op
+    _check_table("caffe", CAFFE_CATEGORY, params)
+    compact, docs = {}, {}
+    for op in sorted(params):
+        compact[op] = compact_entry(op, op, CAFFE_CATEGORY.get(op, "other"),
+                                    [{"since": 1, "inputs": [], "outputs": []}])
+        own = f"{op}Parameter"
+        text = comments.get(own, "")
+        own_field = next((f for f in params[op] if fields[f][1] == own), None)
+        note = f"Named in caffe.proto by {origin[op]}." if op in origin else \
+            "A layer type of BVLC Caffe (REGISTER_LAYER_CLASS) with no message of its own."
+        attrs = []
+        for field in params[op]:
+            message = fields[field][1]
+            for name, kind, repeated, _, default in messages[message].values():
+                entry = {"name": name, "type": kind[1] if isinstance(kind, tuple) else kind}
+                if repeated:
+                    entry["type"] = f"repeated {entry['type']}"
+                if default is not None:
+                    entry["default"] = default
+                if comments.get(f"{message}.{name}"):
+                    entry["description"] = clip(comments[f"{message}.{name}"])
+                if field != own_field:   # another type's or a shared message
+                    entry["description"] = (f"({field}) " + entry.get("description", "")).strip()
+                attrs.append(entry)
+        ins = [{"name": "bottom", "option": "variadic", "description": "the blobs it reads"}]
+        ins += [{"name": b, "description": f"learned blob {i} (blobs[{i}])"}
+                for i, b in enumerate(caffe.BLOB_SLOTS.get(op, ()))]
+        docs[op] = [{"since": 1, "description": clip("\n\n".join(filter(None, [text, note]))),
+                     "inputs": ins, "outputs": [{"name": "top", "option": "variadic"}],
+                     "attributes": attrs}]
+    return {"caffe": compact}, {"caffe": docs}, "BVLC Caffe caffe.proto"
+
+
+def proto_comments(text):
+    """{"Message": text, "Message.field": text} from a .proto's // comments: the lines
+    right above a message or field, and the one after a field on its line."""
+    out, scope, pending = {}, [], []
+    for line in text.splitlines():
+        code, _, comment = line.partition("//")
+        code = code.strip()
+        if not code:   # a comment line joins the next declaration's text; a blank one ends it
+            if line.strip().startswith("//"):
+                pending.append(comment.strip())
+            else:
+                pending = []
+            continue
+        m = re.match(r"(message|enum)\s+(\w+)\s*\{", code)
+        if m:
+            scope.append(m.group(2))
+            if m.group(1) == "message" and pending:
+                out[".".join(scope)] = " ".join(pending)
+        else:
+            f = re.match(r"(?:optional|repeated|required)\s+[\w.]+\s+(\w+)\s*=", code)
+            if f and scope:
+                text_ = " ".join(pending + ([comment.strip()] if comment.strip() else []))
+                if text_:
+                    out[".".join(scope + [f.group(1)])] = text_
+            for _ in range(code.count("}")):
+                if scope:
+                    scope.pop()
+        pending = []
+    return out
+
+
+# --- frameworks in venvs of their own ---------------------------------------------------
+
+TESTS = os.path.join(ROOT, "tests")
+
+
+def tests_module(name):
+    """A module of tests/ (framework_venvs, the pins of the tests' model builders)."""
+    import importlib
+    if TESTS not in sys.path:
+        sys.path.insert(0, TESTS)
+    return importlib.import_module(name)
+
+
+def venv_facts(framework, venv, pins):
+    """What the child (`--child FRAMEWORK OUT`) writes, run in the framework's venv
+    (tests/framework_venvs.py: the same venv and pins as the tests' models); ImportError
+    when that venv cannot be had (the generator is then skipped)."""
+    import tempfile
+    framework_venvs = tests_module("framework_venvs")
+    try:
+        python = framework_venvs.venv_python(venv, pins)
+    except framework_venvs.VenvUnavailable as e:
+        raise ImportError(str(e).splitlines()[0]) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "facts.json")
+        framework_venvs.run_child(python, os.path.abspath(__file__), ["--child", framework, out])
+        with open(out, encoding="utf-8") as f:
+            return json.load(f)
+
+
+# --- MXNet -------------------------------------------------------------------------------
+
+MXNET_TENSORS = {"NDArray-or-Symbol": "single", "NDArray": "single", "Symbol": "single",
+                 "NDArray-or-Symbol[]": "variadic", "Symbol[]": "variadic",
+                 "Symbol or Symbol[]": "variadic"}
+# An input MXNet's own description calls conditional ("Only required when
+# use_data_lengths is true", RNN's state_cell "only for LSTM"): absent, the inputs after
+# it move up a place, so the slot names stop before it.
+_MXNET_CONDITIONAL = re.compile(r"\bonly (?:for|required|used)\b", re.I)
+
+
+def child_mxnet(out):
+    """MXNet's operator registry through its C API: every registered name
+    (MXListAllOpNames) with MXSymbolGetAtomicSymbolInfo's real name, description and
+    arguments (name, type info, description)."""
+    import ctypes
+    import mxnet as mx
+    from mxnet.base import _LIB, c_str, check_call, mx_uint, py_str
+    names_p, count = ctypes.POINTER(ctypes.c_char_p)(), mx_uint()
+    check_call(_LIB.MXListAllOpNames(ctypes.byref(count), ctypes.byref(names_p)))
+    ops = {}
+    for name in sorted(py_str(names_p[i]) for i in range(count.value)):
+        handle = mx.base.OpHandle()
+        check_call(_LIB.NNGetOpHandle(c_str(name), ctypes.byref(handle)))
+        real, desc, key_var, ret = (ctypes.c_char_p() for _ in range(4))
+        n = mx_uint()
+        arg_names, arg_types, arg_descs = (ctypes.POINTER(ctypes.c_char_p)() for _ in range(3))
+        check_call(_LIB.MXSymbolGetAtomicSymbolInfo(
+            handle, ctypes.byref(real), ctypes.byref(desc), ctypes.byref(n),
+            ctypes.byref(arg_names), ctypes.byref(arg_types), ctypes.byref(arg_descs),
+            ctypes.byref(key_var), ctypes.byref(ret)))
+        text = lambda p: py_str(p.value) if p.value else ""   # noqa: E731
+        ops[name] = {"name": text(real), "description": text(desc),
+                     "args": [[py_str(arg_names[i]), py_str(arg_types[i]), py_str(arg_descs[i])]
+                              for i in range(n.value)],
+                     "key_var_num_args": text(key_var)}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"version": mx.__version__, "ops": ops}, f)
+
+
+def gen_mxnet():
+    models = tests_module("formats_mxnet_models")
+    facts = venv_facts("mxnet", models.VENV_NAME, models.VENV_PINS)
+    # gradients are never in a saved symbol
+    ops = {n: op for n, op in facts["ops"].items() if not n.startswith("_backward")}
+    _check_table("mxnet", MXNET_CATEGORY, ops)
+    compact, docs = {}, {}
+    for name, op in sorted(ops.items()):
+        ins, attrs, slots, cut = [], [], [], False
+        for arg, type_info, desc in op["args"]:
+            kind, required, default = _mxnet_type(type_info)
+            entry = {"name": arg, "type": kind}
+            if desc:
+                entry["description"] = clip(rest_text(desc))
+            option = MXNET_TENSORS.get(kind)
+            if option:
+                entry["option"] = option
+                ins.append(entry)
+                cut = cut or bool(_MXNET_CONDITIONAL.search(desc))
+                if not cut:
+                    slots.append(arg + ("..." if option == "variadic" else ""))
+                continue
+            entry["required"] = required
+            if default is not None:
+                entry["default"] = default
+            attrs.append(entry)
+        if cut and len(slots) == len(ins):   # the conditional input is the last: nothing moves
+            slots.append(ins[-1]["name"] + ("..." if ins[-1]["option"] == "variadic" else ""))
+        compact[name] = compact_entry(name, name, MXNET_CATEGORY.get(name, "other"),
+                                      [{"since": 1, "inputs": slots, "outputs": []}])
+        text = rest_text(op["description"])
+        if op["name"] != name:
+            text = f"Registered as an alias of `{op['name']}`.\n\n{text}"
+        docs[name] = [{"since": 1, "description": clip(text), "inputs": ins, "outputs": [],
+                       "attributes": attrs}]
+    return {"mxnet": compact}, {"mxnet": docs}, f"mxnet {facts['version']}"
+
+
+def _mxnet_type(info):
+    """MXNet's type info ("int, optional, default='1'", "{'relu', 'tanh'}, required") ->
+    (type, required, default as a number, bool or text, or None)."""
+    m = re.search(r",\s*(required|optional)(?:\s*,\s*default=(.*))?\s*$", info, re.S)
+    kind = (info[:m.start()] if m else info).strip()
+    required = bool(m and m.group(1) == "required")
+    default = m.group(2) if m else None
+    if default is None:
+        return kind, required, None
+    default = default.strip()
+    if len(default) >= 2 and default[0] == default[-1] and default[0] in "'\"":
+        default = default[1:-1]
+    base = kind.split(" ")[0]
+    try:
+        if base == "boolean" and default in ("0", "1", "True", "False", "true", "false"):
+            return kind, required, default in ("1", "True", "true")
+        if base in ("int", "long"):
+            return kind, required, int(default)
+        if base in ("float", "double"):
+            return kind, required, float(f"{float(default):.7g}")
+    except ValueError:
+        pass
+    return kind, required, default
+
+
+# --- OpenVINO ----------------------------------------------------------------------------
+
+def child_openvino(out):
+    """OpenVINO's operation sets: the op types of each opsetN (the wheel's
+    include/openvino/opsets/opsetN_tbl.hpp) with the version each is in that set
+    (NodeFactory("opsetN"): the type info's version_id, what an IR layer's `version`
+    says); per op version the Python API's function that makes it (openvino.opsetN:
+    arguments, annotations, defaults, docstring); and the type names the IR serializer
+    writes where they differ from the op's (a model of such ops, saved and read back)."""
+    import glob
+    import importlib
+    import tempfile
+    import numpy as np
+    import openvino as ov
+    from openvino import _pyopenvino
+    root = os.path.dirname(os.path.abspath(ov.__file__))
+    opsets = {}
+    for path in glob.glob(os.path.join(root, "include", "openvino", "opsets", "opset*_tbl.hpp")):
+        with open(path, encoding="utf-8") as f:
+            opsets[int(re.search(r"opset(\d+)_tbl", path).group(1))] = \
+                re.findall(r"^_OPENVINO_OP_REG\((\w+),\s*[\w:]+\)", f.read(), re.M)
+
+    def version_id(opset, type_name):
+        try:
+            node = _pyopenvino.NodeFactory(f"opset{opset}").create(type_name)
+            return node.get_type_info().version_id
+        except Exception:   # not made by the factory (Constant): the set's number stands
+            return None
+    types = {}
+    for n in sorted(opsets):
+        for t in opsets[n]:
+            types.setdefault(t, []).append([n, version_id(n, t)])
+    functions = {}
+    for n in sorted(opsets):
+        try:
+            module = importlib.import_module(f"openvino.opset{n}")
+        except ImportError:
+            continue
+        for name in sorted(dir(module)):
+            fn = getattr(module, name)
+            if name.startswith("_") or not inspect.isfunction(fn):
+                continue
+            try:
+                made = set(re.findall(r'_get_node_factory_opset(\d+)\(\)\.create\(\s*"(\w+)"',
+                                      inspect.getsource(fn)))
+            except OSError:
+                continue
+            if len(made) != 1:
+                continue
+            (k, type_name), = made
+            key = f"{type_name}:{version_id(int(k), type_name)}"
+            if key in functions:
+                continue
+            params = []
+            for p in inspect.signature(fn).parameters.values():
+                params.append([p.name, "" if p.annotation is p.empty else str(p.annotation),
+                               p.default is not p.empty,
+                               p.default if isinstance(p.default, (bool, int, float, str))
+                               and p.default is not p.empty else None])
+            functions[key] = {"function": f"openvino.opset{n}.{name}", "params": params,
+                              "doc": inspect.getdoc(fn) or ""}
+    # the ops OpenVINO's serializer renames (src/core/src/pass/serialize.cpp), saved
+    o = ov.opset13
+    x = o.parameter([1, 3, 4, 4], ov.Type.f32)
+    slope = o.constant(np.ones([3, 1, 1], np.float32))
+    relu = o.relu(x)
+    prelu = o.prelu(relu, slope)
+    softmax1 = ov.opset1.softmax(prelu, 1)
+    softmax8 = ov.opset8.softmax(softmax1, 1)
+    made = [x, slope, relu, prelu, softmax1, softmax8]
+    for i, node in enumerate(made):
+        node.set_friendly_name(f"n{i}")
+    model = ov.Model([softmax8], [x])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.xml")
+        ov.save_model(model, path, compress_to_fp16=False)
+        with open(path, encoding="utf-8") as f:
+            layers = dict(re.findall(r'<layer id="\d+" name="(n\d+)" type="(\w+)"', f.read()))
+    ir_names = {}
+    for i, node in enumerate(made):
+        t = node.get_type_info().name
+        if layers.get(f"n{i}", t) != t:
+            ir_names[t] = layers[f"n{i}"]
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"version": ov.__version__.split("-")[0], "types": types,
+                   "functions": functions, "ir_names": ir_names}, f)
+
+
+def gen_openvino():
+    models = tests_module("formats_openvino_models")
+    facts = venv_facts("openvino", f"openvino-{models.VERSION}", models.PINS)
+    ir_names = facts["ir_names"]
+    _check_table("openvino", OPENVINO_CATEGORY, {ir_names.get(t, t) for t in facts["types"]})
+    compact, docs = {}, {}
+    for type_name, listed in sorted(facts["types"].items()):
+        op = ir_names.get(type_name, type_name)
+        first = {}   # version id -> the first opset listing it
+        for n, vid in listed:
+            first.setdefault(vid, n)
+        by_since = {}   # a version id "opsetN" is the op's version since opset N
+        for vid, n in first.items():
+            m = re.fullmatch(r"opset(\d+)", vid or "")
+            by_since[int(m.group(1)) if m else n] = vid
+        versions, entries = [], []
+        for since, vid in sorted(by_since.items()):
+            fn = facts["functions"].get(f"{type_name}:{vid}")
+            ins, attrs, param_docs = [], [], _sphinx_params(fn["doc"]) if fn else {}
+            for name, annotation, has_default, default in (fn["params"] if fn else []):
+                if name == "name":
+                    continue   # every function's: the new node's friendly name
+                entry = {"name": name, "type": _ov_type(annotation)}
+                if param_docs.get(name):
+                    entry["description"] = clip(param_docs[name])
+                if "Node" in annotation:
+                    entry["option"] = "variadic" if annotation.startswith("list[") else \
+                        "optional" if has_default else "single"
+                    ins.append(entry)
+                else:
+                    entry["required"] = not has_default
+                    if default is not None:
+                        entry["default"] = default
+                    attrs.append(entry)
+            slots = [p["name"] + ("..." if p["option"] == "variadic" else "") for p in ins]
+            versions.append({"since": since, "inputs": slots, "outputs": []})
+            what = f"OpenVINO's {type_name}" \
+                + (f" (written {op} in an IR)" if op != type_name else "") \
+                + f", the version of opset{since}"
+            if fn:
+                what += f"; made by `{fn['function']}`."
+                intro = re.split(r"\n\s*:(?:param|return|rtype)", "\n" + fn["doc"], maxsplit=1)[0]
+                description = f"{intro.strip()}\n\n{what}"
+            else:
+                description = what + "."
+            entries.append({"since": since, "description": clip(description), "inputs": ins,
+                            "outputs": [], "attributes": attrs})
+        compact[op] = compact_entry(op, op, OPENVINO_CATEGORY.get(op, "other"), versions)
+        docs[op] = entries
+    return {"openvino": compact}, {"openvino": docs}, f"openvino {facts['version']}"
+
+
+def _sphinx_params(doc):
+    """{name: text} of a docstring's ":param name: text" lines (OpenVINO's)."""
+    out, current = {}, None
+    for line in doc.splitlines():
+        m = re.match(r"\s*:param\s+(\w+):\s*(.*)$", line)
+        if m:
+            current = m.group(1)
+            out[current] = m.group(2).strip()
+        elif re.match(r"\s*:", line):
+            current = None
+        elif current and line.strip():
+            out[current] += " " + line.strip()
+    return out
+
+
+def _ov_type(annotation):
+    """A Python API annotation as its docs write it: NodeInput for a node's input."""
+    if "Node" in annotation:
+        return "list[NodeInput]" if annotation.startswith("list[") else "NodeInput"
+    return re.sub(r"\b(?:typing|openvino\._pyopenvino|openvino)\.", "", annotation) \
+        .replace("<class '", "").replace("'>", "")
+
+
 # --- PaddlePaddle ----------------------------------------------------------------------
 
 # PIR ops whose operands are not what the op_compat mapping lists (a legacy-only Bias;
@@ -977,16 +1893,21 @@ def _signature(fn):
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
-              "paddle": gen_paddle, "darknet": gen_darknet, "ncnn": gen_ncnn, "pnnx": gen_pnnx}
+              "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe,
+              "mxnet": gen_mxnet, "openvino": gen_openvino, "paddle": gen_paddle,
+              "darknet": gen_darknet, "ncnn": gen_ncnn, "pnnx": gen_pnnx}
+# generators' facts read in the framework's venv (venv_facts)
+CHILDREN = {"mxnet": child_mxnet, "openvino": child_openvino}
 
 
 def dump(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-# Domains whose ops have versions (ONNX operator sets): describe() picks the schema in
-# force at the model's opset; the others have one definition per op.
-VERSIONED = {"onnx"}
+# Domains whose ops have versions (ONNX and OpenVINO operator sets): describe() picks the
+# schema in force at the model's (ONNX) or the layer's (OpenVINO) opset; the others have
+# one definition per op.
+VERSIONED = {"onnx", "openvino"}
 
 
 def render(key):
@@ -1003,6 +1924,10 @@ def render(key):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"] and len(argv) == 3 and argv[1] in CHILDREN:
+        CHILDREN[argv[1]](argv[2])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     parser.add_argument("only", nargs="*", help=f"generators to run: {' '.join(GENERATORS)}")

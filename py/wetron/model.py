@@ -250,7 +250,8 @@ def _operators(model):
     """The document's "operators" table: per "<node domain>:<op>" of the nodes present,
     the op's framework domain, for ONNX (and .ort) the operator set the model imports for
     it, and what wetron.ops.metadata knows of the op there (display name, category, slot
-    names, the since-version of the schema in force)."""
+    names, the since-version of the schema in force; OpenVINO: at the opset the first such
+    node's layer states)."""
     onnx = metadata.node_domain(model.format, "") == "ai.onnx"
     imports = {}
     for d, v in model.imports if onnx else ():
@@ -267,11 +268,23 @@ def _operators(model):
             opset = imports.get(domain)
             if opset is not None:
                 entry["opset"] = opset
+            else:
+                opset = _stated_opset(node)
             facts = metadata.describe(domain, node.op, opset) if domain else None
             if facts:
                 entry.update(facts)
             out[key] = entry
     return out
+
+
+def _stated_opset(node):
+    """N of a node's "version" metadata "opsetN" (an OpenVINO IR layer's: the operation
+    set its op version is from), else None."""
+    for key, value in node.metadata:
+        if key == "version" and isinstance(value, str) and value[:5] == "opset" \
+                and value[5:].isdigit() and len(value) <= 9:
+            return int(value[5:])
+    return None
 
 
 def _dumps(d):

@@ -5,6 +5,8 @@ prefix of "encoder.layer.0.attention.query.weight" is a module whose kind we gue
 from its tensors' names and shapes. Node names are module paths
 ("encoder/layer.0/attention/query/Linear"), so hierarchy.py builds the module tree and
 marks repeated blocks. There are no edges: the page lays out edge-less nodes itself.
+A guessed kind is named as torch.nn names its module classes (domain "torch.nn"), or,
+where no one class fits, by one of Wetron's own kinds (domain "wetron", WETRON_KINDS).
 """
 import struct
 
@@ -13,6 +15,9 @@ from .errors import ModelError
 from .model import Graph, Node
 
 _EMBEDDING_HINTS = ("emb", "wte", "wpe", "embd", "tok_", "token")
+# Kinds guess_op and build_graph name that are no torch.nn class (a BatchNorm's rank is
+# not in its weights); their metadata is Wetron's (ops/metadata/wetron.json).
+WETRON_KINDS = frozenset({"BatchNorm", "Norm", "Scale", "Parameter"})
 _NORM_HINTS = ("norm", "ln", "layernorm")
 
 
@@ -26,6 +31,17 @@ def module_path(prefix):
         else:
             parts.append(p.replace("/", "\\"))   # a '/' inside a key is not a level
     return parts
+
+
+def guessed_domain(op):
+    """The domain of a kind guess_op names: "wetron" for Wetron's own, else "torch.nn"."""
+    return "wetron" if op in WETRON_KINDS else "torch.nn"
+
+
+def guess_module(module, leaves):
+    """(kind, domain) of a module from its tensors."""
+    op = guess_op(module, leaves)
+    return op, guessed_domain(op)
 
 
 def guess_op(module, leaves):
@@ -58,11 +74,11 @@ def guess_op(module, leaves):
     return "Module"
 
 
-def build_graph(model, tensors, name="", guess=guess_op, root_op=None):
+def build_graph(model, tensors, name="", guess=guess_module, root=None):
     """graphs[0] of a weights-only file: `tensors` (already added to the model, in
-    file order) become initializers, grouped into one node per module. `root_op`:
-    the kind of the top-level module, when the file names it (its own tensors then
-    form one node rather than one node each)."""
+    file order) become initializers, grouped into one node per module; guess(prefix,
+    leaves) -> (kind, domain). `root`: (kind, domain) of the top-level module, when the
+    file names it (its own tensors then form one node rather than one node each)."""
     g = model.add_graph(Graph(name))
     modules = {}                 # prefix -> {leaf: Tensor}, in first-seen order
     for t in tensors:
@@ -78,18 +94,18 @@ def build_graph(model, tensors, name="", guess=guess_op, root_op=None):
         g.initializers.append(t)
         g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
     for prefix, leaves in modules.items():
-        if prefix == "" and root_op:
-            g.nodes.append(Node(root_op, name=root_op, inputs=[t.name for t in leaves.values()]))
+        if prefix == "" and root:
+            g.nodes.append(Node(root[0], root[1], root[0], [t.name for t in leaves.values()]))
             continue
         if prefix == "":
             # Tensors at the top level (no module): one node each.
             for leaf, t in leaves.items():
-                g.nodes.append(Node("Parameter", name=t.name.replace("/", "\\"),
-                                    inputs=[t.name]))
+                g.nodes.append(Node("Parameter", guessed_domain("Parameter"),
+                                    t.name.replace("/", "\\"), [t.name]))
             continue
-        op = guess(prefix, leaves)
+        op, domain = guess(prefix, leaves)
         path = "/".join(module_path(prefix))
-        g.nodes.append(Node(op, name=f"{path}/{op}", inputs=[t.name for t in leaves.values()]))
+        g.nodes.append(Node(op, domain, f"{path}/{op}", [t.name for t in leaves.values()]))
     return g
 
 

@@ -38,7 +38,7 @@ from .. import dtypes
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
 from ..util import MAX_NODES, MAX_TENSORS, load_json, too_many
-from ..weights import guess_op, raw_decoder
+from ..weights import guess_op, guessed_domain, raw_decoder
 
 FORMAT = "MXNet"
 EXTENSIONS = ("-symbol.json", ".params")
@@ -253,8 +253,8 @@ def _weights_graph(m, tensors):
         g.types[t.name] = ("tensor", t.dtype, tuple(t.dims), "")
     for module, leaves in modules.items():
         op = guess_op(module, leaves) if all(leaves) else "Parameter"
-        g.nodes.append(Node(op, name=module.replace("/", "\\"),
-                            inputs=[t.name for t in leaves.values()]))
+        g.nodes.append(Node(op, guessed_domain(op), module.replace("/", "\\"),
+                            [t.name for t in leaves.values()]))
     return g
 
 

@@ -24,7 +24,7 @@ from ..model import Attribute, Graph, Model, Node, Tensor
 from ..pickle_reader import Global, Obj
 from ..source import BytesSource, SourceFile
 from ..util import load_json
-from ..weights import build_graph, guess_op, module_path
+from ..weights import build_graph, guess_module, module_path
 
 FORMAT = "PyTorch"
 EXTENSIONS = (".pt", ".pth", ".pt2", ".bin")
@@ -167,6 +167,14 @@ def _short_class(name):
     return name.rsplit(".", 1)[-1]
 
 
+def _class_domain(name):
+    """"torch.nn" for torch.nn's module classes ('torch.nn.modules.conv.Conv2d', in
+    TorchScript '__torch__.torch.nn.modules.conv.___torch_mangle_3.Conv2d'), else "" (a
+    model's own classes)."""
+    path = name[len("__torch__."):] if name.startswith("__torch__.") else name
+    return "torch.nn" if path.startswith("torch.nn.modules.") else ""
+
+
 def _simple(v):
     return isinstance(v, (str, int, float, bool)) or (
         isinstance(v, (list, tuple)) and len(v) <= 64
@@ -187,7 +195,7 @@ def _module_state(obj):
 class Collected:
     def __init__(self):
         self.tensors = []      # (dotted name, TensorRef)
-        self.modules = {}      # dotted prefix -> (class name, [(attr, value)])
+        self.modules = {}      # dotted prefix -> (class name, [(attr, value)], domain)
         self.scalars = []      # (dotted name, value)
         self.truncated = False
 
@@ -223,7 +231,7 @@ def collect(root, skip_attrs=("training", "_is_full_backward_hook", "dump_patche
             attrs = [(k, x) for k, x in state.items()
                      if isinstance(k, str) and not k.startswith("_") and k not in skip_attrs
                      and _simple(x)]
-            out.modules[".".join(path)] = (_short_class(v.name), attrs)
+            out.modules[".".join(path)] = (_short_class(v.name), attrs, _class_domain(v.name))
             if kind == "module":
                 for group in ("_parameters", "_buffers"):
                     d = state.get(group)
@@ -349,9 +357,10 @@ class _Builder:
 
         def guess(prefix, leaves):
             known = modules.get(prefix)
-            return known[0] if known else guess_op(prefix, leaves)
+            return (known[0], known[2]) if known else guess_module(prefix, leaves)
 
-        g = build_graph(self.m, tensors, name, guess, root_op=modules.get("", (None,))[0])
+        root = modules.get("")
+        g = build_graph(self.m, tensors, name, guess, root=(root[0], root[2]) if root else None)
         # Module objects (full pickles, TorchScript) give their attributes and show the
         # leaf modules without weights (ReLU, Dropout …) too.
         by_prefix = {}
@@ -362,13 +371,13 @@ class _Builder:
             parts = full.split(".")
             containers.update(".".join(parts[:k]) for k in range(len(parts)))
         ordered = []
-        for prefix, (op, attrs) in modules.items():
+        for prefix, (op, attrs, domain) in modules.items():
             path = "/".join(_module_path(prefix))
             node = by_prefix.pop(path, None)
             if node is None:
                 if not prefix or prefix in containers:
                     continue   # a container: it becomes a group, not a node
-                node = Node(op, name=f"{path}/{op}")
+                node = Node(op, domain, f"{path}/{op}")
             node.attributes = [_attribute(k, v) for k, v in attrs]
             ordered.append(node)
         if ordered:   # modules in file order, then tensors outside any module object
@@ -523,7 +532,7 @@ class _ZipParser(_Builder):
             more.tensors = [(f"constants.{n}" if n else "constants", r) for n, r in more.tensors]
             constants = self.add_tensors(more)
             if constants:
-                found.modules["constants"] = ("Constant", [])
+                found.modules["constants"] = ("Constant", [], "wetron")   # Wetron's grouping
         if script:
             title = root.name.rsplit(".", 1)[-1] if isinstance(root, Obj) else ""
             g = self.module_graph(found, tensors + constants, title)

@@ -550,27 +550,3 @@ class ArgMax(CaffeRule):
     def cost(self, c):
         n = prod(c.ins[0]) if c.ins else None
         return (None, None) if n is None else (n, 0)
-
-
-# --- categories (the colour of a box) -------------------------------------------------------
-# Wetron's judgement, as tools/gen_op_metadata.py keeps it for the other domains; kept
-# here as data until that tool writes ops/metadata/caffe.json from caffe.proto.
-CATEGORY = {
-    "Convolution": "conv", "Deconvolution": "conv", "InnerProduct": "matmul", "Embed": "matmul",
-    "ReLU": "activation", "PReLU": "activation", "ELU": "activation", "Sigmoid": "activation",
-    "TanH": "activation", "AbsVal": "activation", "BNLL": "activation", "Threshold": "activation",
-    "Clip": "activation", "Swish": "activation", "Softmax": "activation",
-    "BatchNorm": "normalization", "LRN": "normalization", "MVN": "normalization",
-    "Dropout": "normalization", "Scale": "elementwise", "Bias": "elementwise",
-    "Eltwise": "elementwise", "Power": "elementwise", "Exp": "elementwise",
-    "Log": "elementwise", "Pooling": "pooling", "SPP": "pooling",
-    "Reshape": "shape", "Flatten": "shape", "Concat": "data", "Slice": "data",
-    "Split": "data", "Crop": "data", "Tile": "data", "Silence": "data",
-    "Reduction": "elementwise", "ArgMax": "elementwise",
-    "Input": "io", "Data": "io", "ImageData": "io", "HDF5Data": "io", "MemoryData": "io",
-    "DummyData": "io", "WindowData": "io", "HDF5Output": "io", "Python": "other",
-    "Accuracy": "other", "SoftmaxWithLoss": "other", "EuclideanLoss": "other",
-    "SigmoidCrossEntropyLoss": "other", "HingeLoss": "other", "InfogainLoss": "other",
-    "ContrastiveLoss": "other", "MultinomialLogisticLoss": "other",
-    "LSTM": "control", "RNN": "control", "Parameter": "constant",
-}

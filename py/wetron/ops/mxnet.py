@@ -356,26 +356,3 @@ class Reshape(Movement):
             total, known = prod(x), prod(out[:i] + out[i + 1:])
             out[i] = total // known if total is not None and known else None
         return [(c.dtype(0), tuple(out))]
-
-
-# --- categories (the colour of a box) -------------------------------------------------------
-# Wetron's judgement, as tools/gen_op_metadata.py keeps it for the other domains; kept
-# here as data until that tool writes ops/metadata/mxnet.json from MXNet's op registry.
-CATEGORY = {
-    "Convolution": "conv", "Deconvolution": "conv", "FullyConnected": "matmul",
-    "Activation": "activation", "LeakyReLU": "activation", "relu": "activation",
-    "sigmoid": "activation", "tanh": "activation", "softmax": "activation",
-    "log_softmax": "activation", "SoftmaxOutput": "activation",
-    "SoftmaxActivation": "activation", "BatchNorm": "normalization",
-    "Dropout": "normalization", "LRN": "normalization", "Pooling": "pooling",
-    "Flatten": "shape", "flatten": "shape", "Reshape": "shape", "reshape": "shape",
-    "transpose": "shape", "expand_dims": "shape", "Concat": "data", "concat": "data",
-    "SliceChannel": "data", "slice_axis": "data", "elemwise_add": "elementwise",
-    "elemwise_sub": "elementwise", "elemwise_mul": "elementwise",
-    "elemwise_div": "elementwise", "broadcast_add": "elementwise",
-    "broadcast_sub": "elementwise", "broadcast_mul": "elementwise",
-    "broadcast_div": "elementwise", "add_n": "elementwise", "ElementWiseSum": "elementwise",
-    "_Plus": "elementwise", "_Minus": "elementwise", "_Mul": "elementwise",
-    "_Div": "elementwise", "_plus": "elementwise", "_minus": "elementwise",
-    "_mul": "elementwise", "_div": "elementwise",
-}

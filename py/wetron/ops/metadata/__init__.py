@@ -3,7 +3,8 @@ box) and, per since-version, its input and output slot names.
 
 The JSON files beside this module (<domain>.json) are written by tools/gen_op_metadata.py
 from the frameworks' own op definitions (onnx.defs, onnxruntime's contrib schemas, the
-LiteRT schema, keras.layers, TensorFlow's op registry); do not edit them by hand. Each is
+LiteRT schema, keras.layers, TensorFlow's op registry, torch's operator schemas and
+torch.nn's classes, ...); do not edit them by hand. Each is
 {"domain", "source", "versioned", "ops": {op: {"name"?, "category"?, "versions": [[since,
 inputs, outputs], ...]}}}, "name" left out where it is the op type and "category" where
 it is "other". A slot name ending in "..." is variadic (any number of tensors, TF's
