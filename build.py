@@ -247,6 +247,28 @@ def copy_examples(dist):
     return entries
 
 
+WARM_DOCUMENT = "examples/warm-document.json"
+
+
+def write_warm_document(dist, examples):
+    """dist/examples/warm-document.json: the first example's graph document, which the page
+    lays out and draws once, unseen, as soon as it loads (app/viewer.js warmUp), while
+    Python is still starting: the first model's layout and frame then find warm code,
+    rasterised glyphs and compiled GPU programs (SwiftShader: ~0.8 s of the main thread,
+    which must not fall after Python is ready, when the user's file may come)."""
+    if not examples:
+        return None
+    sys.path.insert(0, os.path.join(ROOT, "py"))
+    try:
+        import wetron
+    finally:
+        sys.path.pop(0)
+    text = wetron.open(os.path.join(dist, "examples", examples[0]["file"])).dumps()
+    with open(os.path.join(dist, WARM_DOCUMENT), "w") as f:
+        f.write(text)
+    return WARM_DOCUMENT
+
+
 def write_formats(dist):
     """dist/formats.json: every format's name, extensions, companion files and
     capabilities, from the format modules themselves (wetron.formats.manifest())."""
@@ -333,6 +355,7 @@ def _build_into(dist, snapshot):
 
     examples = copy_examples(dist)
     log(f"{len(examples)} examples")
+    write_warm_document(dist, examples)
     if os.path.isdir(OPDOCS):
         shutil.copytree(OPDOCS, os.path.join(dist, "opdocs"), ignore=shutil.ignore_patterns(".*"))
     log(f"{len(write_formats(dist))} formats")

@@ -17,7 +17,6 @@
 //     {type: "stop-warm-up"}               no answer: ends the warm-up (a file is coming)
 //   worker -> page
 //     {type: "ready", ms, snapshot}        Python and wetron loaded (ms since worker start)
-//     {type: "warm-document", json}        an example's document, from the warm-up (below)
 //     {type: "progress", id, message}      while reading a file also {done, total}: bytes
 //     {type: "opened", id, nodes, detail}  the file is parsed; detail: the document will hold it
 //     {type: "graph", id, json, wasmBytes} the graph document (docs/graph-schema.md), JSON text;
@@ -97,8 +96,6 @@ async function startPython() {
 // step is one small example (~10-50 ms), after each the worker rests as long as the
 // step took (the page's main thread and the other worker keep a core), and a request
 // ends it at once (during a rest) or after the step under way.
-// The first example's document is posted to the page ({type: "warm-document", json}),
-// which warms up its layout worker and GPU programs with it (app/viewer.js).
 const WARM_UP_ROUNDS = 8;
 const WARM_UP_MAX_BYTES = 4 << 20;
 let requestsWaiting = 0;
@@ -128,8 +125,7 @@ async function warmUp(python) {
           return;
         }
         const start = performance.now();
-        const json = python.web.warm_up(blobReader(blob), name);
-        if (round === 0 && name === examples[0][1] && json) postMessage({ type: "warm-document", json });
+        python.web.warm_up(blobReader(blob), name);
         steps++;
         await rest(performance.now() - start);
       }

@@ -13,6 +13,7 @@ import { consumerBoxes, edgeTensors, producerBox, sceneBoxes, tensorEdges, tenso
 
 const SIDEBAR_TENSORS = 64;    // tensors of an aggregated edge shown in the sidebar (the rest counted)
 const DETAIL_AFTER_MS = 150;   // the second parse worker is asked this far into a parse (openBoth)
+const WARM_DOCUMENT = 'examples/warm-document.json';   // build.py write_warm_document
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 export class Viewer {
@@ -28,10 +29,13 @@ export class Viewer {
     // download rather than download again.)
     this.detail = new ParseWorker(() => {});
     this.layout = new LayoutWorker();
-    // The first worker's warm-up hands over an example's document (app/parse-worker.js):
-    // laid out and drawn once, unseen, so that the first model's layout and frame do
-    // not pay for cold code, glyph rasterising and GPU program compiles.
-    this.parse.onWarmDocument = (json) => this.warmUp(json);
+    // An example's document, written by build.py, is laid out and drawn once, unseen,
+    // as the page loads (while Python starts in the workers), so that the first model's
+    // layout and frame do not pay for cold code, glyph rasterising and GPU program
+    // compiles, and a file chosen once Python is ready never waits behind them.
+    fetch(new URL(WARM_DOCUMENT, document.baseURI))
+      .then((response) => (response.ok ? response.text() : null))
+      .then((json) => json && this.warmUp(json), () => {});
     this.status = 'idle';
     this.error = null;
     this.doc = null;
@@ -54,6 +58,7 @@ export class Viewer {
     this.mode = 'flat';
     this.expanded = new Set();   // paths of expanded modules
     this.sizes = {};             // symbolic sizes the user set (setSizes), {symbol: int}
+    this.warmedUp = false;       // the example's document was laid out and drawn unseen
   }
 
   ready() { return this.parse.readyPromise; }
@@ -62,7 +67,10 @@ export class Viewer {
     if (this.doc || this.status === 'loading') return;   // a model is coming: it warms up itself
     try {
       const scene = await this.layout.warmUp({ json, detail: null }, {});
-      if (!this.renderer.scene) this.renderer.warmUp(scene);
+      if (!this.renderer.scene) {
+        this.renderer.warmUp(scene);
+        this.warmedUp = true;
+      }
     } catch (error) {
       if (!error.cancelled) console.warn('wetron: layout warm-up failed:', error);
     }
@@ -773,6 +781,7 @@ export class Viewer {
     return {
       status: this.status,
       error: this.error,
+      warmedUp: this.warmedUp,
       format: doc ? doc.model.format : null,
       file: doc ? doc.model.file : null,
       graph: doc ? this.graph : null,

@@ -5,7 +5,6 @@
 export class ParseWorker {
   constructor(onProgress) {
     this.onProgress = onProgress;   // (message) for the request in flight
-    this.onWarmDocument = null;     // (json): an example's document from the warm-up (app/viewer.js)
     this.nextId = 1;
     this.start();
   }
@@ -28,7 +27,6 @@ export class ParseWorker {
 
   receive(msg) {
     if (msg.type === 'ready') { this.isReady = true; this.readyMs = msg.ms; this.readyResolve(msg.ms); return; }
-    if (msg.type === 'warm-document') { if (this.onWarmDocument) this.onWarmDocument(msg.json); return; }
     if (msg.type === 'error' && msg.id == null) { this.readyReject(new Error(msg.message)); return; }   // Python did not start
     const p = this.pending.get(msg.id);
     if (!p) return;   // a request that was cancelled

@@ -144,15 +144,15 @@ def warm_up(reader, name):
     does it at start-up so the browser optimises the parser's code before the user's
     file arrives (app/parse-worker.js). The file is read once and parsed from memory
     after that: the step is short, and it is Python's code that needs warming, not the
-    browser's reads. Returns the document's JSON text ("" if it failed), which the page
-    uses to warm up its own layout and drawing. warm_up_done() ends the warm-up."""
+    browser's reads; the document is written too (its code warmed), not returned.
+    warm_up_done() ends the warm-up."""
     data = _warm_files.get(name)
     if data is None:
         data = _warm_files[name] = reader.read(0, int(reader.size)).to_bytes()
     try:
-        return open_model(BytesSource(data, name)).dumps()
+        open_model(BytesSource(data, name)).dumps()
     except ModelError:
-        return ""
+        pass
 
 
 def warm_up_done():

@@ -239,8 +239,8 @@ WORKER_CLIENT = r"""
       resolveReady({ ...m, wallMs: performance.now() - client.startedAt });
     } else if (m.type === "progress") {
       progress.get(m.id)?.push(m.message);
-    } else if (m.type === "opened" || m.type === "warm-document") {
-      // not an answer: the parse is done / the warm-up's example (app/parse-worker.js)
+    } else if (m.type === "opened") {
+      // not an answer: the parse is done (app/parse-worker.js)
     } else if (m.id === null && m.type === "error") {
       resolveReady(m);
     } else if (pending.has(m.id)) {

@@ -162,6 +162,24 @@ def test_examples_on_the_start_screen_open(page, site):
     assert state["drawn"]["nodes"] == len(doc["graphs"][0]["nodes"])
 
 
+def test_drawing_warms_up_from_the_build_s_example_document(page, site, context):
+    """The page lays out and draws the first example's document (written by build.py)
+    unseen as it loads, not waiting for Python's warm-up to hand one over: its GPU
+    programs are compiled before a file can come. The start page stays as it is."""
+    with open(os.path.join(site.dist, "examples", "index.json")) as f:
+        first = json.load(f)[0]
+    with open(os.path.join(site.dist, "examples", "warm-document.json")) as f:
+        warm = json.load(f)
+    assert warm["model"]["file"] == first["file"]
+    assert warm == document(os.path.join(site.dist, "examples", first["file"]))
+    page.goto(site.url)
+    page.wait_for_function("!!(window.wetron && wetron.state().warmedUp)")
+    assert any(u.endswith("/examples/warm-document.json") for u in context.requested_urls)
+    state = page.evaluate("wetron.state()")
+    assert state["status"] == "idle" and state["file"] is None and state["drawn"]["nodes"] == 0
+    assert page.locator("#examples .example").count() > 0
+
+
 def test_api_open_takes_a_url_and_rejects_with_the_error(page, site, tmp_path):
     open_page(page, site)
     state = page.evaluate("(url) => wetron.open(url)", site.share(models.torch_cnn()))
