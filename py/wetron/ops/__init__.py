@@ -33,6 +33,7 @@ FAMILIES = (
     "wetron.ops.mxnet",
     "wetron.ops.openvino",
     "wetron.ops.microsoft",
+    "wetron.ops.xgboost", "wetron.ops.lightgbm", "wetron.ops.sklearn",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
