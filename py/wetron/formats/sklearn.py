@@ -637,9 +637,10 @@ class _Reader:
     def ensemble(self, node, s, members, path, value):
         """A voting or stacking ensemble's fitted members, side by side before it."""
         named = [n for n, _ in _pairs(s.get("estimators"))]
+        prefix = path or [node.op]     # the members are a module of the ensemble's
         for k, member in enumerate(members[:MAX_MEMBERS]):
             label = named[k] if k < len(named) else f"{_short(member.name)} {k}"
-            node.inputs.insert(k + 1, self.emit(member, path + [label], value))
+            node.inputs.insert(k + 1, self.emit(member, prefix + [label], value))
 
     def attribute(self, key, v):
         if isinstance(v, bool):
