@@ -117,7 +117,8 @@ def draw(model, trees, domain, features, budget, labels=None):
         return None, 0
     total = sum(t.nodes for t in trees[:count])
     budget.drawn -= total
-    name = f"{len(trees)} trees" if count == len(trees) else f"trees 0–{count - 1} of {len(trees)}"
+    name = ("1 tree" if len(trees) == 1 else f"{len(trees)} trees") if count == len(trees) \
+        else f"trees 0–{count - 1} of {len(trees)}"
     g = Graph(name)
     g.inputs = ["features"]
     g.types["features"] = features

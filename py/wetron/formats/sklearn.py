@@ -487,10 +487,13 @@ class _Reader:
             n = s.get("n_features_in_")
             if type(n) is int:
                 return n
-            steps = s.get("steps")
-            if _short(est.name) != "Pipeline" or not isinstance(steps, list):
+            steps, members = s.get("steps"), s.get("estimators_")
+            if _short(est.name) == "Pipeline" and isinstance(steps, list):
+                est = next((e for _, e in _pairs(steps) if _is_estimator(e)), None)
+            elif isinstance(members, list) and members:   # an ensemble: what its members read
+                est = members[0]
+            else:
                 return None
-            est = next((e for _, e in _pairs(steps) if _is_estimator(e)), None)
         return None
 
     def first_is_tree(self, est):
