@@ -238,13 +238,14 @@ class _Reader:
                     test = f"{name} in {{{shown}{', …' if len(cats) > trees.MAX_LIST else ''}}}"
             else:
                 test = f"{name} <= {trees.number(threshold[i])}"
-            attrs = [Attribute("if", "string", test), Attribute("feature", "string", name),
-                     Attribute("missing", "string", "yes" if dt & 2 else "no"),
-                     Attribute("missing_type", "string", MISSING.get(dt >> 2 & 3, str(dt >> 2 & 3)))]
+            attrs = [Attribute("if", "string", test)]
             if gain:
                 attrs.append(Attribute("gain", "float", gain[i]))
             if internal_count:
                 attrs.append(Attribute("count", "int", internal_count[i]))
+            attrs += [Attribute("missing", "string", "yes" if dt & 2 else "no"),
+                      Attribute("missing_type", "string", MISSING.get(dt >> 2 & 3, str(dt >> 2 & 3))),
+                      Attribute("feature", "string", name)]
             return attrs
 
         def leaf(i):

@@ -39,7 +39,6 @@ names what no scikit-learn model calls (os.system, subprocess, eval, exec, getat
 nested pickle loader ...: DENIED) is refused with errors.Refused; other code outside
 scikit-learn, NumPy, SciPy, joblib and pandas is named in a warning.
 """
-import bz2
 import math
 import struct
 import zlib
@@ -141,8 +140,9 @@ def _inflate(kind, data, limit):
         out = d.decompress(data, limit)
         return out
     if kind == "bz2":
+        import bz2      # (imported when needed: Pyodide may ship these apart)
         return bz2.BZ2Decompressor().decompress(data, limit)
-    import lzma   # (Pyodide ships it apart)
+    import lzma
     return lzma.LZMADecompressor().decompress(data, limit)
 
 
@@ -742,14 +742,14 @@ class _Reader:
         def split(i):
             f = feature[i]
             name = names[f] if names and 0 <= f < len(names) else f"x[{f}]"
-            attrs = [Attribute("if", "string", f"{name} <= {trees.threshold(threshold[i])}"),
-                     Attribute("feature", "string", name)]
+            attrs = [Attribute("if", "string", f"{name} <= {trees.threshold(threshold[i])}")]
             if samples is not None:
                 attrs.append(Attribute("samples", "int", samples[i]))
             if impurity is not None:
                 attrs.append(Attribute("impurity", "float", impurity[i]))
             if missing is not None:
                 attrs.append(Attribute("missing", "string", "yes" if missing[i] else "no"))
+            attrs.append(Attribute("feature", "string", name))
             return attrs
 
         def leaf(i):

@@ -44,7 +44,9 @@ from ..model import Attribute, Graph, Model, Node, Tensor
 from ..util import load_json
 
 FORMAT = "XGBoost"
-EXTENSIONS = (".json", ".ubj")
+# .json is left out: every JSON file beside a model (a config.json by its weights) would
+# then rank as a model among several files; an XGBoost .json opens by its content.
+EXTENSIONS = (".ubj",)
 CAPABILITIES = frozenset({"tensor_values"})
 NEVER_EMPTY = True
 DOMAIN = "xgboost"
@@ -431,13 +433,14 @@ class _Builder:
                 test = f"{name} not in {{{shown}{more}}}"
             else:
                 test = f"{name} < {trees.number(float(cond[i]), 32)}"
-            attrs = [Attribute("if", "string", test), Attribute("feature", "string", name)]
-            if default_left is not None:
-                attrs.append(Attribute("missing", "string", "yes" if default_left[i] else "no"))
+            attrs = [Attribute("if", "string", test)]
             if gain is not None:
                 attrs.append(Attribute("gain", "float", _f32(gain[i])))
             if cover is not None:
                 attrs.append(Attribute("cover", "float", _f32(cover[i])))
+            if default_left is not None:
+                attrs.append(Attribute("missing", "string", "yes" if default_left[i] else "no"))
+            attrs.append(Attribute("feature", "string", name))
             return attrs
 
         def leaf(i):
