@@ -72,7 +72,7 @@ DENIED_MODULES = {
     "webbrowser", "multiprocessing", "asyncio", "signal", "tempfile", "pathlib", "io",
     "commands", "popen2", "types", "timeit", "pdb", "bdb", "inspect", "operator",
     "threading", "_thread", "platform", "pip", "setuptools", "urllib", "http", "ftplib",
-    "smtplib", "telnetlib", "dill", "cloudpickle", "torch", "numpy.f2py", "numpy.testing",
+    "smtplib", "telnetlib", "dill", "cloudpickle", "numpy.f2py", "numpy.testing",
     "numpy.distutils", "_posixsubprocess", "posixpath", "ntpath", "glob", "zipimport",
 }
 DENIED_NAMES = {
