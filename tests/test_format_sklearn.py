@@ -89,13 +89,20 @@ def test_pipeline_matches_the_fitted_object(files, name):
         assert values(m, "clf/coef_")[0].data is None
 
 
-def test_arrays_of_a_plain_pickle_are_read_in_place(files):
-    """A protocol-4 pickle's larger arrays: their bytes' place in the file is known."""
-    m = wetron.open(files["big_forest.joblib"]["path"])
-    assert m.graphs[0].nodes[0].op == "RandomForestRegressor"
-    m = wetron.open(files["gboost.p4.pkl"]["path"])
-    t, got = values(m, "GradientBoostingClassifier/train_score_")
-    assert len(got) == 5
+def test_arrays_of_a_plain_pickle_are_read_in_place():
+    """A numpy array pickled by numpy (protocol 3: _reconstruct + BUILD with its bytes):
+    the tensor's bytes are known by their place in the file and read from there."""
+    import pickle
+
+    import numpy as np
+    arr = np.arange(100, dtype="<f8") / 7
+    body = pickle.dumps(arr, protocol=3)[2:-1]
+    data = b"\x80\x04" + new("sklearn.linear_model._base", "LinearRegression",
+                              dict_of((S("coef_"), body))) + b"."
+    m = sklearn.parse(wetron.BytesSource(data, "lr.pkl"))
+    t, got = values(m, "LinearRegression/coef_")
+    assert t.data is not None and data[t.data[0]:t.data[0] + t.data[1]] == arr.tobytes()
+    assert got == arr.tolist()
 
 
 @pytest.mark.parametrize("name", ["forest.p4.pkl", "forest.joblib", "gboost.p4.pkl",

@@ -146,7 +146,7 @@ def _draw_tree(g, t, domain, module):
         todo.extend((right[i], left[i]))
 
 
-def attach(model, graph, node_index, trees_graph):
+def attach(graph, node_index, trees_graph):
     """Makes `trees_graph` the `trees` attribute of graph.nodes[node_index]."""
     trees_graph.parent = (graph, node_index, "trees")
     graph.nodes[node_index].attributes.insert(0, Attribute("trees", "graph", trees_graph))

@@ -155,7 +155,7 @@ class _Reader:
                   for k in range(len(read))]
         sub, drawn = trees.draw(m, read, DOMAIN, features, budget, labels)
         if sub is not None:
-            trees.attach(m, g, 0, sub)
+            trees.attach(g, 0, sub)
         if drawn < len(read):
             node.attributes.append(Attribute("trees_drawn", "int", drawn))
         if names:

@@ -46,7 +46,7 @@ import zlib
 from .. import dtypes, pickle_reader, trees
 from ..errors import ModelError, Refused
 from ..model import Attribute, Graph, Model, Node, Tensor
-from ..pickle_reader import Global, Input, Obj, PickledDict
+from ..pickle_reader import Global, Input, Obj
 from ..source import BytesSource
 from ..weights import raw_decoder
 from .npy import _reordering_decoder
@@ -266,6 +266,7 @@ class _Reader:
         self.m = Model(source.name, source.size, FORMAT)
         self.budget = trees.Budget()
         self.nesting = 0
+        self.nested = False    # inside a joblib object array's own pickle
 
     def error(self, message, offset=None):
         return ModelError(message, self.file.name, FORMAT, offset)
@@ -394,14 +395,14 @@ class _Reader:
             raise self.error("a joblib array wrapper without a dtype and shape", self.inp.pos)
         inp = self.inp
         if dtype.kind == "O":
-            if getattr(self, "_nested", False):
+            if self.nested:
                 raise self.error("a joblib object array inside another", inp.pos)
-            self._nested = True
+            self.nested = True
             try:
                 inner = pickle_reader.load(inp, rebuild=self.rebuild, build=self.build,
                                            error=self.error)
             finally:
-                self._nested = False
+                self.nested = False
             if not isinstance(inner, Array) or inner.objects is None:
                 raise self.error("a joblib object array that is not a pickled array", inp.pos)
             return inner
@@ -531,8 +532,8 @@ class _Reader:
 
     def emit(self, est, path, value):
         """Nodes for `est` reading `value`; returns the value it gives."""
-        if isinstance(est, str):            # "passthrough"
-            return value if est == "passthrough" else value
+        if isinstance(est, str):            # a step that is "passthrough"
+            return value
         if not _is_estimator(est):
             return value
         self.nesting += 1
@@ -701,7 +702,7 @@ class _Reader:
         sub, drawn = trees.draw(self.m, read, node.domain, self.g.types["features"],
                                 self.budget, labels)
         if sub is not None:
-            trees.attach(self.m, self.g, index, sub)
+            trees.attach(self.g, index, sub)
         if drawn < len(read):
             node.attributes.append(Attribute("trees_drawn", "int", drawn))
 

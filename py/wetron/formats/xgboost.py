@@ -387,7 +387,7 @@ class _Builder:
                   for k in range(len(read))]
         sub, drawn = trees.draw(self.m, read, DOMAIN, features, budget, labels)
         if sub is not None:
-            trees.attach(self.m, g, 0, sub)
+            trees.attach(g, 0, sub)
         if drawn < len(read):
             node.attributes.append(Attribute("trees_drawn", "int", drawn))
 
