@@ -39,6 +39,9 @@ OpenVINO's op types per operation set from the wheel's opsetN_tbl.hpp, each op v
 (NodeFactory: the version id an IR layer names) with the slot names and arguments of the
 Python API's function that makes it (openvino.opsetN), by the names the IR serializer
 writes (ReLU, SoftMax, Const), in the tests' OpenVINO venv (`--child openvino OUT`).
+scikit-learn from sklearn.utils.all_estimators() (kind by mixin, parameters from each
+class's signature); XGBoost's boosters and LightGBM's boosting types from a table here
+(sklearn, xgboost and lightgbm: run in the test venv of tests/formats_trees_models.py).
 What no framework states machine-readably is a table here, marked so: the category of
 each op (Wetron's judgement: it picks the colour of a box), TFLite's display names and its
 input slot names (from the kernels' tensor index constants in tensorflow/lite/kernels/).
@@ -1890,12 +1893,133 @@ def _signature(fn):
     return attrs
 
 
+# --- tree models: scikit-learn, XGBoost, LightGBM ---------------------------------------
+
+# The category of an estimator by its kind, the mixin it derives from (Wetron's judgement:
+# the colour of a box): what it does to the features.
+SKLEARN_KINDS = (("classifier", "activation"), ("regressor", "matmul"),
+                 ("cluster", "pooling"), ("outlier_detector", "elementwise"),
+                 ("transformer", "normalization"))
+SKLEARN_COMPOSITES = {"Pipeline", "ColumnTransformer", "FeatureUnion"}
+# The nodes of drawn trees (wetron.trees), in every tree domain
+TREE_NODES = {
+    "Split": ("control", "A split of a decision tree: the rows that pass its test (the `if` "
+                         "attribute) go to its yes output (the tree's left child), the others "
+                         "to its no output; a missing value goes where `missing` says."),
+    "Leaf": ("constant", "A leaf of a decision tree: its `value` is what the tree gives for "
+                         "the rows that reach it."),
+}
+
+
+def _tree_nodes(compact, docs):
+    for op, (category, text) in TREE_NODES.items():
+        compact[op] = compact_entry(op, op, category, [{"since": 1, "inputs": ["rows"],
+                                                        "outputs": [] if op == "Leaf"
+                                                        else ["yes", "no"]}])
+        docs[op] = [{"since": 1, "description": text, "inputs": [{"name": "rows"}],
+                     "outputs": [] if op == "Leaf" else [{"name": "yes"}, {"name": "no"}],
+                     "attributes": []}]
+
+
+def sklearn_kind(cls):
+    """classifier, regressor, cluster, outlier_detector, transformer, composite or ""."""
+    from sklearn import base
+    if cls.__name__ in SKLEARN_COMPOSITES:
+        return "composite"
+    for kind, mixin in (("classifier", base.ClassifierMixin), ("regressor", base.RegressorMixin),
+                        ("cluster", base.ClusterMixin), ("outlier_detector", base.OutlierMixin),
+                        ("transformer", base.TransformerMixin)):
+        if issubclass(cls, mixin):
+            return kind
+    return ""
+
+
+def gen_sklearn():
+    import sklearn
+    from sklearn.utils import all_estimators
+    category = dict(SKLEARN_KINDS, composite="control")
+    compact, docs = {}, {}
+    found = dict(all_estimators())
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    found.update(Pipeline=Pipeline, ColumnTransformer=ColumnTransformer, FeatureUnion=FeatureUnion)
+    for name, cls in sorted(found.items()):
+        kind = sklearn_kind(cls)
+        compact[name] = compact_entry(name, name, category.get(kind, "other"),
+                                      [{"since": 1, "inputs": [], "outputs": []}])
+        attrs = []
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            entry = {"name": p.name, "required": p.default is p.empty}
+            if p.default is not p.empty and _json_default(p.default) is not None:
+                entry["default"] = _json_default(p.default)
+            attrs.append(entry)
+        doc = inspect.getdoc(cls) or ""
+        docs[name] = [{"since": 1, "kind": kind, "module": cls.__module__,
+                       "description": clip(re.split(r"\n\s*Parameters\n-{3,}", doc, maxsplit=1)[0]),
+                       "inputs": [], "outputs": [], "attributes": attrs}]
+    compact["passthrough"] = compact_entry("passthrough", "passthrough", "data",
+                                           [{"since": 1, "inputs": [], "outputs": []}])
+    docs["passthrough"] = [{"since": 1, "description": "A ColumnTransformer's or Pipeline's "
+                            "'passthrough': its columns go on unchanged.", "inputs": [],
+                            "outputs": [], "attributes": []}]
+    _tree_nodes(compact, docs)
+    return {"sklearn": compact}, {"sklearn": docs}, f"scikit-learn {sklearn.__version__}"
+
+
+# XGBoost's boosters (its `booster` parameter) and LightGBM's boosting types (`boosting`):
+# their packages list them only in prose, so this table is Wetron's, checked against the
+# models the tests train.
+XGBOOST_BOOSTERS = {
+    "gbtree": "Gradient-boosted decision trees: the prediction is base_score plus the sum of "
+              "the trees' leaves (per class for multi-class objectives), through the "
+              "objective's link.",
+    "dart": "Gradient-boosted trees with dropout (DART): as gbtree, each tree scaled by its "
+            "weight_drop.",
+    "gblinear": "A linear booster: the prediction is the features times `weight` plus "
+                "`bias`, through the objective's link.",
+}
+LIGHTGBM_BOOSTERS = {
+    "gbdt": "Gradient-boosted decision trees: the prediction is the sum of the trees' leaves "
+            "(per class for multi-class objectives), through the objective's link.",
+    "rf": "A random forest: the trees' leaves averaged (average_output).",
+    "dart": "Gradient-boosted trees with dropout (DART).",
+    "goss": "Gradient-boosted trees trained with gradient-based one-side sampling (LightGBM "
+            "before 4.0 named it a boosting type).",
+}
+
+
+def _boosters(domain, table):
+    compact, docs = {}, {}
+    for op, text in table.items():
+        compact[op] = compact_entry(op, op, "control", [{"since": 1, "inputs": ["features"],
+                                                         "outputs": ["prediction"]}])
+        docs[op] = [{"since": 1, "description": text, "inputs": [{"name": "features"}],
+                     "outputs": [{"name": "prediction"}], "attributes": []}]
+    _tree_nodes(compact, docs)
+    return {domain: compact}, {domain: docs}
+
+
+def gen_xgboost():
+    import xgboost
+    compact, docs = _boosters("xgboost", XGBOOST_BOOSTERS)
+    return compact, docs, f"Wetron's table (XGBoost {xgboost.__version__})"
+
+
+def gen_lightgbm():
+    import lightgbm
+    compact, docs = _boosters("lightgbm", LIGHTGBM_BOOSTERS)
+    return compact, docs, f"Wetron's table (LightGBM {lightgbm.__version__})"
+
+
 # --- writing ---------------------------------------------------------------------------
 
 GENERATORS = {"onnx": gen_onnx, "tflite": gen_tflite, "keras": gen_keras, "tf": gen_tf,
               "torch": gen_torch, "wetron": gen_wetron, "caffe": gen_caffe,
               "mxnet": gen_mxnet, "openvino": gen_openvino, "paddle": gen_paddle,
-              "darknet": gen_darknet, "ncnn": gen_ncnn, "pnnx": gen_pnnx}
+              "darknet": gen_darknet, "ncnn": gen_ncnn, "pnnx": gen_pnnx,
+              "sklearn": gen_sklearn, "xgboost": gen_xgboost, "lightgbm": gen_lightgbm}
 # generators' facts read in the framework's venv (venv_facts)
 CHILDREN = {"mxnet": child_mxnet, "openvino": child_openvino}
 

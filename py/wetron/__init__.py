@@ -4,7 +4,7 @@ Standard library only, so the same code runs in CPython and in Pyodide.
 """
 import os
 
-from .errors import ModelError
+from .errors import ModelError, Refused
 from .model import Model
 from .util import MAX_NODES, paused_gc, too_many
 from .source import BytesSource, FileSource, Source, sibling_resolver
@@ -52,6 +52,8 @@ def _parse(source, companions):
             failures.append((fmt, ModelError("too large to parse in memory", source.name,
                                              fmt.FORMAT)))
             continue
+        except Refused:
+            raise
         except ModelError as e:
             failures.append((fmt, e))
             continue

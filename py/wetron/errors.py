@@ -18,3 +18,8 @@ class ModelError(Exception):
 def _one_line(text, limit=500):
     text = "".join(c if c.isprintable() else " " for c in str(text))
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class Refused(ModelError):
+    """The file is of the format that raises this and is refused as hostile (a pickle
+    that would run code when unpickled): the registry tries no other format for it."""

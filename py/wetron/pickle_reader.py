@@ -7,7 +7,9 @@ names stays a `Global` (its dotted name), and every call or instantiation of one
 becomes an `Obj` placeholder recording the name, the arguments and the state given to
 it. A caller may pass `rebuild(name, args)` to turn known constructors (such as torch's
 tensor rebuilders) into records of its own, and `persistent_load(pid)` for references
-to data outside the pickle (torch storages).
+to data outside the pickle (torch storages), and `build(target, state)` to handle a
+BUILD itself (joblib's array wrappers, whose bytes follow in the stream): a value it
+returns replaces the target.
 
 Memo size, stack depth, container nesting and the number of objects are bounded.
 """
@@ -152,14 +154,14 @@ def _builtin(name, args):
     return None
 
 
-def load(inp, persistent_load=None, rebuild=None, error=None):
+def load(inp, persistent_load=None, rebuild=None, error=None, build=None):
     """Interpret one pickle from `inp` (an Input) up to its STOP; return the value.
     `error(message, offset)` builds the exception to raise (ModelError by default)."""
     if error is None:
         def error(message, offset=None):
             return ModelError(message, offset=offset)
     try:
-        return _run(inp, persistent_load, rebuild, error)
+        return _run(inp, persistent_load, rebuild, error, build)
     except EOFError:
         raise error("pickle ends before its STOP opcode", inp.pos) from None
     except (TypeError, ValueError, OverflowError, struct.error, IndexError, KeyError,
@@ -167,7 +169,7 @@ def load(inp, persistent_load=None, rebuild=None, error=None):
         raise error(f"malformed pickle ({type(e).__name__}: {e})", inp.pos) from None
 
 
-def _run(inp, persistent_load, rebuild, error):
+def _run(inp, persistent_load, rebuild, error, build):
     read, readline = inp.read, inp.readline
     stack, marks, memo = [], [], {}
     objects = 0
@@ -400,6 +402,11 @@ def _run(inp, persistent_load, rebuild, error):
         elif c == 0x62:                                 # BUILD
             state = stack.pop()
             target = stack[-1]
+            if build is not None:
+                v = build(target, state)
+                if v is not None:
+                    stack[-1] = v
+                    continue
             if isinstance(target, (Obj, PickledDict)):
                 target.state = state
             # BUILD on plain values (a torch tensor record …) carries nothing we show.

@@ -23,6 +23,7 @@ import formats_openvino_models
 import formats_ort_models
 import formats_ncnn_models
 import formats_tensorflow_models
+import formats_trees_models
 import formats_weights_models
 import wetron
 
@@ -37,6 +38,10 @@ def tf_file(name):
 
 def tflite_file(name):
     return formats_tensorflow_models.tflite_files()[name]
+
+
+def tree_file(name):
+    return formats_trees_models.tree_files()[name]["path"]
 
 
 def keras_file(name):
@@ -55,6 +60,9 @@ SINGLE_FILES = {
     "safetensors": lambda: formats_weights_models.safetensors_files()["bert"],
     "GGUF": lambda: formats_weights_models.gguf_files()["llama"],
     "ExecuTorch": lambda: formats_executorch_models.executorch_files()["cnn"]["path"],
+    "XGBoost": lambda: tree_file("xgb_multi.ubj"),
+    "LightGBM": lambda: tree_file("lgb_multi.txt"),
+    "scikit-learn": lambda: tree_file("frame.joblib"),
 }
 
 
@@ -82,6 +90,18 @@ def test_format_opens_and_draws_every_node(app_page, label):
     assert state["file"] == os.path.basename(path)
     assert state["drawn"]["nodes"] == state["nodes"] == cpython_nodes(path) > 0
     assert not banner(app_page)["shown"]   # nothing was missing
+
+
+def test_tree_model_opens_its_trees_from_the_sidebar(app_page):
+    """An XGBoost booster's trees: its `trees` subgraph opens (as the sidebar's link
+    does), every split and leaf drawn (under 300 nodes: flat)."""
+    path = tree_file("xgb_multi.ubj")
+    state = pick(app_page, "#file-input", [path])
+    assert state["status"] == "ready", state
+    m = wetron.open(path)
+    sub = len(m.graphs[1].nodes)
+    state = app_page.evaluate("(i) => wetron.openGraph(i)", 1)
+    assert state["graph"] == 1 and state["drawn"]["nodes"] == state["nodes"] == sub > 0
 
 
 def test_saved_model_folder_through_the_folder_picker(app_page):

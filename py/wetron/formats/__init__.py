@@ -42,7 +42,9 @@ A format module declares what it is and how to recognise it:
                   0          not mine.
   parse(source, companions=None) -> wetron.model.Model
                 reads the model; raises ModelError (file and FORMAT named, what was
-                found) when the bytes are not this format or are broken.
+                found) when the bytes are not this format or are broken, and
+                errors.Refused when they are this format's but hostile (a pickle
+                that would run code): then no other format is tried.
 
 The registry (`REGISTRY`, in registration order; open() in wetron/__init__.py) asks
 every module's match(), then parses candidates (score > 0) from the highest score down,
@@ -85,6 +87,9 @@ FORMAT_MODULES = (
     "ncnn",
     "pnnx",
     "executorch",
+    "xgboost",
+    "lightgbm",
+    "sklearn",
 )
 REGISTRY = [importlib.import_module(f".{name}", __name__) for name in FORMAT_MODULES]
 

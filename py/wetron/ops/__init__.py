@@ -38,6 +38,7 @@ FAMILIES = (
     "wetron.ops.ncnn",
     "wetron.ops.pnnx",
     "wetron.ops.aten",
+    "wetron.ops.xgboost", "wetron.ops.lightgbm", "wetron.ops.sklearn",
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
