@@ -46,16 +46,9 @@ def _key():
 
 def caffe_index():
     """(folder, index): the files and what OpenCV says of them, written on first use."""
-    import models
     python = framework_venvs.venv_python(VENV_NAME, VENV_PINS)
 
-    def build(folder):
-        framework_venvs.run_child(python, os.path.abspath(__file__), ["child", folder])
-        with open(os.path.join(folder, "_index.json")) as f:
-            index = json.load(f)
-        os.remove(os.path.join(folder, "_index.json"))
-        return index
-    return models._cached_set(_key(), build)
+    return framework_venvs.child_set(python, os.path.abspath(__file__), _key())
 
 
 def caffe_files():

@@ -47,17 +47,11 @@ GENERATION = "2"
 
 def executorch_index():
     """(folder, index), written on first use (VenvUnavailable if ExecuTorch cannot be had)."""
-    import models
     python = framework_venvs.venv_python(VENV_NAME, VENV_PINS)
     v = framework_venvs.venv_info(VENV_NAME, VENV_PINS)["versions"]
 
-    def build(folder):
-        framework_venvs.run_child(python, os.path.abspath(__file__), ["child", folder])
-        with open(os.path.join(folder, "_index.json")) as f:
-            index = json.load(f)
-        os.remove(os.path.join(folder, "_index.json"))
-        return index
-    return models._cached_set(f"executorch-{GENERATION}-executorch-{v['executorch']}", build)
+    return framework_venvs.child_set(python, os.path.abspath(__file__),
+                                     f"executorch-{GENERATION}-executorch-{v['executorch']}")
 
 
 def executorch_files():

@@ -36,17 +36,11 @@ GENERATION = "1"
 
 def mxnet_index():
     """(folder, index), written on first use (VenvUnavailable if MXNet cannot be had)."""
-    import models
     python = framework_venvs.venv_python(VENV_NAME, VENV_PINS)
     v = framework_venvs.venv_info(VENV_NAME, VENV_PINS)["versions"]
 
-    def build(folder):
-        framework_venvs.run_child(python, os.path.abspath(__file__), ["child", folder])
-        with open(os.path.join(folder, "_index.json")) as f:
-            index = json.load(f)
-        os.remove(os.path.join(folder, "_index.json"))
-        return index
-    return models._cached_set(f"mxnet-{GENERATION}-mxnet-{v['mxnet']}", build)
+    return framework_venvs.child_set(python, os.path.abspath(__file__),
+                                     f"mxnet-{GENERATION}-mxnet-{v['mxnet']}")
 
 
 def mxnet_files():

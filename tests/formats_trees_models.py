@@ -48,17 +48,11 @@ def venv_python():
 
 def trees_index():
     """(folder, index), written on first use (VenvUnavailable if the venv cannot be had)."""
-    import models
     python = venv_python()
     v = framework_venvs.venv_info(VENV_NAME, VENV_PINS)["versions"]
 
-    def build(folder):
-        framework_venvs.run_child(python, os.path.abspath(__file__), ["child", folder])
-        with open(os.path.join(folder, "_index.json")) as f:
-            index = json.load(f)
-        os.remove(os.path.join(folder, "_index.json"))
-        return index
-    return models._cached_set(f"trees-{GENERATION}-sklearn-{v['scikit-learn']}", build)
+    return framework_venvs.child_set(python, os.path.abspath(__file__),
+                                     f"trees-{GENERATION}-sklearn-{v['scikit-learn']}")
 
 
 def tree_files():

@@ -123,3 +123,19 @@ def run_child(python, script, args, timeout=1800):
         raise RuntimeError(f"{os.path.basename(script)} {' '.join(args)} failed:\n"
                            + proc.stderr[-4000:])
     return proc.stdout
+
+
+def child_set(python, script, key):
+    """(folder, index) of the models a generator script writes with the venv's `python`:
+    run as `script child FOLDER`, it leaves FOLDER/_index.json, which becomes the index of
+    the cached set tests/.cache/<key>/ (models._cached_set), built once."""
+    import models
+
+    def build(folder):
+        run_child(python, script, ["child", folder])
+        path = os.path.join(folder, "_index.json")
+        with open(path) as f:
+            index = json.load(f)
+        os.remove(path)
+        return index
+    return models._cached_set(key, build)
