@@ -133,6 +133,21 @@ def _field_zero(r, offset):
                    "not a protobuf message, or corrupted)", offset)
 
 
+def varint_at(data, p):
+    """A varint in bytes `data` at `p` (a file's head, for a format's match(); a small
+    record already read): (value, position after it), or (None, len(data)) when `data`
+    ends inside it or it runs past 10 bytes. Never raises (match() must not)."""
+    v = shift = 0
+    while p < len(data) and shift < 64:
+        b = data[p]
+        p += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80:
+            return v, p
+        shift += 7
+    return None, len(data)
+
+
 def varint(r, buf, p, end, base):
     result = shift = 0
     while True:

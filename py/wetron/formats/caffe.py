@@ -42,7 +42,7 @@ import posixpath
 
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
-from ..protobuf import Reader
+from ..protobuf import Reader, varint_at
 from ..protoschema import BinaryDecoder, Bytes, Span, last, parse_text
 from ..util import MAX_NODES, MAX_TENSORS, too_many
 from ..weights import raw_decoder
@@ -112,7 +112,7 @@ def _head_fields(head):
     payload or None)]; None if a field is not one of NetParameter's."""
     out, p, n = [], 0, len(head)
     while p < n and len(out) < 8:
-        tag, p = _varint(head, p)
+        tag, p = varint_at(head, p)
         if tag is None:
             break
         number, wire = tag >> 3, tag & 7
@@ -120,29 +120,18 @@ def _head_fields(head):
         if want is None or wire not in (want if type(want) is tuple else (want,)):
             return None
         if wire == 0:
-            v, p = _varint(head, p)
+            v, p = varint_at(head, p)
             if v is None:
                 break
             out.append((number, wire, None))
         else:
-            length, p = _varint(head, p)
+            length, p = varint_at(head, p)
             if length is None:
                 break
             out.append((number, wire, head[p:p + length]))
             p += length
     return out
 
-
-def _varint(b, p):
-    v = shift = 0
-    while p < len(b) and shift < 64:
-        c = b[p]
-        p += 1
-        v |= (c & 0x7F) << shift
-        if c < 0x80:
-            return v, p
-        shift += 7
-    return None, len(b)
 
 
 def _binary_score(head):

@@ -46,7 +46,7 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
-from ..protobuf import Reader, signed32, signed64
+from ..protobuf import Reader, varint_at, signed32, signed64
 from ..util import MAX_NODES, load_json, too_many
 from ..weights import raw_decoder
 from . import coreml_schema
@@ -134,7 +134,7 @@ def match(head, name=""):
         return 0.2 if ext and head[:1] == b"\x08" else 0.0
     if head[2] != 0x12:    # no description: isUpdatable or the model type follows
         return 0.2 + ext if head[2] in (0x50, 0xc2, 0xca, 0xd2, 0xe2, 0x9a) else 0.0
-    n, p = _head_varint(head, 3)
+    n, p = varint_at(head, 3)
     if n is None or p >= len(head):
         return 0.3 + ext
     end = min(len(head), p + n)
@@ -143,7 +143,7 @@ def match(head, name=""):
         return 0.7 + ext
     if tag not in _DESCRIPTION_TAGS:
         return 0.0
-    k, q = _head_varint(head, p + 1)
+    k, q = varint_at(head, p + 1)
     if k is None or k > n:
         return 0.0
     score = _feature_score(head, q, min(end, q + k))
@@ -158,7 +158,7 @@ def _feature_score(head, p, end):
         tag = head[p]
         if tag not in (0x0a, 0x12, 0x1a):
             return 0.0
-        n, q = _head_varint(head, p + 1)
+        n, q = varint_at(head, p + 1)
         if n is None:
             return 0.6 if seen_name else 0.0
         if tag in (0x0a, 0x12):      # name, shortDescription: text
@@ -179,17 +179,6 @@ def _feature_score(head, p, end):
         return 0.8 if head[q] in _FEATURE_TYPE_TAGS and (seen_name or n == 0) else 0.0
     return 0.6 if seen_name else 0.0
 
-
-def _head_varint(head, p):
-    v = shift = 0
-    while p < len(head) and shift < 64:
-        b = head[p]
-        p += 1
-        v |= (b & 0x7F) << shift
-        if b < 0x80:
-            return v, p
-        shift += 7
-    return None, len(head)
 
 
 def main_file(folder):

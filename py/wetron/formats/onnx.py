@@ -12,7 +12,7 @@ from array import array
 from .. import dtypes
 from ..util import MAX_NODES
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
-from ..protobuf import IN_MEMORY, Reader, _field_zero, _scalar, signed32, signed64, varint
+from ..protobuf import IN_MEMORY, Reader, _field_zero, _scalar, varint_at, signed32, signed64, varint
 
 FORMAT = "ONNX"
 MAX_DEPTH = 64          # nesting of graphs in attributes / functions
@@ -39,7 +39,7 @@ def match(head, name=""):
     and domain as text), then the extension."""
     score, p, seen = 0.0, 0, 0
     while p < len(head) and seen < 16:
-        tag, p = _head_varint(head, p)
+        tag, p = varint_at(head, p)
         if tag is None or _MODEL_WIRES.get(tag >> 3) != (tag & 7):
             if not seen:
                 return 0.0
@@ -51,13 +51,13 @@ def match(head, name=""):
         elif seen == 1:
             score = 0.2
         if tag & 7 == 0:
-            value, p = _head_varint(head, p)
+            value, p = varint_at(head, p)
             if value is None:
                 break
             if field == 1 and 1 <= value <= 64:
                 score += 0.2
             continue
-        length, p = _head_varint(head, p)
+        length, p = varint_at(head, p)
         if length is None:
             break
         if field in _TEXT_FIELDS:
@@ -73,17 +73,6 @@ def match(head, name=""):
         score += 0.3
     return min(score, 0.95)
 
-
-def _head_varint(head, p):
-    v = shift = 0
-    while p < len(head) and shift < 64:
-        b = head[p]
-        p += 1
-        v |= (b & 0x7F) << shift
-        if b < 0x80:
-            return v, p
-        shift += 7
-    return None, len(head)
 
 
 def parse(source, companions=None):

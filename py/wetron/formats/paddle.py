@@ -64,7 +64,7 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..model import Attribute, Graph, Model, Node, Tensor
-from ..protobuf import Reader
+from ..protobuf import Reader, varint_at
 from ..protoschema import BinaryDecoder, _float32, last
 from ..symbolic import _IDENT
 from ..util import MAX_NODES, MAX_TENSORS, load_json, too_many
@@ -113,23 +113,12 @@ PIR_SKIPPED_ATTRS = {"struct_name", "op_callstack", "stop_gradient", "persistabl
 
 
 # --- recognising ---------------------------------------------------------------------------
-def _varint(b, p):
-    v = shift = 0
-    while p < len(b) and shift < 70:
-        c = b[p]
-        p += 1
-        v |= (c & 0x7F) << shift
-        if c < 0x80:
-            return v, p
-        shift += 7
-    return None, len(b)
-
 
 def _is_program(head):
     """A ProgramDesc: field 1 (blocks) whose BlockDesc starts with idx 0 and parent -1."""
     if len(head) < 4 or head[0] != 0x0A:
         return False
-    _, p = _varint(head, 1)
+    _, p = varint_at(head, 1)
     return head[p:p + 2] == b"\x08\x00" and head[p + 2:p + 3] == b"\x10" and \
         head[p + 3:p + 13] == b"\xff" * 9 + b"\x01"
 
@@ -221,27 +210,27 @@ def _tensor_desc(data):
     """(dtype, dims) of a serialized TensorDesc, or None."""
     p, dtype, dims = 0, None, []
     while p < len(data):
-        tag, p = _varint(data, p)
+        tag, p = varint_at(data, p)
         if tag is None:
             return None
         if tag == 0x08:
-            v, p = _varint(data, p)
+            v, p = varint_at(data, p)
             name = schema.ENUMS["VarType.Type"].get(v) if v is not None else None
             dtype = DTYPES.get(name)
             if dtype is None:
                 return None
         elif tag == 0x10:
-            v, p = _varint(data, p)
+            v, p = varint_at(data, p)
             if v is None:
                 return None
             dims.append(v - (1 << 64) if v >= 1 << 63 else v)
         elif tag == 0x12:
-            n, p = _varint(data, p)
+            n, p = varint_at(data, p)
             if n is None or p + n > len(data):
                 return None
             q = p
             while q < p + n:
-                v, q = _varint(data, q)
+                v, q = varint_at(data, q)
                 if v is None:
                     return None
                 dims.append(v - (1 << 64) if v >= 1 << 63 else v)

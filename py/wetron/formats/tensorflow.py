@@ -22,7 +22,7 @@ import struct
 from .. import dtypes
 from ..errors import ModelError
 from ..model import Attribute, Function, Graph, Model, Node, Tensor
-from ..protobuf import Reader, signed32, signed64, varint
+from ..protobuf import Reader, varint_at, signed32, signed64, varint
 from ..source import BytesSource
 from ..util import MAX_NODES
 
@@ -67,17 +67,6 @@ def dtype_name(code):
 
 
 # --- recognising ---------------------------------------------------------------------
-def _varint(head, p):
-    v = shift = 0
-    while p < len(head) and shift < 64:
-        b = head[p]
-        p += 1
-        v |= (b & 0x7F) << shift
-        if b < 0x80:
-            return v, p
-        shift += 7
-    return None, len(head)
-
 
 def _is_identifier(b):
     return bool(b) and all(c == 95 or 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or
@@ -88,13 +77,13 @@ def looks_like_graph_def(head):
     """GraphDef: field 1 (a NodeDef) whose own fields 1 and 2 are a name and an op."""
     if len(head) < 6 or head[0] != 0x0A:
         return False
-    _, p = _varint(head, 1)
+    _, p = varint_at(head, 1)
     if p >= len(head) or head[p] != 0x0A:
         return False
-    n, p = _varint(head, p + 1)
+    n, p = varint_at(head, p + 1)
     if n is None or p + n + 2 > len(head) or head[p + n] != 0x12:
         return False
-    m, q = _varint(head, p + n + 1)
+    m, q = varint_at(head, p + n + 1)
     if m is None or not 0 < m < 256 or q >= len(head):
         return False
     return _is_op_name(head[q:q + m])
@@ -111,21 +100,21 @@ def saved_model_score(head):
     version is 1 and the MetaInfoDef's op list starts with an op's name."""
     if len(head) < 6 or head[0] != 0x08:
         return 0.0
-    version, p = _varint(head, 1)
+    version, p = varint_at(head, 1)
     if p >= len(head) or head[p] != 0x12:
         return 0.0
-    _, p = _varint(head, p + 1)
+    _, p = varint_at(head, p + 1)
     if p >= len(head) or head[p] != 0x0A:
         return 0.0
-    _, p = _varint(head, p + 1)
+    _, p = varint_at(head, p + 1)
     if p >= len(head) or head[p] not in (0x0A, 0x12, 0x1A, 0x22, 0x2A):
         return 0.0
     if version == 1 and head[p] == 0x12:    # stripped_op_list: OpList { OpDef { name } }
-        _, q = _varint(head, p + 1)
+        _, q = varint_at(head, p + 1)
         if head[q:q + 1] == b"\x0a":
-            _, q = _varint(head, q + 1)
+            _, q = varint_at(head, q + 1)
             if head[q:q + 1] == b"\x0a":
-                n, q = _varint(head, q + 1)
+                n, q = varint_at(head, q + 1)
                 if n is not None and 0 < n < 256 and _is_op_name(head[q:q + n]):
                     return 0.9
     return 0.5
