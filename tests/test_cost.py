@@ -277,7 +277,7 @@ def test_cli(wetron_env):
     assert not any(r["not_counted"] for r in rows if r["flops"])
     md = out("--md")
     assert "## By module" in md and "| encoder/layer.0 |" in md
-    assert "Set sizes: batch, sequence to count" in md and "batch = 1" not in md
+    assert "FLOPs and MACs are exact in batch, sequence" in md and "batch = 1" not in md
     md = out("--md", "--size", "batch=2", "--size", "sequence=16")
     assert "Sizes: batch = 2, sequence = 16." in md and "Set sizes" not in md
     js = json.loads(out("--json", "--size", "batch=2", "--size", "sequence=16"))
