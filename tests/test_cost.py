@@ -297,11 +297,12 @@ def test_cli(wetron_env):
 def test_document_entry_is_json_and_optional_keys_documented():
     doc = json.loads(wetron.open(shape_models.transformer()).dumps())
     g = doc["graphs"][0]
-    assert set(g["cost"]) == {"symbols", "nodes", "groups", "total"}
+    assert set(g["cost"]) == {"symbols", "nodes", "groups", "total", "exact"}   # (batch, sequence unset)
     assert set(g["cost"]["nodes"]) == {"flops", "macs", "params", "activation_bytes"}
     with open(os.path.join(REPO, "docs", "graph-schema.md")) as f:
         text = f.read()
-    for key in ('"inferred"', '"cost"', '"symbols"', '"activation_bytes"', '"unknown"'):
+    for key in ('"inferred"', '"cost"', '"symbols"', '"activation_bytes"', '"unknown"', '"exact"',
+                '"flops_exact"'):
         assert key in text
 
 
