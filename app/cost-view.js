@@ -88,7 +88,8 @@ export function costByModule(g) {
 // span: columns the "not counted" cell may take (the op table's % has nothing to show then).
 function sumCell(n, unknown, nodes, span = 1, { exact = null, needsSizes = false } = {}) {
   if (exact) {
-    return el('td', { class: 'cs-num cs-exact', 'data-value': String(n), text: polyText(exact), title: `exact: ${polyText(exact, formatCount)}` });
+    return el('td', { class: 'cs-num cs-exact', 'data-value': String(n), text: polyText(exact).replace(/·/g, '·\u200b'),   // (breaks between factors)
+      title: `exact: ${polyText(exact, formatCount)}` });
   }
   if (unknown && needsSizes) {
     return el('td', { class: 'cs-num cs-muted cs-needs-sizes', 'data-value': String(n), text: 'needs sizes',
