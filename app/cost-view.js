@@ -7,7 +7,7 @@
 // worker busy (a busy worker is restarted when the next model opens). The downloads are
 // asked of the worker only when clicked.
 
-import { el, formatCount, humanCount } from './sidebar.js';
+import { el, formatCount, humanCount, polyText } from './sidebar.js';
 import { opTitle } from './graph-view.js';
 
 const MODULE_DEPTH = 2;     // top-level modules and one level below, as `wetron cost`
@@ -16,18 +16,58 @@ const MAX_ROWS = 200;       // the rest is in the Markdown download
 // cost.summary()'s by_op: per op, None counted as 0, `unknown` = nodes whose FLOPs are None
 // (FLOPs and unknown over the nodes one run runs: g.cost.not_run are in no sum). name:
 // the op's display name (the operators table: TFLite CONV_2D -> Conv2D).
+// With sizes needed, `exact` is the op's FLOPs as an exact polynomial of them (its nodes'
+// g.cost.exact plus the counted ones), null when one of them has none. Ranked as
+// cost.ranked(): by FLOPs where that order holds at every size, else by op type; share:
+// the fraction of the total where exact, else null (the % column is then blank).
 export function costByOp(doc, g) {
   const c = g.cost.nodes, rows = new Map(), notRun = new Set(g.cost.not_run || []);
+  const total = g.cost.total || {}, needs = (total.needs || []).length > 0;
+  const exact = new Map(((g.cost.exact || {}).flops || []).map(([i, p]) => [i, p]));
   g.nodes.forEach((node, i) => {
     let r = rows.get(node.op);
-    if (!r) rows.set(node.op, r = { op: node.op, name: opTitle(doc, node), nodes: 0, unknown: 0, params: 0, flops: 0 });
+    if (!r) rows.set(node.op, r = { op: node.op, name: opTitle(doc, node), nodes: 0, unknown: 0, unsized: 0, params: 0, flops: 0, exact: new Map() });
     r.nodes++;
     r.params += c.params[i] || 0;
     if (notRun.has(i)) return;
-    if (c.flops[i] == null) r.unknown++; else r.flops += c.flops[i];
+    if (c.flops[i] == null) {
+      r.unknown++;
+      const p = exact.get(i);
+      if (p && r.exact) {
+        r.unsized++;
+        for (const [coef, names] of p) { const k = names.join('\u0000'); r.exact.set(k, (r.exact.get(k) || 0) + coef); }
+      } else r.exact = null;
+    } else r.flops += c.flops[i];
   });
-  // same order as Python's sorted(key=(-flops, op))
-  return [...rows.values()].sort((a, b) => b.flops - a.flops || (a.op < b.op ? -1 : a.op > b.op ? 1 : 0));
+  const list = [...rows.values()];
+  for (const r of list) {   // as [[coef, names]]: counted part as the constant term
+    if (!needs || !r.exact || !r.unsized || r.unknown > r.unsized) { r.exact = null; continue; }
+    if (r.flops) r.exact.set('', (r.exact.get('') || 0) + r.flops);
+    r.exact = [...r.exact].filter(([, v]) => v).map(([k, v]) => [v, k ? k.split('\u0000') : []])
+      .sort((a, b) => b[1].length - a[1].length || (a[1].join() < b[1].join() ? -1 : 1));
+  }
+  const byName = (a, b) => (a.op < b.op ? -1 : a.op > b.op ? 1 : 0);
+  if (!total.unknown) {   // complete: Python's sorted(key=(-flops, op))
+    for (const r of list) r.share = total.flops ? r.flops / total.flops : null;
+    return list.sort((a, b) => b.flops - a.flops || byName(a, b));
+  }
+  const whole = total.flops_exact;
+  const lead = new Map();
+  if (whole && whole.length === 1 && !Object.keys(total.not_counted || {}).length) {
+    const term = whole[0][1].join('\u0000');
+    const one = list.every((r) => {
+      const f = r.exact || (r.unknown ? null : r.flops ? [[r.flops, []]] : []);
+      if (!f || f.length > 1 || (f.length && f[0][1].join('\u0000') !== term)) return false;
+      lead.set(r.op, f.length ? f[0][0] : 0);
+      return true;
+    });
+    if (one) {
+      for (const r of list) r.share = lead.get(r.op) / whole[0][0];
+      return list.sort((a, b) => lead.get(b.op) - lead.get(a.op) || byName(a, b));
+    }
+  }
+  for (const r of list) r.share = null;
+  return list.sort(byName);
 }
 
 // cost.summary()'s by_module: groups less than MODULE_DEPTH levels deep, in group order.
@@ -46,7 +86,15 @@ export function costByModule(g) {
 
 // A sum over nodes some of which could not be counted: "≥ n", or "not counted" if none was.
 // span: columns the "not counted" cell may take (the op table's % has nothing to show then).
-function sumCell(n, unknown, nodes, span = 1) {
+function sumCell(n, unknown, nodes, span = 1, { exact = null, needsSizes = false } = {}) {
+  if (exact) {
+    return el('td', { class: 'cs-num cs-exact', 'data-value': String(n), text: polyText(exact).replace(/·/g, '·\u200b'),   // (breaks between factors)
+      title: `exact: ${polyText(exact, formatCount)}` });
+  }
+  if (unknown && needsSizes) {
+    return el('td', { class: 'cs-num cs-muted cs-needs-sizes', 'data-value': String(n), text: 'needs sizes',
+      title: `counted so far ${formatCount(n)} (${formatCount(unknown)} nodes need sizes)` });
+  }
   if (unknown >= nodes) {
     return el('td', { class: 'cs-num cs-muted', text: 'not counted', title: 'op, shapes or sizes unknown', colspan: String(span), 'data-value': String(n) });
   }
@@ -149,7 +197,9 @@ export function costSummary(doc, g, worker, main) {
   const parts = [];
   // What is not in the sums: nodes that sizes would count, and the others by op type.
   if (total.unsized) {
-    parts.push(el('p', { class: 'sb-muted cs-needs', text: `needs sizes: set ${(total.needs || []).join(', ')} to count ${formatCount(total.unsized)} more nodes` }));
+    parts.push(el('p', { class: 'sb-muted cs-needs', text: total.flops_exact
+      ? `exact in ${(total.needs || []).join(', ')}: set them in Sizes for numbers`
+      : `needs sizes: set ${(total.needs || []).join(', ')} to count ${formatCount(total.unsized)} more nodes (until then, no shares)` }));
   }
   if (total.not_counted && Object.keys(total.not_counted).length) {
     parts.push(el('p', { class: 'sb-muted cs-not-counted', text: `not counted: ${notCountedText(total.not_counted, name)}` }));
@@ -157,13 +207,26 @@ export function costSummary(doc, g, worker, main) {
   if (total.not_run && Object.keys(total.not_run).length) {
     parts.push(el('p', { class: 'sb-muted cs-not-run', text: `one inference runs ${g.cost.run || 'part of the graph'}: not run, in no sum: ${notCountedText(total.not_run, name)}` }));
   }
-  parts.push(table(['op', 'nodes', 'params', 'FLOPs', '%'], byOp, (r) => [
-    el('td', { class: 'cs-op', text: r.name, title: r.name === r.op ? r.op : `${r.name} (${r.op})`, 'data-op': r.op }),
-    el('td', { class: 'cs-num', text: formatCount(r.nodes), 'data-value': String(r.nodes) }),
-    el('td', { class: 'cs-num', text: humanCount(r.params), title: formatCount(r.params), 'data-value': String(r.params) }),
-    sumCell(r.flops, r.unknown, r.nodes, 2),
-    r.unknown < r.nodes ? el('td', { class: 'cs-num', text: total.flops ? `${(100 * r.flops / total.flops).toFixed(1)}%` : '' }) : null,
-  ]));
+  const needsSizes = (total.needs || []).length > 0;
+  const otherwise = total.not_counted || {};
+  // Exact multiples of one term (4.09G·batch): the term in the header, the cells its factor.
+  const term = total.flops_exact && total.flops_exact.length === 1 && total.flops_exact[0][1].length
+    && byOp.every((r) => r.share != null) ? polyText([[1, total.flops_exact[0][1]]]) : null;
+  parts.push(table(['op', 'nodes', 'params', term ? `FLOPs/${term}` : 'FLOPs', '%'], byOp, (r) => {
+    const flops = term
+      ? el('td', { class: 'cs-num cs-exact', 'data-value': String(r.share), text: humanCount(Math.round(r.share * total.flops_exact[0][0])),
+        title: r.exact ? `exact: ${polyText(r.exact, formatCount)}` : formatCount(r.flops) })
+      : sumCell(r.flops, r.unknown, r.nodes, 2, { exact: r.exact, needsSizes: needsSizes && !otherwise[r.op] });
+    if (!term && r.exact) flops.setAttribute('colspan', '2');   // (no share: the text wraps over %)
+    return [
+      el('td', { class: 'cs-op', text: r.name, title: r.name === r.op ? r.op : `${r.name} (${r.op})`, 'data-op': r.op }),
+      el('td', { class: 'cs-num', text: formatCount(r.nodes), 'data-value': String(r.nodes) }),
+      el('td', { class: 'cs-num', text: humanCount(r.params), title: formatCount(r.params), 'data-value': String(r.params) }),
+      flops,
+      flops.getAttribute('colspan') === '2' ? null : el('td', { class: 'cs-num cs-share', text: r.share != null ? `${(100 * r.share).toFixed(1)}%` : '',
+        title: r.share != null ? '' : 'partial: no share until every figure is known' }),
+    ];
+  }));
   parts[parts.length - 1].classList.add('cs-by-op');
   const byModule = costByModule(g);
   if (byModule.length) {
@@ -171,7 +234,7 @@ export function costSummary(doc, g, worker, main) {
       el('td', { class: 'cs-op', text: r.module, title: r.module.split('/').join(' › ') }),
       el('td', { class: 'cs-num', text: formatCount(r.nodes), 'data-value': String(r.nodes) }),
       el('td', { class: 'cs-num', text: humanCount(r.params), title: formatCount(r.params), 'data-value': String(r.params) }),
-      sumCell(r.flops, r.unknown, r.nodes),
+      sumCell(r.flops, r.unknown, r.nodes, 1, { needsSizes: (total.needs || []).length > 0 }),
     ]);
     t.classList.add('cs-by-module');
     parts.push(t);

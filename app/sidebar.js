@@ -35,26 +35,55 @@ function humanCount(n) {
 // or a symbolic size not set: never taken at a default). symbols: {symbol: value | null}.
 // A graph's totals: name (op type -> the name shown), run (what one run is, g.cost.run).
 function costRows(sidebar, figures, symbols, { name, run } = {}) {
-  // Sums count unknown nodes as 0: say so, and say "unknown" when nothing was countable.
-  const partial = figures.unknown > 0, nothingKnown = partial && !figures.flops && !figures.macs;
-  const fig = (n) => (n == null || nothingKnown ? 'unknown' : `${partial ? '≥ ' : ''}${formatCount(n)} (${humanCount(n)})`);
-  // A graph's totals tell the nodes that sizes would count from the others.
+  // A graph's totals tell the nodes that sizes would count from the others: with sizes
+  // needed a figure is its exact polynomial of them (figures.macs_exact, py/wetron/cost.py)
+  // or "needs sizes", the part counted so far only as secondary text.
   const needs = figures.needs && figures.needs.length ? figures.needs : null;
   const others = figures.not_counted ? Object.keys(figures.not_counted).length : 0;
+  const partial = figures.unknown > 0, nothingKnown = partial && !figures.flops && !figures.macs;
+  const atLeast = partial && (!needs || figures.unknown > figures.unsized) ? '≥ ' : '';
+  const fig = (key) => {
+    const n = figures[key], exact = figures[`${key}_exact`];
+    if (exact) return el('span', { class: 'sb-exact', title: `exact in ${needs.join(', ')}: ${polyText(exact, formatCount)}` }, `${atLeast}${polyText(exact)}`);
+    if (needs) {
+      return el('span', {}, el('span', { class: 'sb-needs', text: `needs sizes: ${needs.join(', ')}` }),
+        el('span', { class: 'sb-muted sb-so-far', text: ` (counted so far ${humanCount(n || 0)})` }));
+    }
+    return n == null || nothingKnown ? 'unknown' : `${atLeast}${formatCount(n)} (${humanCount(n)})`;
+  };
   const rows = [
-    sidebar.row('MACs', fig(figures.macs)),
-    sidebar.row('FLOPs', fig(figures.flops)),
+    sidebar.row('MACs', fig('macs')),
+    sidebar.row('FLOPs', fig('flops')),
     figures.params ? sidebar.row('parameters', `${formatCount(figures.params)} (${humanCount(figures.params)})`) : null,
-    needs ? sidebar.row('needs sizes', `set ${needs.join(', ')} to count ${formatCount(figures.unsized)} more nodes`) : null,
+    needs ? sidebar.row('sizes', figures.flops_exact
+      ? `exact in ${needs.join(', ')}: set them in Sizes below for numbers`
+      : `set ${needs.join(', ')} in Sizes below to count ${formatCount(figures.unsized)} more nodes`) : null,
     others ? sidebar.row('not counted', notCountedText(figures.not_counted, name)) : null,
     figures.not_run && Object.keys(figures.not_run).length
       ? sidebar.row('one inference', `runs ${run || 'part of the graph'}; not run, in no sum: ${notCountedText(figures.not_run, name)}`) : null,
     partial && !needs && !figures.not_counted ? sidebar.row('not counted', `${formatCount(figures.unknown)} nodes (op, shapes or sizes unknown)`) : null,
-    figures.activation_bytes != null ? sidebar.row('output size', formatBytes(figures.activation_bytes)) : null,
+    figures.activation_bytes != null ? sidebar.row('output size', needs
+      ? el('span', {}, el('span', { class: 'sb-needs', text: `needs sizes: ${needs.join(', ')}` }),
+        el('span', { class: 'sb-muted sb-so-far', text: ` (counted so far ${formatBytes(figures.activation_bytes)})` }))
+      : formatBytes(figures.activation_bytes)) : null,
   ];
   const bound = Object.keys(symbols || {}).filter((k) => symbols[k] != null);
   if (bound.length) rows.push(sidebar.row('at', bound.map((k) => `${k}=${symbols[k]}`).join(', ')));
   return rows;
+}
+// An exact polynomial of sizes ([[coefficient, [size, ...]], ...], cost.poly_json) as
+// text: "4.09G·batch", "6.14K·batch·sequence² + 9.44M·batch·sequence".
+const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+function polyText(terms, number = humanCount) {
+  if (!terms.length) return '0';
+  return terms.map(([coef, names], i) => {
+    const powers = new Map();
+    for (const s of names) powers.set(s, (powers.get(s) || 0) + 1);
+    const factors = [...powers].map(([s, k]) => s + (k > 1 ? [...String(k)].map((d) => SUPERSCRIPT[d]).join('') : ''));
+    const mag = Math.abs(coef);
+    const text = [...(mag !== 1 || !factors.length ? [number(mag)] : []), ...factors].join('·');
+    return (coef < 0 ? '- ' : i ? '+ ' : '') + text;
+  }).join(' ');
 }
 const dims = (shape) => (shape ? `[${shape.map(dimText).join(', ')}]` : '[?]');   // (dimText: long expressions as "?")
 
@@ -194,6 +223,13 @@ export class Sidebar {
     if (cost) {
       const figures = {};
       for (const key of Object.keys(cost)) figures[key] = cost[key][nodeIndex];
+      if (figures.flops == null && g.cost.total && g.cost.total.needs && g.cost.total.needs.length) {
+        for (const key of ['flops', 'macs']) {
+          const hit = ((g.cost.exact || {})[key] || []).find(([i]) => i === nodeIndex);
+          if (hit) figures[`${key}_exact`] = hit[1];
+        }
+        if (figures.flops_exact) Object.assign(figures, { needs: g.cost.total.needs, unknown: 1, unsized: 1 });
+      }
       parts.push(this.section('Cost', ...costRows(this, figures, g.cost.symbols)));
     }
     if (node.doc) parts.push(this.section('Documentation', el('p', { class: 'sb-doc', text: node.doc })));
@@ -350,4 +386,4 @@ export class Sidebar {
 }
 
 // cost summary (app/cost-view.js) formats its figures as the rest of the sidebar
-export { humanCount };
+export { humanCount, polyText };

@@ -277,7 +277,7 @@ def test_cli(wetron_env):
     assert not any(r["not_counted"] for r in rows if r["flops"])
     md = out("--md")
     assert "## By module" in md and "| encoder/layer.0 |" in md
-    assert "Set sizes: batch, sequence to count" in md and "batch = 1" not in md
+    assert "FLOPs and MACs are exact in batch, sequence" in md and "batch = 1" not in md
     md = out("--md", "--size", "batch=2", "--size", "sequence=16")
     assert "Sizes: batch = 2, sequence = 16." in md and "Set sizes" not in md
     js = json.loads(out("--json", "--size", "batch=2", "--size", "sequence=16"))
@@ -297,11 +297,12 @@ def test_cli(wetron_env):
 def test_document_entry_is_json_and_optional_keys_documented():
     doc = json.loads(wetron.open(shape_models.transformer()).dumps())
     g = doc["graphs"][0]
-    assert set(g["cost"]) == {"symbols", "nodes", "groups", "total"}
+    assert set(g["cost"]) == {"symbols", "nodes", "groups", "total", "exact"}   # (batch, sequence unset)
     assert set(g["cost"]["nodes"]) == {"flops", "macs", "params", "activation_bytes"}
     with open(os.path.join(REPO, "docs", "graph-schema.md")) as f:
         text = f.read()
-    for key in ('"inferred"', '"cost"', '"symbols"', '"activation_bytes"', '"unknown"'):
+    for key in ('"inferred"', '"cost"', '"symbols"', '"activation_bytes"', '"unknown"', '"exact"',
+                '"flops_exact"'):
         assert key in text
 
 

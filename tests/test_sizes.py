@@ -253,3 +253,90 @@ def test_cli_size(wetron_env):
                           (("cost", path, "--csv", "--size", "height"), "wants NAME=N")]:
         r = cli(*args)
         assert r.returncode == 2 and message in r.stderr and not r.stdout, (args, r.stderr)
+
+
+def _readability(name):
+    import readability_models as rm
+    try:
+        return getattr(rm, name)()
+    except rm.VenvUnavailable as e:
+        pytest.skip(f"the {rm.VENV_NAME} venv cannot be created: {e}")
+
+
+def _models_export(name):
+    import models
+    return getattr(models, name)()
+
+
+def _bert():
+    import bert_models
+    return bert_models.minilm_bert()
+
+
+@pytest.mark.parametrize("path, complete", [
+    (lambda: _models_export("torch_cnn"), True), (lambda: _models_export("torch_transformer"), True),
+    (_bert, True), (shape_models.transformer, False),
+    (lambda: _readability("torchvision_resnet50"), True), (lambda: _readability("hf_gpt2"), True),
+], ids=["torch_cnn", "torch_transformer", "bert", "decoder", "resnet50", "gpt2"])
+def test_exact_polynomials_are_the_sized_figures(path, complete):
+    """Without sizes, the FLOPs and MACs of the nodes that need them are polynomials of
+    the sizes (of every one of them, but in the decoder, whose mask is cut to
+    min(sequence,64)); evaluated at two bindings they are exactly what sized_cost counts
+    there, node by node, and in total and by op (the summary's) where complete."""
+    model = wetron.open(path())
+    g, _, c, _, _ = cost.analyse(model)
+    t = cost.totals(c)
+    assert c.needs and t["unsized"] == len(c.wants_sizes) > 0
+    assert set(c.exact["flops"]) == set(c.exact["macs"]) <= set(c.wants_sizes)
+    assert (set(c.exact["flops"]) == set(c.wants_sizes)) == complete == ("flops_exact" in t)
+    assert any(type(v) is symbolic.Poly for v in c.exact["macs"].values())
+    whole = {k: symbolic.Poly.make({tuple(m): v for v, m in t[k + "_exact"]})
+             for k in ("flops", "macs") if complete}
+    s = cost.summary(model)
+    for binding in ({n: 2 for n in c.needs}, {n: 3 + 4 * k for k, n in enumerate(c.needs)}):
+        _, _, sized, _, _ = cost.analyse(model, binding)
+        at = lambda v: v if type(v) is int else v.value(binding)
+        assert not sized.needs and all(sized.flops[i] is not None for i in c.wants_sizes)
+        for key in ("flops", "macs"):
+            figures = getattr(sized, key)
+            for i, v in c.exact[key].items():
+                assert at(v) == figures[i], (g.nodes[i].name, key, v, figures[i])
+            if complete:
+                assert at(whole[key]) == cost.totals(sized)[key] > 0
+            by_op = {r["op"]: r[key] for r in cost.summary(model, binding)["by_op"]}
+            for r in s["by_op"]:
+                if key + "_exact" in r:
+                    p = symbolic.Poly.make({tuple(m): v for v, m in r[key + "_exact"]})
+                    assert at(p) == by_op[r["op"]], r["op"]
+    assert ("·" in cost.figure_text(t, "macs")) == complete != ("needs sizes" in cost.figure_text(t, "macs"))
+
+
+def test_not_exact_figures_need_sizes():
+    """Dims written floor((height-1)/2)+1 (strided convs on a symbolic height) are no
+    polynomials: those nodes have no exact figure, and the total says what it needs."""
+    model = wetron.open(shape_models.cnn_dynamic_hw())
+    g, _, c, _, _ = cost.analyse(model)
+    t = cost.totals(c)
+    assert c.needs == ["batch", "height", "width"]
+    missing = [i for i in c.wants_sizes if i not in c.exact["flops"]]
+    assert missing and "flops_exact" not in t and "macs_exact" not in t
+    assert cost.figure_text(t, "macs") == f"needs sizes: batch, height, width (counted so far: {t['macs']:,})"
+    s = cost.summary(model)
+    assert [r["op"] for r in s["by_op"]] == sorted(r["op"] for r in s["by_op"])   # not ranked
+    assert all(r["share"] is None for r in s["by_op"])
+
+
+def test_poly_is_exact_or_refuses():
+    p = symbolic.Poly.of_dim("2*batch+1", {}, {"batch"})
+    assert (p * 3 - 3).to_json() == [[6, ["batch"]]] and (p - 1) // 2 == symbolic.Poly.of_dim("batch", {}, {"batch"})
+    assert symbolic.Poly.of_dim("2*batch+1", {"batch": 5}, set()) == 11
+    for bad in (lambda: p // 2, lambda: p < 3, lambda: max(p, 1), lambda: bool(p), lambda: p == 1,
+                lambda: p * 0.5, lambda: p / 2, lambda: int(p)):
+        with pytest.raises(TypeError):
+            bad()
+    assert symbolic.Poly.of_dim("min(sequence,512)", {}, {"sequence"}) is None
+    assert symbolic.Poly.of_dim("unk__3", {}, {"batch"}) is None
+    big = symbolic.Poly.of_dim("batch", {}, {"batch"})
+    with pytest.raises(ArithmeticError):
+        for _ in range(10):
+            big = big * big

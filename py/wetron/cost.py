@@ -41,7 +41,7 @@ import io
 from .dtypes import BITS
 from .ops import lookup
 from .ops.base import MAX_FIGURE, CostContext, WrongType, prod
-from .symbolic import evaluate, symbols
+from .symbolic import Poly, evaluate, poly_json, poly_sum, symbols
 from .util import paused_gc
 from . import sizes as _sizes
 
@@ -73,6 +73,8 @@ class GraphCost:
         self.no_rule = []      # nodes without a cost rule (or with malformed attributes)
         self.not_run = []      # nodes one run does not run (Graph.run)
         self.not_run_ops = {}  # op type -> those of them whose FLOPs are not 0
+        self.exact = {}        # "flops"/"macs" -> {node: int or symbolic.Poly}: the
+                               # wants_sizes nodes' figures as polynomials of `needs`
 
     def node(self, i):
         return {key: getattr(self, key)[i] for key in KEYS}
@@ -105,11 +107,14 @@ class _CalledCost:
         return figures[:2]
 
 
-def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, memo=None):
+def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, memo=None,
+               unbound=None):
     """GraphCost of a Graph whose value types are `types` (name -> model type tuple,
     e.g. shapes.infer(graph).types). only: a set of node indices, the others' FLOPs and
     MACs are left None (sized_cost's probe); calls: the functions its nodes call
-    (shapes.infer(graph).calls: without them a call is not counted)."""
+    (shapes.infer(graph).calls: without them a call is not counted); unbound: a set of
+    sizes not set, whose dims the rules then see as symbolic.Poly (sized_cost's
+    symbolic pass: FLOPs and MACs exact polynomials of them, or None)."""
     nodes = graph.nodes
     result = GraphCost(len(nodes))
     weights = {t.name: t for t in graph.initializers}
@@ -122,6 +127,8 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
     rules = {}       # (domain, op) -> its rule here, or None
     ctx = CostContext(_CalledCost(calls or {}, bindings, {} if memo is None else memo, used))
     by_type = {}     # id(type tuple) -> (dims, elements, bits, state): types are shared
+    errors = (WrongType, ArithmeticError, ValueError, TypeError, IndexError) + \
+        ((AttributeError,) if unbound else ())   # (a Poly lacks int's methods)
 
     def shape(name):
         t = types.get(name)
@@ -138,6 +145,8 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
                     dims, state = [], 0
                     for x in d:
                         v = evaluate(x, bindings)
+                        if v is None and unbound:
+                            v = Poly.of_dim(x, bindings, unbound)
                         if type(x) is str:
                             for s in symbols(x):
                                 used[s] = bindings.get(s) if bindings else None
@@ -167,7 +176,7 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
                 outs.append(dims)
                 state = max(state, st)
                 if total is not None:
-                    total = None if n is None or not bits else total + (n * bits + 7) // 8
+                    total = None if type(n) is not int or not bits else total + (n * bits + 7) // 8
         act[i] = total
         if only is not None and i not in only:
             continue
@@ -188,9 +197,14 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
                 state = max(state, e[3])
         try:
             f, m = rule.cost(ctx)
-        except (WrongType, ArithmeticError, ValueError, TypeError, IndexError):
+        except errors:
             result.no_rule.append(i)
-            continue   # malformed attributes: unknown, as for an unknown op
+            continue   # malformed attributes (or, symbolic, a step not exact on a polynomial)
+        if unbound:
+            if type(f) is Poly or type(f) is int and f <= MAX_FIGURE:
+                flops[i] = f
+                macs[i] = m if type(m) is Poly or type(m) is int and m <= MAX_FIGURE else None
+            continue
         if f is not None and f <= MAX_FIGURE and (m is None or m <= MAX_FIGURE):
             flops[i], macs[i] = f, m
         elif state == 1:
@@ -236,9 +250,32 @@ def totals(cost):
     t["unknown"] = sum(1 for i, v in enumerate(cost.flops) if v is None and i not in skipped)
     t["unsized"] = len(cost.wants_sizes)
     t["needs"] = list(cost.needs)
+    for key in ("flops", "macs"):   # exact polynomials of the sizes needed, if every
+        f = exact_sum(cost, key, [i for i in range(len(cost.flops)) if i not in skipped])
+        if f is not None:            # node that needs them has one
+            t[key + "_exact"] = poly_json(f)
     t["not_counted"] = dict(cost.not_counted)
     t["not_run"] = dict(cost.not_run_ops)
     return t
+
+
+def exact_sum(cost, key, nodes):
+    """The sum of figure `key` ("flops" or "macs") over `nodes` as an int or symbolic.Poly
+    of the sizes not set (GraphCost.exact for those that need them), or None when no node
+    there needs sizes, or one that does has no exact figure (nodes counted for no other
+    reason are in no sum, as in the number)."""
+    figures, exact, wanted = getattr(cost, key), cost.exact.get(key, {}), set(cost.wants_sizes)
+    terms, needs = [], False
+    for i in nodes:
+        v = figures[i]
+        if v is None and i in wanted:
+            needs = True
+            v = exact.get(i)
+            if v is None:
+                return None
+        if type(v) is Poly or v:
+            terms.append(v)
+    return poly_sum(terms) if needs else None
 
 
 def not_run(graph):
@@ -302,6 +339,17 @@ def sized_cost(graph, bindings=None, opsets=None, functions=None):
         result.symbols.setdefault(s, bindings.get(s) if bindings else None)
     result.wants_sizes = sorted(wants)
     result.needs = missing if wants else []
+    if wants:
+        # The same rules once more, with the unset sizes as polynomials: exact figures
+        # where every step of a rule is exact on them.
+        # Shapes inferred from the inputs' dims alone, as at any sizes (what a file
+        # declares inside may be wrong: a torch export's logits (batch, sequence)).
+        exact_shapes = shapes.infer(_sizes.bind(graph, bindings, symbolic=True), opsets=opsets,
+                                    functions=functions)
+        exact = graph_cost(graph, exact_shapes.types, bindings, opsets, only=wants,
+                           unbound=set(missing))
+        result.exact = {key: {i: getattr(exact, key)[i] for i in result.wants_sizes
+                              if getattr(exact, key)[i] is not None} for key in ("flops", "macs")}
     other = {}
     for i, (node, f) in enumerate(zip(graph.nodes, result.flops)):
         if f is None and i not in wants and i not in skipped:
@@ -330,6 +378,9 @@ def document(graph, cost, groups, node_group, node_keys=DOC_NODE_KEYS):
             d["not_run"] = list(cost.not_run)
         if groups:
             d["groups"] = group_sums(cost, groups, node_group)
+        if cost.exact:
+            d["exact"] = {key: [[i, poly_json(v)] for i, v in sorted(figures.items())]
+                          for key, figures in cost.exact.items()}
         return d
 
 
@@ -351,10 +402,13 @@ def summary(model, bindings=None, depth=2):
     g, shaped, cost, groups, node_group = analyse(model, bindings)
     by_op = {}
     skipped = set(cost.not_run)
+    run_by_op = {}   # op -> the nodes of it one run runs
     for i, node in enumerate(g.nodes):
         row = by_op.setdefault(node.op, {"op": node.op, "nodes": 0, "unknown": 0, "unsized": 0,
                                          "not_run": 0, **{k: 0 for k in KEYS}})
         row["nodes"] += 1
+        if i not in skipped:
+            run_by_op.setdefault(node.op, []).append(i)
         run = i not in skipped
         for key in KEYS:
             v = getattr(cost, key)[i]
@@ -366,6 +420,11 @@ def summary(model, bindings=None, depth=2):
             row["unknown"] += 1
     for i in cost.wants_sizes:
         by_op[g.nodes[i].op]["unsized"] += 1
+    for op, nodes in run_by_op.items():
+        for key in ("flops", "macs"):
+            f = exact_sum(cost, key, nodes) if by_op[op]["unsized"] else None
+            if f is not None:
+                by_op[op][key + "_exact"] = poly_json(f)
     modules = []
     if groups:
         sums = group_sums(cost, groups, node_group)
@@ -383,8 +442,75 @@ def summary(model, bindings=None, depth=2):
             "total": totals(cost),
             "run": g.run[0] if g.run else "",
             "model_parameters": model.parameters,
-            "by_op": sorted(by_op.values(), key=lambda r: (-(r["flops"] or 0), r["op"])),
+            "by_op": ranked(list(by_op.values()), totals(cost)),
             "by_module": modules}
+
+
+def ranked(rows, total):
+    """Op rows by FLOPs, largest first, when that order holds whatever the sizes: the
+    figures are complete, or exact multiples of one same term (4.09G·batch); otherwise
+    (partial sums, or polynomials that cross) by op type. Adds each row's "share" of the
+    total FLOPs (a fraction) where it is exact, else None."""
+    by_op = lambda r: r["op"]
+    complete = total["unknown"] == 0
+    if complete:
+        rows.sort(key=lambda r: (-(r["flops"] or 0), r["op"]))
+        for r in rows:
+            r["share"] = r["flops"] / total["flops"] if total["flops"] else None
+        return rows
+    whole = total.get("flops_exact")
+    lead = {}
+    if whole is not None and not total["not_counted"] and len(whole) == 1:
+        term = tuple(whole[0][1])
+        for r in rows:
+            f = r.get("flops_exact")
+            if f is None:   # counted at every size: a constant, a multiple of no term
+                f = [[r["flops"], []]] if r["flops"] else []
+            if len(f) > 1 or f and tuple(f[0][1]) != term:
+                break
+            lead[r["op"]] = f[0][0] if f else 0
+        else:
+            rows.sort(key=lambda r: (-lead[r["op"]], r["op"]))
+            for r in rows:
+                r["share"] = lead[r["op"]] / whole[0][0]
+            return rows
+    rows.sort(key=by_op)
+    for r in rows:
+        r["share"] = None
+    return rows
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def poly_text(terms, human=False):
+    """Poly.to_json terms as text: "4,089,184,256·batch", or with human=True
+    "4.089G·batch"; powers as superscripts (sequence²)."""
+    if not terms:
+        return "0"
+    out = []
+    for coef, names in terms:
+        powers = {}
+        for name in names:
+            powers[name] = powers.get(name, 0) + 1
+        factors = [name + (str(k).translate(_SUPERSCRIPT) if k > 1 else "") for name, k in powers.items()]
+        mag = abs(coef)
+        number = _human(mag) if human else f"{mag:,}"
+        text = "·".join(([number] if mag != 1 or not factors else []) + factors)
+        out.append(("- " if coef < 0 else "+ " if out else "") + text)
+    return " ".join(out)
+
+
+def figure_text(t, key):
+    """A total's MACs or FLOPs as the reports write it: the number, the exact polynomial
+    of the sizes not set, or what it needs (with the part counted so far)."""
+    exact = t.get(key + "_exact")
+    at_least = "≥ " if t["unknown"] > t["unsized"] else ""
+    if exact is not None:
+        return f"{at_least}{poly_text(exact)} ({at_least}{poly_text(exact, True)})"
+    if t["needs"]:
+        return f"needs sizes: {', '.join(t['needs'])} (counted so far: {t[key]:,})"
+    return f"{at_least}{t[key]:,} ({at_least}{_human(t[key])})"
 
 
 def _shape_text(t):
@@ -429,7 +555,11 @@ def sizes_text(s):
     lines = []
     if used:
         lines.append("Sizes: " + ", ".join(used) + ".")
-    if t["needs"]:
+    if t["needs"] and "flops_exact" in t:
+        lines.append(f"FLOPs and MACs are exact in {', '.join(t['needs'])}: set "
+                     f"{'them' if len(t['needs']) > 1 else 'it'} for numbers "
+                     f"(`--size {t['needs'][0]}=N`).")
+    elif t["needs"]:
         lines.append(f"Set sizes: {', '.join(t['needs'])} to count {t['unsized']:,} "
                      f"more node{'s' if t['unsized'] != 1 else ''} "
                      f"(`--size {t['needs'][0]}=N`).")
@@ -463,9 +593,11 @@ def to_markdown(model, bindings=None, depth=2):
         f"| nodes | {s['nodes']} |",
         f"| parameters | {t['params']:,} ({_human(t['params'])}) |",
         f"| weight bytes | {t['weight_bytes']:,} ({_human(t['weight_bytes'])}B) |",
-        f"| MACs | {t['macs']:,} ({_human(t['macs'])}) |",
-        f"| FLOPs | {t['flops']:,} ({_human(t['flops'])}) |",
-        f"| activation bytes | {t['activation_bytes']:,} ({_human(t['activation_bytes'])}B) |",
+        f"| MACs | {figure_text(t, 'macs')} |",
+        f"| FLOPs | {figure_text(t, 'flops')} |",
+        f"| activation bytes | " + (f"needs sizes: {', '.join(t['needs'])} (counted so far: "
+                                    f"{t['activation_bytes']:,})" if t["needs"] else
+                                    f"{t['activation_bytes']:,} ({_human(t['activation_bytes'])}B)") + " |",
         f"| nodes not counted for want of sizes | {t['unsized']} |",
         f"| nodes not counted (op or shapes unknown) | {t['unknown'] - t['unsized']} |", ""]
     header = "| {} | nodes | params | MACs | FLOPs | activations | unknown |"
@@ -473,9 +605,14 @@ def to_markdown(model, bindings=None, depth=2):
     lines += ["## By op type", "",
               "| op | nodes | params | MACs | FLOPs | activations | not counted | needs sizes |",
               rule + "---:|"]
+    def cell(r, key):
+        exact = r.get(key + "_exact")
+        return poly_text(exact, True) if exact is not None else \
+            "needs sizes" if r["unsized"] and r["unsized"] == r["unknown"] == r["nodes"] - r["not_run"] \
+            else _human(r[key])
     for r in s["by_op"]:
-        lines.append(f"| {r['op']} | {r['nodes']} | {_human(r['params'])} | {_human(r['macs'])} "
-                     f"| {_human(r['flops'])} | {_human(r['activation_bytes'])}B "
+        lines.append(f"| {r['op']} | {r['nodes']} | {_human(r['params'])} | {cell(r, 'macs')} "
+                     f"| {cell(r, 'flops')} | {_human(r['activation_bytes'])}B "
                      f"| {r['unknown'] - r['unsized']} | {r['unsized']} |")
     if s["by_module"]:
         lines += ["", "## By module", "", header.format("module"), rule]

@@ -122,7 +122,7 @@ def check(sizes, known, file=None):
     return out
 
 
-def bind(graph, sizes):
+def bind(graph, sizes, symbolic=False):
     """The graph with `sizes` substituted into its inputs' declared dims (a shallow copy;
     the graph itself is unchanged), so that shape inference derives every other shape
     from them. Once sizes are set (or the inputs have no symbols), a symbolic dim that
@@ -130,10 +130,12 @@ def bind(graph, sizes):
     bound or are names of its own (an exporter's name for a derived size, "seg_h",
     "unk__3"): inference gives it from the input sizes, and the declaration may be
     wrong (a torch export declares a conv output's height "batch"). One that needs an
-    unbound input symbol stays as declared; with no sizes set, so does every one."""
+    unbound input symbol stays as declared; with no sizes set, so does every one.
+    symbolic: drop those too, as setting the sizes would (cost's exact figures: the
+    shapes inferred from the inputs' symbols are then the ones any sizes give)."""
     sizes = sizes or {}
     unbound = {s for s in input_symbols(graph) if s not in sizes}
-    if unbound and not sizes:
+    if unbound and not sizes and not symbolic:
         return graph
     inputs = set(entries(graph))
     changed = False
@@ -148,7 +150,7 @@ def bind(graph, sizes):
                         if all(s in sizes for s in names):
                             v = evaluate(d, sizes)
                             d = v if v is not None and v >= 0 else None
-                    elif not any(s in unbound for s in names):
+                    elif symbolic or not any(s in unbound for s in names):
                         d = None
                 dims.append(d)
             t = (t[0], t[1], tuple(dims)) + tuple(t[3:])

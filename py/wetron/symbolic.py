@@ -490,3 +490,162 @@ def _same(a, b):
         return a
     return b if type(b) is int and type(a) is not int else a
 
+
+
+# --- figures as polynomials of unbound sizes -----------------------------------------
+# A FLOP or MAC count whose factors are polynomial dims (batch*3*224*224) is a
+# polynomial of the sizes not set: cost rules compute with Poly dims as with ints
+# (+, -, *, math.prod). Anything that is not exact on a polynomial (a comparison, max,
+# a division that does not divide every coefficient, a float) raises TypeError, and the
+# figure stays "needs sizes": never a guess.
+
+MAX_POLY_TERMS = 64          # terms of a figure's polynomial, else not kept
+MAX_POLY_DEGREE = 8          # sizes multiplied in one term
+_MAX_COEF = 2 ** 63 - 1      # (ops.base.MAX_FIGURE)
+
+
+class Poly:
+    """An integer polynomial of sizes: {monomial: coefficient}, a monomial a sorted tuple
+    of size names (repeated for powers). Results that are constant are ints."""
+    __slots__ = ("terms",)
+
+    def __init__(self, terms):
+        self.terms = terms
+
+    @staticmethod
+    def make(terms):
+        terms = {k: v for k, v in terms.items() if v}
+        if len(terms) > MAX_POLY_TERMS:
+            raise ArithmeticError("polynomial too long")
+        if not terms:
+            return 0
+        if len(terms) == 1 and () in terms:
+            return terms[()]
+        return Poly(terms)
+
+    @staticmethod
+    def of_dim(d, bindings, unbound):
+        """A dim (int or expression string) as an int or Poly of the `unbound` sizes, with
+        `bindings` substituted; None when it is not a polynomial of them (min(...),
+        floor(...), a name no input declares)."""
+        if type(d) is int:
+            return d
+        if type(d) is not str:
+            return None
+        terms = {}
+        for mono, coef in _poly(d).items():
+            rest = []
+            for s in mono:
+                v = bindings.get(s) if bindings else None
+                if v is not None:
+                    coef *= v
+                elif s in unbound:
+                    rest.append(s)
+                else:
+                    return None
+            key = tuple(rest)
+            terms[key] = terms.get(key, 0) + coef
+        return Poly.make(terms)
+
+    @staticmethod
+    def terms_of(x):
+        return {(): x} if type(x) is int else x.terms
+
+    def __add__(self, other):
+        if type(other) is not int and type(other) is not Poly:
+            return NotImplemented
+        r = dict(self.terms)
+        for k, v in Poly.terms_of(other).items():
+            r[k] = r.get(k, 0) + v
+        return Poly.make(r)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Poly({k: -v for k, v in self.terms.items()})
+
+    def __sub__(self, other):
+        if type(other) is not int and type(other) is not Poly:
+            return NotImplemented
+        return self + (-other)
+
+    def __rsub__(self, other):
+        if type(other) is not int:
+            return NotImplemented
+        return (-self) + other
+
+    def __mul__(self, other):
+        if type(other) is not int and type(other) is not Poly:
+            return NotImplemented
+        q = Poly.terms_of(other)
+        if len(self.terms) * len(q) > 4 * MAX_POLY_TERMS:
+            raise ArithmeticError("polynomial too long")
+        r = {}
+        for m1, c1 in self.terms.items():
+            for m2, c2 in q.items():
+                if len(m1) + len(m2) > MAX_POLY_DEGREE:
+                    raise ArithmeticError("polynomial degree too high")
+                k = tuple(sorted(m1 + m2))
+                r[k] = r.get(k, 0) + c1 * c2
+        if any(abs(v) > _MAX_COEF for v in r.values()):
+            raise ArithmeticError("coefficient past int64")
+        return Poly.make(r)
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, other):
+        """Exact only by a positive int dividing every coefficient."""
+        if type(other) is not int or other <= 0 or any(v % other for v in self.terms.values()):
+            raise TypeError("not an exact division of a polynomial")
+        return Poly.make({k: v // other for k, v in self.terms.items()})
+
+    def _undetermined(self, *args):
+        raise TypeError("a polynomial of unset sizes has no single value")
+
+    __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __truediv__ = __rtruediv__ = \
+        __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __int__ = __float__ = _undetermined
+
+    def __eq__(self, other):
+        if other is None:
+            return False
+        if type(other) is Poly:
+            return self.terms == other.terms
+        raise TypeError("a polynomial of unset sizes has no single value")
+
+    def __hash__(self):
+        return hash(frozenset(self.terms.items()))
+
+    def value(self, bindings):
+        """The int at `bindings`, None if one of its sizes is not bound."""
+        total = 0
+        for mono, coef in self.terms.items():
+            for s in mono:
+                v = bindings.get(s)
+                if v is None:
+                    return None
+                coef *= v
+            total += coef
+        return total
+
+    def to_json(self):
+        """[[coefficient, [size, ...]], ...], highest degree first."""
+        return [[c, list(m)] for m, c in sorted(self.terms.items(), key=lambda kv: (-len(kv[0]), kv[0]))]
+
+    def __repr__(self):
+        return f"Poly({self.to_json()})"
+
+
+def poly_sum(figures):
+    """Sum of ints and Polys (an int or a Poly); None if past the bounds."""
+    total = 0
+    try:
+        for f in figures:
+            total = total + f
+    except ArithmeticError:
+        return None
+    return total
+
+
+def poly_json(x):
+    """A figure (int or Poly) as the JSON terms Poly.to_json gives."""
+    return x.to_json() if type(x) is Poly else [[x, []]] if x else []

@@ -54,10 +54,16 @@ def test_sizes_panel_sets_sizes_and_figures_follow(page, site):
     # no sizes: the panel lists the model's symbols, empty; nothing is counted at a guess
     fields = page.evaluate("[...document.querySelectorAll('#sidebar .sz-input')].map((f) => [f.dataset.size, f.value])")
     assert fields == [["batch", ""], ["height", ""], ["width", ""]]
-    assert cost_row(page, "MACs") == "≥ 0 (0)"   # (a few element-wise ops on the batch-free shape chain count)
-    assert cost_row(page, "needs sizes") == f"set batch, height, width to count {unset['unsized']} more nodes"
+    # (floor(...) dims are no polynomials: no exact figure; what is counted so far is secondary)
+    assert "macs_exact" not in unset
+    assert cost_row(page, "MACs") == f"needs sizes: batch, height, width (counted so far {unset['macs']})"
+    assert cost_row(page, "sizes") == f"set batch, height, width in Sizes below to count {unset['unsized']} more nodes"
     assert page.inner_text("#sidebar .cs-needs") == \
-        f"needs sizes: set batch, height, width to count {unset['unsized']} more nodes"
+        f"needs sizes: set batch, height, width to count {unset['unsized']} more nodes (until then, no shares)"
+    by_op = page.evaluate("""() => [...document.querySelectorAll('#sidebar .cs-by-op tbody tr')].map((r) =>
+        [r.querySelector('.cs-op').dataset.op, r.querySelector('.cs-share') ? r.querySelector('.cs-share').textContent : null])""")
+    assert [op for op, _ in by_op] == sorted(op for op, _ in by_op)   # not ranked by a partial total
+    assert all(share in ("", None) for _, share in by_op)
     # the node's shape: its floor(...) expressions shown as "?"
     assert conv_output(page) == "float32[batch,8,?,?]"
 
@@ -71,7 +77,7 @@ def test_sizes_panel_sets_sizes_and_figures_follow(page, site):
     assert page.evaluate("wetron.state().status") == "ready"
     assert cost_row(page, "MACs").startswith(f"{static['macs']:,} (")
     assert cost_row(page, "FLOPs").startswith(f"{static['flops']:,} (")
-    assert cost_row(page, "needs sizes") is None and cost_row(page, "at") == "batch=2, height=64, width=96"
+    assert cost_row(page, "sizes") is None and cost_row(page, "at") == "batch=2, height=64, width=96"
     assert page.locator("#sidebar .cs-needs").count() == 0
     fields = page.evaluate("[...document.querySelectorAll('#sidebar .sz-input')].map((f) => [f.dataset.size, f.value])")
     assert fields == [["batch", "2"], ["height", "64"], ["width", "96"]]
@@ -90,7 +96,7 @@ def test_a_bad_size_is_refused_and_nothing_changes(page, site):
     page.fill("#sidebar .sz-input[data-size='height']", "0")
     page.locator("#sidebar .sz-actions button", has_text="Apply").click()
     assert "wants an integer" in page.inner_text("#sidebar .sz-status")
-    assert cost_row(page, "MACs") == "≥ 0 (0)" and cost_row(page, "at") is None
+    assert cost_row(page, "MACs").startswith("needs sizes: batch, height, width") and cost_row(page, "at") is None
     # a size the model does not have (through the API): the worker refuses it
     with pytest.raises(Exception, match="unknown size 'depth'"):
         page.evaluate("wetron.setSizes({depth: 3})")
@@ -108,3 +114,34 @@ def test_a_shared_link_reopens_at_its_sizes(page, site):
     page.wait_for_function("(w) => [...document.querySelectorAll('#sidebar .sb-row')].some((r) => r.textContent.startsWith('MACs' + w))",
                            arg=f"{static['macs']:,}")
     assert conv_output(page) == "float32[2,8,32,48]"
+
+
+@pytest.mark.parametrize("which", ["torch_cnn", "torch_transformer"])
+def test_unset_sizes_show_exact_polynomials(page, site, which):
+    """A torch export with a dynamic batch (and sequence) without sizes: Cost gives the
+    MACs and FLOPs as the exact polynomials `wetron cost` computes (a CNN: one term,
+    4.09G·batch, so the cost summary's header carries the term and its shares are exact;
+    a transformer: several terms, no shares, op rows by name); never "≥ 0" or "unknown"."""
+    import models
+    path = getattr(models, which)()
+    t = cost.summary(wetron.open(path))["total"]
+    assert t["needs"] and t["macs_exact"]
+    open_in_page(page, site, path)
+    show_model(page)
+    text = cost.poly_text(t["macs_exact"], True)
+    shown = cost_row(page, "MACs")
+    # the same terms (the page's numbers to 3 significant digits, the CLI's to 4)
+    terms = lambda x: [w.split("·")[1:] for w in x.split(" + ")]
+    assert terms(shown) == terms(text) and len(terms(text)) == len(t["macs_exact"]), (shown, text)
+    assert "≥" not in shown and "unknown" not in shown and "needs sizes" not in shown
+    rows = page.evaluate("""() => [...document.querySelectorAll('#sidebar .cs-by-op tbody tr')].map((r) =>
+        [r.querySelector('.cs-op').dataset.op, r.querySelector('.cs-share') ? r.querySelector('.cs-share').textContent : null])""")
+    header = page.evaluate("[...document.querySelectorAll('#sidebar .cs-by-op th')].map((h) => h.textContent)")
+    if len(t["flops_exact"]) == 1:
+        assert header[3] == "FLOPs/" + "·".join(t["flops_exact"][0][1])
+        assert all(share.endswith("%") for _, share in rows)
+        assert abs(sum(float(s[:-1]) for _, s in rows) - 100) < 0.1 * len(rows)
+    else:
+        assert header[3] == "FLOPs" and [op for op, _ in rows] == sorted(op for op, _ in rows)
+        assert all(share in ("", None) for _, share in rows)
+        assert page.locator("#sidebar .cs-by-op td.cs-exact").count() > 0

@@ -78,11 +78,12 @@ MAX_FIGURE = 2 ** 63 - 1   # a count past this is not counted: no real tensor ha
 
 
 def prod(dims):
-    """Elements of evaluated dims, None if unknown (or past MAX_FIGURE)."""
+    """Elements of evaluated dims, None if unknown (or past MAX_FIGURE). Dims may be
+    symbolic.Poly (cost.graph_cost's symbolic pass): their product is one, bounded there."""
     if dims is None or None in dims:
         return None
     n = math.prod(dims)
-    return n if n <= MAX_FIGURE else None
+    return n if type(n) is not int or n <= MAX_FIGURE else None
 
 
 
