@@ -349,6 +349,38 @@ def test_saved_model_parameters_are_its_variables_once(files):
     assert bound == 2 * len(variables) and restored == 2 * len(variables)
 
 
+def test_saved_model_activations_are_the_called_functions(files):
+    """A call's activation bytes are the tensors of the function it runs there (its own
+    outputs are the function's), as its FLOPs and MACs are: at batch 1 the SavedModel's
+    total is the frozen graph's (the same nodes; its variables read by ReadVariableOp
+    where the frozen graph reads Consts through Identity), plus the one tensor TF's
+    signature wrapper adds around the forward pass: the Identity of its output. The
+    frozen graph's is TensorFlow's own shape inference of each node's outputs."""
+    frozen_model = wetron.open(files["pb"])
+    frozen = cost.summary(frozen_model, SIZES)["total"]
+    tf_shapes = xf.oracle(files["pb"])
+    dtypes = {n.name: frozen_model.graphs[0].types.get(n.outputs[0], ("", "float32"))[1]
+              for n in frozen_model.graphs[0].nodes}
+    assert set(dtypes.values()) == {"float32"}
+    assert frozen["activation_bytes"] == sum(
+        4 * math.prod(v["dims"]) for name, v in tf_shapes.items() if v["op"] != "Const")
+    m = wetron.open(files["saved"])
+    g, shaped, c, _, _ = cost.analyse(m, SIZES)
+    wrapper, _ = _callee(shaped, g, "StatefulPartitionedCall_1")
+    assert sorted(n.op for n in wrapper.nodes) == ["Identity", "NoOp", "StatefulPartitionedCall"]
+    output = xf.oracle(files["saved"])["signatures"]["serving_default"]["1"]["output_0"]
+    total = cost.totals(c)["activation_bytes"]
+    assert total == frozen["activation_bytes"] + 4 * math.prod(output)
+    # the call's own figure: the function's tensors, nested calls included
+    call = _node(g, "StatefulPartitionedCall_1")
+    forward, inner = _serving_function(shaped, g)
+    assert c.activation_bytes[call] == sum(
+        cost.graph_cost(forward, inner.types, SIZES).activation_bytes) + 4 * math.prod(output)
+    # the batch unset: unknown, never the part of the function whose size is known
+    c = cost.analyse(m)[2]
+    assert c.activation_bytes[call] is None
+
+
 def test_shapes_flow_into_the_called_function(files):
     """Inside the function the default signature calls, every value TensorFlow's own
     shape inference typed when it traced it (each node's _output_shapes, the batch None)
