@@ -49,6 +49,60 @@ def tflite_files():
     return {name: os.path.join(folder, "tflite", name + ".tflite") for name in TFLITE}
 
 
+def check_variable_handles(path, m):
+    """Every VarHandleOp of the main graph given a weight holds that weight's value, as
+    TensorFlow runs the SavedModel: the handles each signature's call passes for its
+    function's captures hold the variables tf.saved_model.load binds to them, and those
+    the graph's own restore op fills (TF1's loader, in a session) the values it
+    restores. Returns the number of handles checked each way. (An oracle run in the
+    test process: the tests calling it import TensorFlow anyway.)"""
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+    folder = os.path.dirname(path)
+    g = m.graphs[0]
+    weights = {t.name: t for t in g.initializers if t.file}
+    nodes = {n.name: n for n in g.nodes}
+    fed = {n.name: [i for i in n.inputs if i in weights] for n in g.nodes if n.op == "VarHandleOp"}
+    fed = {k: v for k, v in fed.items() if v}
+    checked = {}
+    # tf.saved_model.load: a signature's captured inputs are its call's last inputs
+    sm = saved_model_pb2.SavedModel()
+    with open(path, "rb") as f:
+        sm.ParseFromString(f.read())
+    loaded = tf.saved_model.load(folder)
+    bound = 0
+    for key, fn in loaded.signatures.items():
+        output = next(iter(sm.meta_graphs[0].signature_def[key].outputs.values())).name
+        call = nodes[output.split(":")[0]]
+        data = [v for v in call.inputs if not v.startswith("^")]
+        for handle, captured in zip(data[len(data) - len(fn.captured_inputs):],
+                                    fn.captured_inputs):
+            v = next(v for v in fn.variables if v.handle is captured)
+            t, = [weights[i] for i in fed[handle]]
+            assert list(t.dims) == v.shape.as_list(), handle
+            assert np.array_equal(np.array(m.tensor_values(t.index, None)["values"]),
+                                  v.numpy().reshape(-1)), handle
+            checked[handle] = True
+            bound += 1
+    # TF1's loader: the graph's restore op run in a session
+    reader = tf.train.load_checkpoint(os.path.join(folder, "variables", "variables"))
+    with tf.Graph().as_default() as graph, tf.compat.v1.Session() as session:
+        tf.compat.v1.saved_model.loader.load(session, ["serve"], folder)
+        handles = [graph.get_tensor_by_name(name + ":0") for name in fed]
+        ready = session.run([tf.raw_ops.VarIsInitializedOp(resource=h) for h in handles])
+        names = [name for name, r in zip(fed, ready) if r]
+        values = session.run([tf.raw_ops.ReadVariableOp(
+            resource=graph.get_tensor_by_name(name + ":0"),
+            dtype=graph.get_operation_by_name(name).get_attr("dtype")) for name in names])
+    for name, value in zip(names, values):
+        for key in fed[name]:
+            assert np.array_equal(value, reader.get_tensor(key)), (name, key)
+        checked[name] = True
+    assert fed and set(checked) == set(fed)
+    return bound, len(names)
+
+
 # --- generation (child process) -------------------------------------------------------
 def _convert(converter, path):
     data = converter.convert()

@@ -11,6 +11,7 @@ import re
 import pytest
 
 import formats_crossformat_models as xf
+import formats_tensorflow_models as tf_models
 import wetron
 from wetron import cost, ops, shapes
 from wetron.ops import keras as keras_rules, tf as tf_rules
@@ -307,6 +308,77 @@ def test_saved_model_counts_one_inference(files):
     # unset, the batch is asked for, never taken at 1
     t = cost.summary(m)["total"]
     assert t["needs"] == ["batch"] and t["macs"] == 0 and t["unsized"] == 1
+
+
+def test_saved_model_parameters_are_its_variables_once(files):
+    """Keras' export writes each variable twice (variables/N: the Keras object, and
+    _all_variables/K: the tf.Variable under it): one parameter tensor each, its other
+    key noted. The parameters are Keras' count_params() and TensorFlow's own reading
+    (tf.saved_model.load: trainable + non-trainable variables, those the default
+    signature captures); each handle the signature's call passes holds the value of
+    the variable TensorFlow binds to that capture, and each handle the graph's own
+    restore op (TF1's loader) fills holds the value it restores."""
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    m = wetron.open(files["saved"])
+    g = m.graphs[0]
+    folder = os.path.dirname(files["saved"])
+    loaded = tf.saved_model.load(folder)
+    signature = loaded.signatures["serving_default"]
+    tf_variables = list(loaded.trainable_variables) + list(loaded.non_trainable_variables)
+    tf_params = sum(int(np.prod(v.shape)) for v in tf_variables)
+    assert tf_params == keras.saving.load_model(files["keras"]).count_params()
+    assert len(signature.variables) == len(tf_variables)
+    variables = [t for t in g.initializers if t.file]
+    assert len(variables) == len(tf_variables) and sum(t.count for t in variables) == tf_params
+    keys = {k for k, _ in tf.train.list_variables(os.path.join(folder, "variables", "variables"))}
+    noted = {k for t in variables for k in re.findall(r"\S+/\.ATTRIBUTES/VARIABLE_VALUE", t.doc)}
+    assert len(noted) == len(variables) and not noted & {t.name for t in variables}
+    assert {t.name for t in variables} | noted == keys - {"_CHECKPOINTABLE_OBJECT_GRAPH"}
+    # counted once: the cost's parameters are the variables and the graph's other weights
+    c = cost.analyse(m, SIZES)[2]
+    others = sum(t.count for t in g.initializers if not t.file)
+    assert cost.totals(c)["params"] == tf_params + others and others < 10
+    assert m.parameters == tf_params + sum(t.count for graph in m.graphs
+                                           for t in graph.initializers if not t.file)
+    # each handle given a weight holds it when TensorFlow runs the file, either way:
+    # both signatures' calls pass one handle per variable; the restore op fills those
+    # and the Keras objects' own (initialised from them)
+    bound, restored = tf_models.check_variable_handles(files["saved"], m)
+    assert bound == 2 * len(variables) and restored == 2 * len(variables)
+
+
+def test_saved_model_activations_are_the_called_functions(files):
+    """A call's activation bytes are the tensors of the function it runs there (its own
+    outputs are the function's), as its FLOPs and MACs are: at batch 1 the SavedModel's
+    total is the frozen graph's (the same nodes; its variables read by ReadVariableOp
+    where the frozen graph reads Consts through Identity), plus the one tensor TF's
+    signature wrapper adds around the forward pass: the Identity of its output. The
+    frozen graph's is TensorFlow's own shape inference of each node's outputs."""
+    frozen_model = wetron.open(files["pb"])
+    frozen = cost.summary(frozen_model, SIZES)["total"]
+    tf_shapes = xf.oracle(files["pb"])
+    dtypes = {n.name: frozen_model.graphs[0].types.get(n.outputs[0], ("", "float32"))[1]
+              for n in frozen_model.graphs[0].nodes}
+    assert set(dtypes.values()) == {"float32"}
+    assert frozen["activation_bytes"] == sum(
+        4 * math.prod(v["dims"]) for name, v in tf_shapes.items() if v["op"] != "Const")
+    m = wetron.open(files["saved"])
+    g, shaped, c, _, _ = cost.analyse(m, SIZES)
+    wrapper, _ = _callee(shaped, g, "StatefulPartitionedCall_1")
+    assert sorted(n.op for n in wrapper.nodes) == ["Identity", "NoOp", "StatefulPartitionedCall"]
+    output = xf.oracle(files["saved"])["signatures"]["serving_default"]["1"]["output_0"]
+    total = cost.totals(c)["activation_bytes"]
+    assert total == frozen["activation_bytes"] + 4 * math.prod(output)
+    # the call's own figure: the function's tensors, nested calls included
+    call = _node(g, "StatefulPartitionedCall_1")
+    forward, inner = _serving_function(shaped, g)
+    assert c.activation_bytes[call] == sum(
+        cost.graph_cost(forward, inner.types, SIZES).activation_bytes) + 4 * math.prod(output)
+    # the batch unset: unknown, never the part of the function whose size is known
+    c = cost.analyse(m)[2]
+    assert c.activation_bytes[call] is None
 
 
 def test_shapes_flow_into_the_called_function(files):

@@ -26,9 +26,12 @@ Counting conventions (docs/graph-schema.md, "cost"):
   type, the others (no rule for the op, shapes unknown whatever the sizes). A cost that
   needs a dim that is not known at all is None, never guessed; so is the cost of an op
   not described here.
-- A node calling a function (TensorFlow's PartitionedCall) costs the function's FLOPs
-  and MACs at that call site (its shapes there: shapes.Shapes.calls), once per call
-  site; not counted if some node inside is not.
+- A node calling a function (TensorFlow's PartitionedCall) costs the function's FLOPs,
+  MACs and activation bytes (its nodes' outputs: the call's own outputs are the
+  function's) at that call site (its shapes there: shapes.Shapes.calls), once per call
+  site; each not counted if some node inside has it unknown.
+- Activation bytes are the bytes of a node's outputs; a control dependency (TensorFlow's
+  value "^x") is no tensor.
 - One run: a graph whose format names the values one run computes (Graph.run: a
   SavedModel's meta graph holds every signature and the saver, an inference runs one
   signature) counts the work (FLOPs, MACs, activations) of the nodes those values need;
@@ -83,28 +86,34 @@ class GraphCost:
 class _CalledCost:
     """The cost of the functions a graph's nodes call (shapes.Shapes.calls: per calling
     node, the function's graph as called there and its Shapes): the sums of the
-    function's FLOPs and MACs at that call site, None if some node in it is not counted.
-    Each distinct (function, argument types) is counted once (`memo`, shared by the
-    calls below); the calls are as deep and as many as shape inference went."""
+    function's FLOPs, MACs and activation bytes at that call site, each None if some
+    node in it has that figure unknown. Each distinct (function, argument types) is
+    counted once (`memo`, shared by the calls below); the calls are as deep and as many
+    as shape inference went."""
     __slots__ = ("calls", "bindings", "memo", "symbols")
 
     def __init__(self, calls, bindings, memo, symbols):
         self.calls, self.bindings, self.memo, self.symbols = calls, bindings, memo, symbols
 
-    def cost(self, index):
+    def figures(self, index):
+        """(flops, macs, activation bytes) of the function node `index` calls."""
         callee = self.calls.get(index)
         if callee is None:
-            return None, None
+            return None, None, None
         graph, opsets, inner = callee
         figures = self.memo.get(id(inner))
         if figures is None:
             c = graph_cost(graph, inner.types, self.bindings, opsets, calls=inner.calls,
                            memo=self.memo)
-            figures = (None, None, c.symbols) if None in c.flops else \
-                (sum(c.flops), sum(filter(None, c.macs)), c.symbols)
+            act = None if None in c.activation_bytes else sum(c.activation_bytes)
+            figures = (None, None, act, c.symbols) if None in c.flops else \
+                (sum(c.flops), sum(filter(None, c.macs)), act, c.symbols)
             self.memo[id(inner)] = figures
-        self.symbols.update(figures[2])
-        return figures[:2]
+        self.symbols.update(figures[3])
+        return figures[:3]
+
+    def cost(self, index):
+        return self.figures(index)[:2]
 
 
 def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, memo=None,
@@ -171,7 +180,7 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
         params[i], wbytes[i] = p, b
         total, outs, state = 0, [], 0
         for o in node.outputs:
-            if o:
+            if o and o[0] != "^":   # (a control dependency, TensorFlow's "^x", is no tensor)
                 dims, n, bits, st = shape(o)
                 outs.append(dims)
                 state = max(state, st)
@@ -180,6 +189,8 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
         act[i] = total
         if only is not None and i not in only:
             continue
+        if i in ctx.calls.calls:   # its outputs are the function's: the tensors it runs there
+            act[i] = ctx.calls.figures(i)[2]
         key = (node.domain, node.op)
         rule = rules.get(key, False)
         if rule is False:
@@ -193,7 +204,7 @@ def graph_cost(graph, types, bindings=None, opsets=None, only=None, calls=None, 
         for x in node.inputs:
             e = shape(x) if x else _NO_SHAPE
             ins.append(e[0])
-            if x:
+            if x and x[0] != "^":
                 state = max(state, e[3])
         try:
             f, m = rule.cost(ctx)

@@ -16,6 +16,17 @@ size (wetron.sizes): dim 0 is BATCH, as TensorFlow's input signatures and Keras 
 it (the same in every input), any other is "<placeholder>.<axis>", its own. A
 SavedModel's meta graph holds every signature's call and the saver's; one inference runs
 one signature, the default one (serving_default, else the first), and Graph.run says so.
+
+A SavedModel's variables are the checkpoint in variables/ (a tensor bundle: its index a
+table of BundleEntryProto by key, values in data shards). Each is bound to the
+VarHandleOps of the main graph that hold it as TensorFlow binds them: the loader's way
+(the meta graph's object_graph_def names, per concrete function, the objects its captured
+inputs are; a call passes their handles; the checkpoint's _CHECKPOINTABLE_OBJECT_GRAPH,
+matched from the root by child names, gives each object's key), and the graph's own
+restore op's (saver_def.restore_op_name: RestoreV2 outputs assigned to handles). A key
+only the restore op reads, for a handle already bound to another key of the same values,
+is that variable's second key (Keras' export writes each variable twice) and no weight
+of its own.
 """
 import struct
 
@@ -311,6 +322,8 @@ class _Parser:
         self.companions = companions
         self.nodes_seen = 0   # NodeDefs of the graph and its functions so far (MAX_NODES)
         self.m = Model(r.source.name, r.size, FORMAT)
+        self.restore_op = ""        # the first meta graph's saver_def.restore_op_name
+        self.object_graph = None    # and its object_graph_def (span)
 
     def error(self, message, offset=None):
         return self.r.error(message, offset)
@@ -363,6 +376,12 @@ class _Parser:
                 graph_def = (x, y)
             elif f == 5:
                 signatures.append(self.map_entry(x, y))
+            elif f == 3 and index == 0:   # SaverDef
+                for h, hw, p, q in r.fields(x, x + y):
+                    if h == 3 and hw == 2:
+                        self.restore_op = _normalise(r.string(p, q), False)
+            elif f == 7 and index == 0:
+                self.object_graph = (x, y)
         if tags:
             g.name = ",".join(tags)
             g.metadata.append(["tags", ", ".join(tags)])
@@ -718,28 +737,47 @@ class _Parser:
                                       "variable values are not shown")
             return shards[i]
 
-        full_names = {}
+        objects, values = [], {}   # the checkpoint's object graph
         graph_entry = entries.pop("_CHECKPOINTABLE_OBJECT_GRAPH", None)
         if graph_entry is not None:
             name, src = shard(graph_entry["shard"])
             if src is not None:
                 try:
                     data = _read_bundle_strings(src, graph_entry, 1)[0]
-                    full_names = _checkpoint_names(data, src.name)
+                    objects, values = _object_nodes(
+                        Reader(BytesSource(data, src.name), FORMAT), 0, len(data), True)
                 except ModelError as e:
                     m.warnings.append(f"unreadable object graph in '{name}': {e.detail}")
-        handles = {}
-        for node in g.nodes:
-            if node.op == "VarHandleOp":
-                for a in node.attributes:
-                    if a.name == "shared_name" and a.type == "string":
-                        handles.setdefault(a.value, node)
+        feeds = self.bound_handles(g, objects, values)
+        # A key the graph's own restore op gives a handle that a function's capture binds
+        # to another key is a second key of that one variable (Keras' export saves each
+        # variable twice: its Keras object and the tf.Variable under it): noted on the
+        # first, not a weight of its own, when its dtype, shape and checksum are the same.
+        first = {id(h): key for key, hs in feeds.items() for h in hs}
+        others = {}   # key -> the other keys of its variable
+        folded = set()
+        for key, hs in self.restored_handles(g).items():
+            firsts = {first.get(id(h)) for h in hs}
+            bound = firsts.pop() if len(firsts) == 1 else None
+            if key not in feeds and bound not in (None, key) and key in entries and \
+                    _same_values(entries[key], entries[bound]):
+                others.setdefault(bound, []).append(key)
+                folded.add(key)
+                continue
+            feeds.setdefault(key, [])
+            feeds[key].extend(h for h in hs if h not in feeds[key])
+        full_names = {key: full for key, full in values.values()}
         for key, e in entries.items():
+            if key in folded:
+                continue
             t = Tensor(key, e["dtype"], e["dims"])
             t.location = "external"
             name, src = shard(e["shard"])
             t.file = name
             t.doc = full_names.get(key, "")
+            if key in others:
+                t.doc += f"{'; ' if t.doc else ''}also saved as {', '.join(others[key])} " \
+                    "(the key the graph's own restore op reads for it)"
             if src is None:
                 t.error = f"companion '{name}' not found beside {m.file}"
             elif e["offset"] + e["size"] > src.size:
@@ -750,9 +788,170 @@ class _Parser:
             m.add_tensor(t)
             g.initializers.append(t)
             g.types[key] = ("tensor", t.dtype, tuple(t.dims), "")
-            node = handles.get(full_names.get(key))
-            if node is not None:
+            for node in feeds.get(key, ()):
                 node.inputs.append(key)
+
+    def bound_handles(self, g, objects, values):
+        """checkpoint key -> the VarHandleOps of g that hold it, as TensorFlow's loader
+        binds variables to functions: the object graph's concrete functions list the
+        objects their captured inputs (their last inputs) are (bound_inputs), a call in g
+        passes their handles, and the checkpoint's object at the same path from the root
+        (how its restore matches objects) names the key."""
+        if self.object_graph is None or not objects:
+            return {}
+        r = self.r
+        saved, _ = _object_nodes(r, *self.object_graph, False)
+        same = _same_objects(saved, objects)
+        bound = {}
+        for f, w, x, y in r.fields(*_span(self.object_graph)):
+            if f == 2 and w == 2:
+                name, value = self.map_entry(x, y)
+                if value is not None:
+                    bound[name] = [signed32(v) for h, hw, p, q in r.fields(*_span(value))
+                                   if h == 2 for v in self.varints(hw, p, q)]
+        producer = _producers(g)
+        out = {}
+        for node in g.nodes:
+            ids = bound.get(_attr_string(node, "f"))
+            data = [v for v in node.inputs if not v.startswith("^")]
+            if not ids or len(ids) > len(data):
+                continue
+            for v, obj in zip(data[len(data) - len(ids):], ids):
+                h = producer.get(v)
+                key = values.get(same.get(obj), ("",))[0]
+                if key and h is not None and h.op == "VarHandleOp":
+                    hs = out.setdefault(key, [])
+                    if h not in hs:
+                        hs.append(h)
+        return out
+
+    def restored_handles(self, g):
+        """checkpoint key -> the variable nodes of g that the graph's own restore op
+        (saver_def.restore_op_name: a call of the restore function, or TF1's
+        save/restore_all in g) assigns it to: AssignVariableOp (Assign) of a RestoreV2
+        output, whose tensor_names Const names the key."""
+        node = next((n for n in g.nodes if n.name == self.restore_op), None)
+        if node is None:
+            return {}
+        fn = next((f for f in self.m.functions if f.name == _attr_string(node, "f")), None)
+        body, outer = g, {}
+        if fn is not None:
+            body = fn.graph
+            outer = dict(zip(body.inputs, (v for v in node.inputs if not v.startswith("^"))))
+        inner, main = _producers(body), _producers(g)
+        weights = {t.name: t for t in body.initializers}
+        names = {}   # RestoreV2 node name -> its tensor_names
+        out = {}
+        for n in body.nodes:
+            if n.op not in ("AssignVariableOp", "Assign") or len(n.inputs) < 2:
+                continue
+            value, restore = _through_identity(n.inputs[1], inner)
+            if restore is None or restore.op != "RestoreV2" or len(restore.inputs) < 2:
+                continue
+            if restore.name not in names:
+                names[restore.name] = self.string_values(
+                    weights.get(_through_identity(restore.inputs[1], inner)[0]), len(body.nodes))
+            handle, h = _through_identity(n.inputs[0], inner)
+            if handle in outer:
+                _, h = _through_identity(outer[handle], main)
+            port = value.rsplit(":", 1)[1] if ":" in value else "0"
+            keys = names[restore.name]
+            if h is not None and h.op in ("VarHandleOp", "VariableV2") and port.isascii() \
+                    and port.isdigit() and int(port) < len(keys):
+                hs = out.setdefault(keys[int(port)], [])
+                if h not in hs:
+                    hs.append(h)
+        return out
+
+    def string_values(self, t, limit):
+        """The values of a string Const of at most `limit` elements ([] otherwise)."""
+        if t is None or t.dtype != "string" or t.count > limit:
+            return []
+        try:
+            return t.decoder(t, t.count)
+        except ModelError:
+            return []
+
+
+def _attr_string(node, name):
+    return next((a.value for a in node.attributes if a.name == name and a.type == "string"), "")
+
+
+def _producers(g):
+    """value name -> the node of g that computes it."""
+    out = {}
+    for n in g.nodes:
+        for v in n.outputs:
+            out.setdefault(v, n)
+    return out
+
+
+def _through_identity(value, producer):
+    """(value, its producer) past the Identity nodes it comes through."""
+    node = producer.get(value)
+    for _ in range(len(producer)):
+        if node is None or node.op != "Identity" or not node.inputs:
+            break
+        value = node.inputs[0]
+        node = producer.get(value)
+    return value, node
+
+
+def _same_values(a, b):
+    return (a["dtype"], a["dims"], a.get("crc32c")) == (b["dtype"], b["dims"], b.get("crc32c")) \
+        and a.get("crc32c") is not None
+
+
+def _object_nodes(r, a, b, with_values):
+    """The nodes of a SavedObjectGraph or of a checkpoint's TrackableObjectGraph (both
+    field 1, each with its children, field 1: ObjectReference {node_id, local_name}):
+    per node {local_name: node id}; with_values (the checkpoint's), also {node id:
+    (checkpoint key, full name)} of its VARIABLE_VALUE SerializedTensor (field 2)."""
+    nodes, values = [], {}
+    for f, w, x, y in r.fields(a, a + b):
+        if f != 1 or w != 2:
+            continue
+        children = {}
+        for h, hw, p, q in r.fields(x, x + y):
+            if h == 1 and hw == 2:
+                node_id, local = None, ""
+                for k, kw, s, t in r.fields(p, p + q):
+                    if k == 1 and kw == 0:
+                        node_id = signed32(s)
+                    elif k == 2 and kw == 2:
+                        local = r.string(s, t)
+                if node_id is not None:
+                    children.setdefault(local, node_id)
+            elif h == 2 and hw == 2 and with_values:
+                attr = full = key = ""
+                for k, kw, s, t in r.fields(p, p + q):
+                    if k == 1 and kw == 2:
+                        attr = r.string(s, t)
+                    elif k == 2 and kw == 2:
+                        full = r.string(s, t)
+                    elif k == 3 and kw == 2:
+                        key = r.string(s, t)
+                if attr == "VARIABLE_VALUE" and key:
+                    values[len(nodes)] = (key, full)
+        nodes.append(children)
+    return nodes, values
+
+
+def _same_objects(saved, checkpoint):
+    """SavedModel object id -> checkpoint object id: matched from the roots along children
+    of the same local name."""
+    if not saved or not checkpoint:
+        return {}
+    same, todo = {0: 0}, [0]
+    while todo:
+        s = todo.pop()
+        for local, child in saved[s].items():
+            c = checkpoint[same[s]].get(local)
+            if c is not None and child not in same and 0 <= child < len(saved) and \
+                    0 <= c < len(checkpoint):
+                same[child] = c
+                todo.append(child)
+    return same
 
 
 def _shape_attr(name, dims):
@@ -851,6 +1050,8 @@ def _bundle_entry(value, name):
             e["offset"] = signed64(x)
         elif f == 5 and w == 0:
             e["size"] = signed64(x)
+        elif f == 6 and w == 5:
+            e["crc32c"] = x
         elif f == 7:
             e["slices"] = True
     if e["offset"] < 0 or e["size"] < 0:
@@ -892,25 +1093,3 @@ def _bundle_decoder(src):
             raise ModelError(f"tensor '{t.name}': {len(data)} bytes are too few for {n} "
                              f"{t.dtype} values", src.name, FORMAT, t.data[0]) from None
     return decode
-
-
-def _checkpoint_names(data, name):
-    """checkpoint key -> variable name (e.g. 'dense/kernel'), from the checkpoint's
-    TrackableObjectGraph."""
-    r = Reader(BytesSource(data, name), "TensorFlow")
-    out = {}
-    for f, w, x, y in r.fields(0, len(data)):
-        if f != 1 or w != 2:
-            continue
-        for h, hw, p, q in r.fields(x, x + y):
-            if h != 2 or hw != 2:
-                continue
-            full = key = ""
-            for k, kw, s, t in r.fields(p, p + q):
-                if k == 2 and kw == 2:
-                    full = r.string(s, t)
-                elif k == 3 and kw == 2:
-                    key = r.string(s, t)
-            if key:
-                out[key] = full
-    return out
