@@ -19,7 +19,7 @@ file), never a crash.
 """
 import math
 
-from ..symbolic import MAX_DIM
+from ..symbolic import MAX_DIM, dim_div, dim_prod
 
 MAX_FOLD = 1024        # elements of a tensor computed with as a value
 MAX_READ = 1024        # elements of an initializer read from the file to fold it
@@ -191,3 +191,37 @@ def axis(a, rank):
         raise ValueError(f"axis {a} out of range for rank {rank}")
     return a
 
+
+def reshape_dims(x, target, zero_copies):
+    """The dims of reshaping dims `x` (None: unknown) to the ints `target`: one -1 takes
+    what the others leave (None when that is not known), a 0 copies x's dim there when
+    `zero_copies` (ONNX without allowzero) and is a size otherwise (TensorFlow, ONNX's
+    allowzero). ValueError for two -1s or another negative size: a malformed target."""
+    out, infer_at = [], -1
+    for i, t in enumerate(target):
+        if type(t) is not int:
+            out.append(t)
+        elif t == 0 and zero_copies:
+            out.append(x[i] if x is not None and i < len(x) else None)
+        elif t == -1:
+            if infer_at >= 0:
+                raise ValueError("two -1 in a Reshape target")
+            infer_at = i
+            out.append(None)
+        elif t < 0:
+            raise ValueError("negative Reshape target")
+        else:
+            out.append(t)
+    if infer_at >= 0 and x is not None:
+        rest, total = dim_prod(out[:infer_at] + out[infer_at + 1:]), dim_prod(x)
+        out[infer_at] = None if not rest or total is None else dim_div(total, rest)
+    return out
+
+
+def flag(c, name, default):
+    """A boolean attribute stored as the strings "true"/"false" (TensorFlow's and Keras'
+    documents); Unknown when it is anything else."""
+    v = c.attr(name, "true" if default else "false")
+    if v not in ("true", "false"):
+        raise Unknown(name)
+    return v == "true"

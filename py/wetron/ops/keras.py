@@ -30,7 +30,7 @@ import re
 from ..symbolic import _ceil_div, _floor_div, _same, broadcast, dim_add, dim_div, dim_mul, \
     dim_prod, dim_sub
 from . import register
-from .base import MAX_RANK, Rule, Unknown, axis as _axis, prod
+from .base import MAX_RANK, Rule, Unknown, axis as _axis, flag, prod
 
 DOMAIN = "keras"
 _RANK = re.compile(r"([123])D(?:Transpose)?$")
@@ -61,13 +61,6 @@ ACTIVATION_FLOPS = {
 class KerasRule(Rule):
     domain = DOMAIN
     attr_types = ATTR_TYPES
-
-
-def _flag(c, name, default):
-    v = c.attr(name, "true" if default else "false")
-    if v not in ("true", "false"):
-        raise Unknown(name)
-    return v == "true"
 
 
 def _dtype(c, i=0):
@@ -124,7 +117,7 @@ def _bias_and_activation(c, out):
     per = ACTIVATION_FLOPS.get(act)
     if per is None:
         return None
-    return per * out + (out if _flag(c, "use_bias", True) else 0)
+    return per * out + (out if flag(c, "use_bias", True) else 0)
 
 
 def _with_macs(c, macs):
@@ -305,7 +298,7 @@ class MultiHeadAttention(KerasRule):
         """How many of the inputs are the call's tensors (the rest: 8 weights with
         biases, 4 without, or none when the file has no weights)."""
         n = len(c.node.inputs)
-        for w in (8 if _flag(c, "use_bias", True) else 4, 0):
+        for w in (8 if flag(c, "use_bias", True) else 4, 0):
             if n - w in (2, 3):
                 return n - w
         raise Unknown("inputs")
@@ -324,7 +317,7 @@ class MultiHeadAttention(KerasRule):
         """Attention over the sequence axis of [batch, seq, features] tensors, as Keras
         builds it by default (attention_axes (1,)), without a gate."""
         axes = c.attr("attention_axes", None)
-        return axes in (None, [1], [-2], 1, -2) and not _flag(c, "use_gate", False)
+        return axes in (None, [1], [-2], 1, -2) and not flag(c, "use_gate", False)
 
     def shape(self, c):
         if not self._standard(c):
@@ -355,7 +348,7 @@ class MultiHeadAttention(KerasRule):
                 + b * tv * v[2] * heads * vd + b * heads * tq * tv * (kd + vd)
                 + b * tq * heads * vd * out_width)
         flops = 2 * macs + 5 * b * heads * tq * tv
-        if _flag(c, "use_bias", True):
+        if flag(c, "use_bias", True):
             flops += b * tq * heads * kd + b * tv * heads * (kd + vd) + out
         return flops, macs
 
@@ -488,7 +481,7 @@ class GlobalPool(KerasRule):
         if x is None:
             return [(_dtype(c), None)]
         ch, spatial = _axes(c, x)
-        if _flag(c, "keepdims", False):
+        if flag(c, "keepdims", False):
             return [(_dtype(c), tuple(1 if i in spatial else d for i, d in enumerate(x)))]
         return [(_dtype(c), (x[0], x[ch]))]
 

@@ -27,9 +27,9 @@ cost the function's at that call site (wetron.shapes and wetron.cost descend int
 import math
 
 from ..symbolic import (_ceil_div, _floor_div, _same, broadcast, dim_add, dim_div, dim_mul,
-                        dim_prod, dim_sub)
+                        dim_sub)
 from . import register
-from .base import MAX_FOLD, MAX_RANK, Rule, Unknown, axis as _axis, prod
+from .base import MAX_FOLD, MAX_RANK, Rule, Unknown, axis as _axis, flag, prod, reshape_dims
 
 DOMAIN = "tf"
 
@@ -48,13 +48,6 @@ ATTR_TYPES = {
 class TfRule(Rule):
     domain = DOMAIN
     attr_types = ATTR_TYPES
-
-
-def _flag(c, name, default):
-    v = c.attr(name, "true" if default else "false")
-    if v not in ("true", "false"):
-        raise Unknown(name)
-    return v == "true"
 
 
 def _n_out(c):
@@ -212,12 +205,12 @@ def _matmul_parts(c):
     if a is None or b is None or len(a) < 2 or len(b) < 2:
         return None
     if c.node.op == "MatMul":
-        ta, tb = _flag(c, "transpose_a", False), _flag(c, "transpose_b", False)
+        ta, tb = flag(c, "transpose_a", False), flag(c, "transpose_b", False)
         if len(a) != 2 or len(b) != 2:
             raise ValueError("MatMul of rank > 2")
         batch = ()
     else:
-        ta, tb = _flag(c, "adj_x", False), _flag(c, "adj_y", False)
+        ta, tb = flag(c, "adj_x", False), flag(c, "adj_y", False)
         batch = broadcast([a[:-2], b[:-2]])
     m, k = (a[-1], a[-2]) if ta else (a[-2], a[-1])
     n = b[-2] if tb else b[-1]
@@ -242,9 +235,9 @@ class MatMul(TfRule):
         if a is None or out is None or len(a) < 2:
             return None, None
         if c.node.op == "MatMul":
-            k = a[0] if _flag(c, "transpose_a", False) else a[1]
+            k = a[0] if flag(c, "transpose_a", False) else a[1]
         else:
-            k = a[-2] if _flag(c, "adj_x", False) else a[-1]
+            k = a[-2] if flag(c, "adj_x", False) else a[-1]
         if k is None:
             return None, None
         return 2 * out * k, out * k
@@ -376,7 +369,7 @@ class FusedBatchNorm(TfRule):
 
     def cost(self, c):
         out = prod(c.outs[0]) if c.outs else None
-        if out is None or _flag(c, "is_training", True):
+        if out is None or flag(c, "is_training", True):
             return None, None
         return 2 * out, 0
 
@@ -424,7 +417,7 @@ class Reduce(TfRule):
     def shape(self, c):
         dtype = "bool" if c.node.op in ("All", "Any") else c.dtype(0)
         x, axes = c.dims(0), _int_list(c, 1)
-        keep = _flag(c, "keep_dims", False)
+        keep = flag(c, "keep_dims", False)
         if x is None:
             return [(dtype, None)]
         if axes is None:
@@ -533,20 +526,7 @@ class Reshape(Movement):
             s = c.dims(1)
             return [(c.dtype(0), None if not s or type(s[0]) is not int or s[0] > MAX_RANK
                      else (None,) * s[0])]
-        out, infer_at = [], -1
-        for i, t in enumerate(target):
-            if t == -1 and type(t) is int:
-                if infer_at >= 0:
-                    raise ValueError("two -1 in a Reshape target")
-                infer_at = i
-                out.append(None)
-            elif type(t) is int and t < 0:
-                raise ValueError("negative Reshape target")
-            else:
-                out.append(t)
-        if infer_at >= 0 and x is not None:
-            rest, total = dim_prod(out[:infer_at] + out[infer_at + 1:]), dim_prod(x)
-            out[infer_at] = None if not rest or total is None else dim_div(total, rest)
+        out = reshape_dims(x, target, zero_copies=False)
         v = c.value(0)
         if v is not None:
             c.fold(0, out, v[1])

@@ -11,7 +11,7 @@ import math
 
 from ...symbolic import (_nonneg, _same, broadcast, dim_add, dim_div, dim_min,
                          dim_mul, dim_prod, dim_sub)
-from ..base import BIG, MAX_FOLD, MAX_RANK, axis
+from ..base import BIG, MAX_FOLD, MAX_RANK, axis, reshape_dims
 from . import Movement, register
 from .fold import bcast_index, fold_through, num, pick, scalar, strides
 
@@ -41,27 +41,7 @@ class Reshape(Movement):
         target = self.target(c)
         if target is None:
             return [_of_rank(c, 1, c.dtype(0))]
-        allowzero = c.attr("allowzero", 0)
-        out, infer_at = [], -1
-        for i, t in enumerate(target):
-            if t == 0 and not allowzero and type(t) is int:
-                out.append(x[i] if x is not None and i < len(x) else None)
-            elif t == -1 and type(t) is int:
-                if infer_at >= 0:
-                    raise ValueError("two -1 in a Reshape target")
-                infer_at = i
-                out.append(None)
-            elif type(t) is int and t < 0:
-                raise ValueError("negative Reshape target")
-            else:
-                out.append(t)
-        if infer_at >= 0 and x is not None:
-            rest = dim_prod(out[:infer_at] + out[infer_at + 1:])
-            total = dim_prod(x)
-            if rest == 0 or rest is None or total is None:
-                out[infer_at] = None
-            else:
-                out[infer_at] = dim_div(total, rest)
+        out = reshape_dims(x, target, zero_copies=not c.attr("allowzero", 0))
         fold_through(c, out)
         return [(c.dtype(0), tuple(out))]
 
