@@ -24,20 +24,27 @@ const patternTest = (pattern) => new RegExp(`(^|/)${pattern.split('*').map((part
 
 // The rank of a file as the model among several (lower first), by name alone, the same
 // rule for every format: a format's main file name (saved_model.pb, then model.json),
-// else a format's extension, later when the name is also a companion's (a .bin may be
-// PyTorch weights, TF.js shards or ONNX external data), else anything.
+// else a format's extension, later when the name is also a companion's by a pattern at
+// least as specific as that extension (a .bin may be PyTorch weights, TF.js shards or
+// ONNX external data; ncnn's x.param.bin is a model beside its x.bin, though '*.bin'
+// matches both), else anything (wetron.formats.model_rank).
+// Weak extensions (.json, .txt: other files carry them too) rank after all of these.
 function ranker(formats) {
   const mainFiles = formats.flatMap((f) => f.main_files.map((n) => n.toLowerCase()));
-  const extensions = formats.flatMap((f) => f.extensions);
-  const companions = formats.flatMap((f) => f.companions.map((c) => patternTest(c.pattern)));
+  const weak = formats.flatMap((f) => f.weak_extensions);
+  const extensions = formats.flatMap((f) => f.extensions.filter((e) => !f.weak_extensions.includes(e)));
+  const companions = formats.flatMap((f) => f.companions.map((c) => (
+    { test: patternTest(c.pattern), tail: c.pattern.slice(c.pattern.lastIndexOf('*') + 1).length })));
   return (path) => {
     const name = baseName(path).toLowerCase();
     const main = mainFiles.indexOf(name);
     if (main >= 0) return main;
-    if (extensions.some((e) => name.endsWith(e))) {
-      return mainFiles.length + (companions.some((test) => test.test(path)) ? 1 : 0);
+    const matched = Math.max(-1, ...extensions.filter((e) => name.endsWith(e)).map((e) => e.length));
+    if (matched >= 0) {
+      const companion = companions.some((c) => c.tail >= matched && c.test.test(path));
+      return mainFiles.length + (companion ? 1 : 0);
     }
-    return mainFiles.length + 2;
+    return mainFiles.length + (weak.some((e) => name.endsWith(e)) ? 2 : 3);
   };
 }
 

@@ -77,6 +77,26 @@ def test_match_is_a_confidence_and_never_raises(onnx_file):
                 assert 0.0 <= score <= 1.0, (fmt.FORMAT, head[:16])
 
 
+def test_model_rank_chooses_the_model_among_several_files():
+    """The rule the page shares (app/formats.js): main file names, then a format's
+    extension, later when a companion pattern as specific names the file too, then weak
+    extensions, then anything."""
+    def chosen(*paths):
+        return min(paths, key=formats.model_rank)
+    assert chosen("model.onnx", "tokenizer.json", "vocab.txt") == "model.onnx"
+    assert chosen("tokenizer.json", "model.onnx.data", "model.onnx") == "model.onnx"
+    assert chosen("net.param.bin", "net.bin") == "net.param.bin"       # ncnn, both '*.bin'
+    assert chosen("net.pnnx.bin", "net.pnnx.param") == "net.pnnx.param"
+    assert chosen("model.xml", "model.bin") == "model.xml"
+    assert chosen("inference.pdiparams", "inference.json") == "inference.json"
+    assert chosen("resnet-0003.params", "resnet-symbol.json") == "resnet-symbol.json"
+    assert chosen("notes", "model.txt") == "model.txt"
+    assert chosen("config.json", "pytorch_model.bin") == "pytorch_model.bin"
+    assert formats.model_rank("saved_model.pb") < formats.model_rank("model.json")
+    weak = {f["name"]: f["weak_extensions"] for f in formats.manifest()}
+    assert weak["PaddlePaddle"] == [".json"] and weak["LightGBM"] == [".txt"]
+
+
 def test_manifest_is_every_format_in_registration_order():
     listing = formats.manifest()
     assert [f["name"] for f in listing] == [fmt.FORMAT for fmt in formats.REGISTRY]

@@ -34,7 +34,8 @@ def test_the_page_lists_and_accepts_the_manifests_formats(app_page):
         assert f["name"] in shown
         for suffix in f["extensions"] + f["main_files"]:
             assert suffix in shown, (f["name"], suffix)
-            assert "." + suffix.rsplit(".", 1)[-1] in accept, (f["name"], suffix)
+            if "." in suffix:   # (an extension-less name, fluid's __model__, has none to accept)
+                assert "." + suffix.rsplit(".", 1)[-1] in accept, (f["name"], suffix)
     assert len(accept) == len(set(accept)) and all(a.startswith(".") for a in accept)
 
 
@@ -56,3 +57,20 @@ def test_a_file_no_format_reads_shows_each_candidates_error(app_page, onnx_file,
     # the model open before is still open and drawn
     assert state["file"] == "relu.onnx" and state["format"] == "ONNX"
     assert state["drawn"]["nodes"] == 1
+
+
+def test_the_page_chooses_the_model_among_several_files_as_python_does(app_page):
+    """app/formats.js's rank is wetron.formats.model_rank: the same file is the model of
+    each set of names (loose files, given together)."""
+    sets = [["model.onnx", "tokenizer.json", "vocab.txt"], ["config.json", "pytorch_model.bin"],
+            ["net.param.bin", "net.bin"], ["net.pnnx.bin", "net.pnnx.param"],
+            ["model.xml", "model.bin"], ["inference.pdiparams", "inference.json"],
+            ["resnet-0003.params", "resnet-symbol.json"], ["saved_model.pb", "model.json"],
+            ["variables/variables.index", "saved_model.pb"], ["yolo.weights", "yolo.cfg"]]
+    chosen = app_page.evaluate("""async (sets) => {
+        const { loadFormats, modelAndCompanions } = await import('./app/formats.js');
+        const formats = await loadFormats();
+        return sets.map((names) => modelAndCompanions(formats, names.map((path) =>
+            ({ path, file: new File(['x'], path.split('/').pop()) }))).name);
+    }""", sets)
+    assert chosen == [min(names, key=formats.model_rank).split("/")[-1] for names in sets]

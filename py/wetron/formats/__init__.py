@@ -6,6 +6,10 @@ A format module declares what it is and how to recognise it:
                 this; a module may refine it, e.g. "TorchScript" from the PyTorch module)
   EXTENSIONS    file-name suffixes of its main file, lower case, the usual one first:
                 (".onnx",). May be empty (TF.js: only a name, see MAIN_FILES).
+  WEAK_EXTENSIONS  those of EXTENSIONS that files of no model carry too (".json", ".txt"):
+                among several files, a file that only has one of these ranks after every
+                file with a format's other extension or main file name (a tokenizer.json
+                is not the model beside a model.onnx). Optional, default ().
   MAIN_FILES    exact base names that are this format's main file when several files
                 are given at once (("saved_model.pb",)); optional, default ().
   COMPANIONS    the other files that belong with a main file: a tuple of
@@ -121,17 +125,23 @@ def model_rank(path):
     """The rank of a file as the model among several (lower first), by its name alone,
     the same rule for every format (and app/formats.js's for the page): a format's main
     file name (saved_model.pb, then model.json, ...), else a format's extension, later
-    when the path also matches a companion pattern (a .bin may be PyTorch weights, TF.js
-    shards or ONNX external data), else anything. `path`: '/'-separated."""
+    when the path also matches a companion pattern at least as specific as that extension
+    (a .bin may be PyTorch weights, TF.js shards or ONNX external data; ncnn's x.param.bin
+    is a model beside its x.bin, though '*.bin' matches both), else anything. `path`:
+    '/'-separated."""
     name = path.rsplit("/", 1)[-1].lower()
     mains = [n.lower() for fmt in REGISTRY for n in declared(fmt, "MAIN_FILES")]
     if name in mains:
         return mains.index(name)
-    if any(name.endswith(ext) for fmt in REGISTRY for ext in declared(fmt, "EXTENSIONS")):
-        companion = any(_tail_matches(path.lower(), pattern.lower())
+    matched = [len(ext) for fmt in REGISTRY for ext in declared(fmt, "EXTENSIONS")
+               if name.endswith(ext) and ext not in declared(fmt, "WEAK_EXTENSIONS")]
+    if matched:
+        companion = any(len(pattern.rsplit("*", 1)[-1]) >= max(matched)
+                        and _tail_matches(path.lower(), pattern.lower())
                         for fmt in REGISTRY for pattern, _ in declared(fmt, "COMPANIONS"))
         return len(mains) + (1 if companion else 0)
-    return len(mains) + 2
+    weak = any(name.endswith(ext) for fmt in REGISTRY for ext in declared(fmt, "WEAK_EXTENSIONS"))
+    return len(mains) + (2 if weak else 3)
 
 
 def _tail_matches(path, pattern):
@@ -174,6 +184,7 @@ def manifest():
             "name": fmt.FORMAT,
             "module": fmt.__name__.rsplit(".", 1)[-1],
             "extensions": list(declared(fmt, "EXTENSIONS")),
+            "weak_extensions": list(declared(fmt, "WEAK_EXTENSIONS")),
             "main_files": list(declared(fmt, "MAIN_FILES")),
             "companions": [{"pattern": p, "what": w} for p, w in declared(fmt, "COMPANIONS")],
             "capabilities": sorted(capabilities(fmt)),

@@ -30,6 +30,7 @@ from ..model import Attribute, Graph, Model, Node
 
 FORMAT = "LightGBM"
 EXTENSIONS = (".txt",)
+WEAK_EXTENSIONS = (".txt",)      # labels, vocabularies and read-mes are .txt too
 NEVER_EMPTY = True
 DOMAIN = "lightgbm"
 

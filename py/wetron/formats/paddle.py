@@ -72,7 +72,10 @@ from ..weights import raw_decoder
 from . import paddle_schema as schema
 
 FORMAT = "PaddlePaddle"
-EXTENSIONS = (".pdmodel", ".pdiparams", ".json")
+# (a .pdiparams alone opens too, by its content, but among several files it is the
+# program's companion, never the model)
+EXTENSIONS = (".pdmodel", ".json")
+WEAK_EXTENSIONS = (".json",)     # PIR programs; configs and tokenizers are .json too
 MAIN_FILES = ("__model__",)
 COMPANIONS = (("*.pdiparams", "the parameters (save_combine), named by the program's "
                "persistable variables in sorted order"),
