@@ -211,7 +211,8 @@ def parse(text, schema=None, load=None, name="<schema>"):
                     take()
                     value = take()
                 metadata()
-                decl.fields.append((member, value, mtype))
+                # flatc names a union's member of another namespace a_b_Type
+                decl.fields.append((member.replace(".", "_"), value, mtype))
                 if peek() == ",":
                     take()
                 elif peek() != "}":
@@ -440,7 +441,11 @@ def generate(schema, source):
             raise SyntaxError(f"enum {d.name}: {d.underlying!r} is not a scalar type")
         lines.append(f"    {names[d.name]!r}: {scalar(d.underlying)!r},")
     lines += ["}", "", "UNIONS = {"]
-    lines += [f"    {names[d.name]!r}: {enum_values(d)!r}," for d in unions]
+    for d in unions:
+        for _, _, member_type in d.fields:
+            if schema.decls[resolve(schema, member_type, d.namespace)].kind != "table":
+                raise SyntaxError(f"union {d.name}: {member_type} is not a table")
+        lines.append(f"    {names[d.name]!r}: {enum_values(d)!r},")
     lines += ["}", ""]
     return "\n".join(lines)
 
