@@ -132,9 +132,14 @@ class Model:
 
     # --- summaries -----------------------------------------------------------
     def weights(self):
-        """Initializers of every graph (sparse by their dense dims)."""
+        """Initializers of every graph (sparse by their dense dims), each once: a graph
+        may hold another's (a SavedModel's forward pass, its functions' and meta graph's)."""
+        seen = set()
         for g in self.graphs:
-            yield from g.initializers
+            for t in g.initializers:
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    yield t
 
     @property
     def parameters(self):
