@@ -106,6 +106,9 @@ class Model:
         self.tensors = []
         self.functions = []
         self.training = []      # dicts: initialization, algorithm (Graphs), bindings
+        # Graphs the file holds whole when graphs[0] shows part of one (a SavedModel's
+        # meta graph: graphs[0] is its default signature's forward pass)
+        self.whole_graphs = []
         self.warnings = []
         self.sizes = {}         # symbol -> value the file states for it (wetron.sizes)
         self.capabilities = frozenset()   # its format module's CAPABILITIES (set by wetron.open)
@@ -241,6 +244,8 @@ class Model:
                           "initialization_binding": t["initialization_binding"],
                           "update_binding": t["update_binding"]} for t in self.training],
         }
+        if self.whole_graphs:
+            doc["whole_graphs"] = [g.index for g in self.whole_graphs]
         doc["tensors"] = [_tensor_dict(t) for t in self.tensors]
         return doc
 

@@ -70,6 +70,7 @@ _SSTABLE_MAGIC = 0xdb4775248b80fb57
 BATCH = "batch"                            # the symbol of a Placeholder's free dim 0
 DEFAULT_SIGNATURE = "serving_default"      # TensorFlow Serving's default signature key
 _INIT_SIGNATURE = "__saved_model_init_op"  # (runs the initialisers: no inference)
+FULL_GRAPH = "all of saved_model.pb"       # a SavedModel's meta graph whole, as a graph
 
 
 def dtype_name(code):
@@ -363,7 +364,8 @@ class _Parser:
             m.graphs.insert(0, view)
             for i, g in enumerate(m.graphs):
                 g.index = i
-            full.name = "all of saved_model.pb"
+            full.name = FULL_GRAPH
+            m.whole_graphs.append(full)
             full.doc = ("The first meta graph whole: every signature's call, the saver's "
                         "save and restore calls, the variables' handles.")
         return m
