@@ -16,6 +16,10 @@ size (wetron.sizes): dim 0 is BATCH, as TensorFlow's input signatures and Keras 
 it (the same in every input), any other is "<placeholder>.<axis>", its own. A
 SavedModel's meta graph holds every signature's call and the saver's; one inference runs
 one signature, the default one (serving_default, else the first), and Graph.run says so.
+The main graph (graphs[0]) is that signature's forward pass (_signature_view: the calls
+its outputs need inlined, the signature's inputs and outputs named by their aliases, each
+captured variable handle its checkpoint weight, read by the function's ReadVariableOp);
+the meta graph whole is the graph FULL_GRAPH, in Model.whole_graphs.
 
 A SavedModel's variables are the checkpoint in variables/ (a tensor bundle: its index a
 table of BundleEntryProto by key, values in data shards). Each is bound to the
