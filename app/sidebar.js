@@ -320,7 +320,7 @@ export class Sidebar {
         this.row('parameters', `${formatCount(m.parameters || 0)} (${humanCount(m.parameters || 0)})`),
         this.row('weights', formatBytes(m.weight_bytes || 0)),
         this.row('graph', `${g.name || '(unnamed)'} · ${formatCount(g.nodes.length)} nodes`),
-        doc.graphs.length > 1 ? this.row('subgraphs', String(doc.graphs.length - 1 - (doc.functions || []).length)) : null,
+        doc.graphs.length > 1 ? this.row('subgraphs', String(doc.graphs.length - 1 - (doc.functions || []).length - (doc.whole_graphs || []).length)) : null,
         (doc.functions || []).length ? this.row('functions', String(doc.functions.length)) : null),
     ];
     if (g.cost && g.cost.total) {
@@ -343,6 +343,9 @@ export class Sidebar {
     if (outputs.length) parts.push(this.section('Outputs', ...outputs));
     if (m.metadata && m.metadata.length) {
       parts.push(this.section('Metadata', ...m.metadata.map(([k, v]) => this.row(k, el('span', { class: 'sb-mono sb-wrap', text: v })))));
+    }
+    if ((doc.whole_graphs || []).length) {
+      parts.push(this.section('Graphs', this.graphLink(doc, 0), ...doc.whole_graphs.map((i) => this.graphLink(doc, i))));
     }
     if ((doc.functions || []).length) {
       parts.push(this.section('Functions', ...doc.functions.map((f) =>

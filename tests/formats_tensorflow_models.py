@@ -50,17 +50,18 @@ def tflite_files():
 
 
 def check_variable_handles(path, m):
-    """Every VarHandleOp of the main graph given a weight holds that weight's value, as
-    TensorFlow runs the SavedModel: the handles each signature's call passes for its
-    function's captures hold the variables tf.saved_model.load binds to them, and those
-    the graph's own restore op fills (TF1's loader, in a session) the values it
-    restores. Returns the number of handles checked each way. (An oracle run in the
-    test process: the tests calling it import TensorFlow anyway.)"""
+    """Every VarHandleOp of the meta graph (the graph FULL_GRAPH) given a weight holds
+    that weight's value, as TensorFlow runs the SavedModel: the handles each signature's
+    call passes for its function's captures hold the variables tf.saved_model.load binds
+    to them, and those the graph's own restore op fills (TF1's loader, in a session) the
+    values it restores. Returns the number of handles checked each way. (An oracle run in
+    the test process: the tests calling it import TensorFlow anyway.)"""
     import numpy as np
     import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
+    from wetron.formats.tensorflow import FULL_GRAPH
     folder = os.path.dirname(path)
-    g = m.graphs[0]
+    g = next(g for g in m.graphs if g.name == FULL_GRAPH)
     weights = {t.name: t for t in g.initializers if t.file}
     nodes = {n.name: n for n in g.nodes}
     fed = {n.name: [i for i in n.inputs if i in weights] for n in g.nodes if n.op == "VarHandleOp"}
@@ -101,6 +102,23 @@ def check_variable_handles(path, m):
         checked[name] = True
     assert fed and set(checked) == set(fed)
     return bound, len(names)
+
+
+
+def signature_oracle(path, key="serving_default"):
+    """What TensorFlow's loader says a signature takes and gives (tf.saved_model.load:
+    structured_input_signature's keyword arguments, structured_outputs, the variables it
+    captures): {"inputs": {alias: (dtype, dims)}, "outputs": {alias: (dtype, dims)},
+    "variables": [(dtype, dims)] sorted}, a free dim None. (Run in the test process, as
+    check_variable_handles.)"""
+    import tensorflow as tf
+    loaded = tf.saved_model.load(os.path.dirname(path))   # (holds the variables)
+    fn = loaded.signatures[key]
+    spec = lambda s: (s.dtype.name, None if s.shape.rank is None  # noqa: E731
+                      else tuple(s.shape.as_list()))
+    return {"inputs": {a: spec(s) for a, s in fn.structured_input_signature[1].items()},
+            "outputs": {a: spec(s) for a, s in fn.structured_outputs.items()},
+            "variables": sorted(spec(v) for v in fn.variables)}
 
 
 # --- generation (child process) -------------------------------------------------------

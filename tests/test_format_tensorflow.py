@@ -159,7 +159,7 @@ def test_saved_model_matches_tensorflow(files, which):
     assert m.format == "TensorFlow" and m.format_version == "SavedModel v1"
     mg = sm.meta_graphs[0]
     assert m.producer == f"TensorFlow {mg.meta_info_def.tensorflow_version}"
-    g = m.graphs[0]
+    g = _full(m)
     _check_graph(m, g, mg.graph_def.node)
     fns = {f.name: f for f in m.functions}
     for fdef in mg.graph_def.library.function:
@@ -186,6 +186,49 @@ def test_saved_model_matches_tensorflow(files, which):
     bound, restored = models.check_variable_handles(path, m)
     assert bound >= 1 and restored == len(variables)
     assert not m.warnings
+
+
+def _full(m):
+    """A SavedModel's meta graph whole (its main graph is the default signature's)."""
+    return next(g for g in m.graphs if g.name == tf_format.FULL_GRAPH)
+
+
+PLUMBING = {"VarHandleOp", "RestoreV2", "SaveV2", "MergeV2Checkpoints", "AssignVariableOp",
+            "StatefulPartitionedCall", "PartitionedCall", "Placeholder"}
+
+
+@pytest.mark.parametrize("which", ["saved_keras", "saved_module"])
+def test_saved_model_main_graph_is_the_default_signature(files, which):
+    """The main graph is what the default signature runs: the functions it calls inlined
+    (the nodes of the forward pass, none of the saver's, no call left; the op counts
+    are the frozen graph's: tests/test_ops_tf_keras.py), inputs and
+    outputs named and typed as TensorFlow's loader gives the signature, each variable
+    the signature captures a weight of the checkpoint its ReadVariableOp reads; the
+    meta graph whole is another graph of the model."""
+    m = wetron.open(files[which])
+    g, full = m.graphs[0], _full(m)
+    key = "serving_default" if which == "saved_keras" else "add_them"
+    assert g.name == key and ["signature", key] in g.metadata
+    oracle = models.signature_oracle(files[which], key)
+    batch = lambda dims: tuple("batch" if d is None and i == 0 else d  # noqa: E731
+                               for i, d in enumerate(dims))
+    assert {v: (g.types[v][1], g.types[v][2]) for v in g.inputs} == {
+        a: (dtype, batch(dims)) for a, (dtype, dims) in oracle["inputs"].items()}
+    assert sorted(g.outputs) == sorted(oracle["outputs"])
+    analysed = wetron.cost.analyse(m, {"batch": 3})[1]
+    for alias, (dtype, dims) in oracle["outputs"].items():
+        assert analysed.types[alias][1:3] == (dtype, tuple(3 if d is None else d for d in dims))
+    ops = {n.op for n in g.nodes}
+    assert not ops & PLUMBING, ops & PLUMBING
+    variables = [t for t in g.initializers if t.file]
+    assert {id(t) for t in variables} <= {id(t) for t in full.initializers}
+    assert sorted((t.dtype, tuple(t.dims)) for t in variables) == oracle["variables"]
+    for t in variables:
+        readers = [n.op for n in g.nodes if t.name in n.inputs]
+        assert readers and set(readers) == {"ReadVariableOp"}, (t.name, readers)
+    assert len({t.name for t in variables}) == len(variables)
+    assert m.parameters == sum(t.count for t in {id(t): t for graph in m.graphs
+                                                  for t in graph.initializers}.values())
 
 
 def test_saved_model_missing_companions(files, tmp_path):

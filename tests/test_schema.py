@@ -139,6 +139,11 @@ def index_errors(doc):
             check(valid(t[key], "graphs", True), f"training[{k}].{key} = {t[key]!r}")
             if valid(t[key], "graphs"):
                 hung[t[key]] += 1
+    for k, gi in enumerate(doc.get("whole_graphs", [])):
+        check(valid(gi, "graphs") and gi > 0 and doc["graphs"][gi]["parent"] is None,
+              f"whole_graphs[{k}] = {gi!r}")
+        if valid(gi, "graphs"):
+            hung[gi] += 1
     check(doc["graphs"][0]["parent"] is None and hung[0] == 0, "graphs[0] is not the main graph")
     for gi in range(1, sizes["graphs"]):
         check(hung[gi] == 1, f"graphs[{gi}] is referenced {hung[gi]} times")

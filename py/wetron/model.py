@@ -106,6 +106,9 @@ class Model:
         self.tensors = []
         self.functions = []
         self.training = []      # dicts: initialization, algorithm (Graphs), bindings
+        # Graphs the file holds whole when graphs[0] shows part of one (a SavedModel's
+        # meta graph: graphs[0] is its default signature's forward pass)
+        self.whole_graphs = []
         self.warnings = []
         self.sizes = {}         # symbol -> value the file states for it (wetron.sizes)
         self.capabilities = frozenset()   # its format module's CAPABILITIES (set by wetron.open)
@@ -132,9 +135,14 @@ class Model:
 
     # --- summaries -----------------------------------------------------------
     def weights(self):
-        """Initializers of every graph (sparse by their dense dims)."""
+        """Initializers of every graph (sparse by their dense dims), each once: a graph
+        may hold another's (a SavedModel's forward pass, its functions' and meta graph's)."""
+        seen = set()
         for g in self.graphs:
-            yield from g.initializers
+            for t in g.initializers:
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    yield t
 
     @property
     def parameters(self):
@@ -236,6 +244,8 @@ class Model:
                           "initialization_binding": t["initialization_binding"],
                           "update_binding": t["update_binding"]} for t in self.training],
         }
+        if self.whole_graphs:
+            doc["whole_graphs"] = [g.index for g in self.whole_graphs]
         doc["tensors"] = [_tensor_dict(t) for t in self.tensors]
         return doc
 

@@ -115,6 +115,31 @@ def test_saved_model_folder_through_the_folder_picker(app_page):
     assert not banner(app_page)["shown"], banner(app_page)   # variables/ was found
 
 
+def test_saved_model_opens_on_its_default_signature(app_page):
+    """A Keras MobileNetV2's SavedModel folder: the page draws the default signature's
+    forward pass (the signature's input and output, the network's convolutions; no
+    variable handle, no saver), and the sidebar's Graphs section opens the meta graph
+    whole."""
+    import formats_crossformat_models as xf
+    from wetron.formats.tensorflow import FULL_GRAPH
+    model = xf.files()["saved"]
+    m = wetron.open(model)
+    state = pick(app_page, "#folder-input", [os.path.dirname(model)])
+    assert state["status"] == "ready" and state["graph"] == 0, state
+    assert state["nodes"] == len(m.graphs[0].nodes) and state["drawn"]["inputs"] == 1
+    assert state["drawn"]["outputs"] == 1
+    ops = "(op) => wetron.find(op).filter((r) => r.kind === 'node' && r.op === op).length"
+    convs = app_page.evaluate(ops, "Conv2D")
+    assert convs == sum(1 for n in m.graphs[0].nodes if n.op == "Conv2D") == 35
+    assert app_page.evaluate(ops, "DepthwiseConv2dNative") == 17
+    assert app_page.evaluate(ops, "VarHandleOp") == 0
+    full = next(i for i, g in enumerate(m.graphs) if g.name == FULL_GRAPH)
+    link = app_page.locator(".sb-section", has_text="Graphs").get_by_text(FULL_GRAPH)
+    link.click()
+    app_page.wait_for_function(f"wetron.state().graph === {full}")
+    assert app_page.evaluate("wetron.state().nodes") == len(m.graphs[full].nodes)
+
+
 def test_saved_model_files_picked_one_by_one(app_page):
     model = tf_file("saved_keras")
     folder = os.path.dirname(model)

@@ -16,6 +16,10 @@ size (wetron.sizes): dim 0 is BATCH, as TensorFlow's input signatures and Keras 
 it (the same in every input), any other is "<placeholder>.<axis>", its own. A
 SavedModel's meta graph holds every signature's call and the saver's; one inference runs
 one signature, the default one (serving_default, else the first), and Graph.run says so.
+The main graph (graphs[0]) is that signature's forward pass (_signature_view: the calls
+its outputs need inlined, the signature's inputs and outputs named by their aliases, each
+captured variable handle its checkpoint weight, read by the function's ReadVariableOp);
+the meta graph whole is the graph FULL_GRAPH, in Model.whole_graphs.
 
 A SavedModel's variables are the checkpoint in variables/ (a tensor bundle: its index a
 table of BundleEntryProto by key, values in data shards). Each is bound to the
@@ -70,6 +74,7 @@ _SSTABLE_MAGIC = 0xdb4775248b80fb57
 BATCH = "batch"                            # the symbol of a Placeholder's free dim 0
 DEFAULT_SIGNATURE = "serving_default"      # TensorFlow Serving's default signature key
 _INIT_SIGNATURE = "__saved_model_init_op"  # (runs the initialisers: no inference)
+FULL_GRAPH = "all of saved_model.pb"       # a SavedModel's meta graph whole, as a graph
 
 
 def dtype_name(code):
@@ -324,6 +329,7 @@ class _Parser:
         self.m = Model(r.source.name, r.size, FORMAT)
         self.restore_op = ""        # the first meta graph's saver_def.restore_op_name
         self.object_graph = None    # and its object_graph_def (span)
+        self.run_signature = None   # (key, inputs, outputs) of the signature one run runs
 
     def error(self, message, offset=None):
         return self.r.error(message, offset)
@@ -356,6 +362,16 @@ class _Parser:
         for i, (a, b) in enumerate(metas):
             self.meta_graph(a, b, i)
         self.variables(m.graphs[0])
+        if self.run_signature is not None:
+            full = m.graphs[0]
+            view = _signature_view(m, full, *self.run_signature)
+            m.graphs.insert(0, view)
+            for i, g in enumerate(m.graphs):
+                g.index = i
+            full.name = FULL_GRAPH
+            m.whole_graphs.append(full)
+            full.doc = ("The first meta graph whole: every signature's call, the saver's "
+                        "save and restore calls, the variables' handles.")
         return m
 
     def meta_graph(self, a, b, index):
@@ -389,13 +405,15 @@ class _Parser:
                 m.metadata.append(["tags", ", ".join(tags)])
         if graph_def is not None:
             self.graph_def(g, *graph_def)
-        outputs = {}
+        entries = {}
         for key, at in signatures:
-            outputs[key] = self.signature(g, key, at)
-        run = DEFAULT_SIGNATURE if outputs.get(DEFAULT_SIGNATURE) else next(
-            (k for k, v in outputs.items() if v and k != _INIT_SIGNATURE), None)
+            entries[key] = self.signature(g, key, at)
+        run = DEFAULT_SIGNATURE if entries.get(DEFAULT_SIGNATURE, ((), ()))[1] else next(
+            (k for k, v in entries.items() if v[1] and k != _INIT_SIGNATURE), None)
         if run is not None:
-            g.run = (f"signature '{run}'", outputs[run])
+            g.run = (f"signature '{run}'", [name for _, name, _, _ in entries[run][1]])
+            if index == 0:
+                self.run_signature = (run, *entries[run])
 
     def map_entry(self, a, b):
         key, value = "", None
@@ -407,12 +425,14 @@ class _Parser:
         return key, value
 
     def signature(self, g, key, at):
-        """The signature's entries into g's metadata; returns its output values."""
+        """The signature's entries into g's metadata; returns its inputs and outputs,
+        each [(alias, value name, dtype, dims)] (a tensor's name as the signature names
+        it: the alias a caller passes or receives it by)."""
         r = self.r
         g.metadata.append(["signature", key])
-        outputs = []
+        inputs, outputs = [], []
         if at is None:
-            return outputs
+            return inputs, outputs
         for f, w, x, y in r.fields(*_span(at)):
             if f in (1, 2) and w == 2:
                 alias, info = self.map_entry(x, y)
@@ -429,11 +449,12 @@ class _Parser:
                 typ = f" {dtype}{_shape_text(dims)}" if dtype != "undefined" else ""
                 g.metadata.append([f"signature.{key}.{label}.{alias}",
                                    _normalise(name, False) + typ])
-                if f == 2 and name:
-                    outputs.append(_normalise(name, False))
+                if name:
+                    (inputs if f == 1 else outputs).append(
+                        (alias, _normalise(name, False), dtype, dims))
             elif f == 3 and w == 2:
                 g.metadata.append([f"signature.{key}.method", r.string(x, y)])
-        return outputs
+        return inputs, outputs
 
     # --- GraphDef and functions ----------------------------------------------------
     def graph_def(self, g, a, b):
@@ -871,6 +892,190 @@ class _Parser:
             return t.decoder(t, t.count)
         except ModelError:
             return []
+
+
+# --- the signature one run runs, as the main graph ----------------------------------
+_CALLS = ("PartitionedCall", "StatefulPartitionedCall")
+
+
+class _View:
+    """The graph being built by _signature_view: names in use, renames, call outputs
+    standing for the function's returns."""
+
+    def __init__(self, graph):
+        self.g = graph
+        self.nodes = set()     # node names in use
+        self.values = set()    # value names in use
+        self.inlined = set()   # function names inlined (each at most once: bounded)
+        self.alias = {}        # a call's output value -> what its function returns there
+
+    def unique(self, name, outputs):
+        """`name` if it and the values named after it are free, else name_1, name_2..."""
+        for k in range(len(self.nodes) + 2):
+            new = name if k == 0 else f"{name}_{k}"
+            renamed = [_renamed(o, name, new) for o in outputs]
+            if new not in self.nodes and not any(o in self.values for o in renamed):
+                self.nodes.add(new)
+                self.values.update(renamed)
+                return new, renamed
+        raise AssertionError("unreachable: fewer names in use than tried")
+
+    def resolve(self, value):
+        """A value past the call outputs standing for others; None: a control input on
+        an inlined call (it orders nothing left)."""
+        for _ in range(len(self.alias) + 1):
+            if value not in self.alias:
+                return value
+            value = self.alias[value]
+            if value is None:
+                return None
+        return value
+
+
+def _renamed(value, old, new):
+    """A value of node `old` ("old", "old:1", "old:out:0", "^old") named after `new`."""
+    if value.startswith("^"):
+        return "^" + new
+    return new + value[len(old):] if value.startswith(old) else value
+
+
+def _signature_view(m, full, key, inputs, outputs):
+    """The forward pass of signature `key` of the SavedModel's meta graph `full`: the
+    nodes its outputs need, each call of a function (PartitionedCall,
+    StatefulPartitionedCall) replaced by the function's body (recursively, each function
+    at most once: a second call of one stays a call), the function's arguments its
+    call's inputs, its returns the call's outputs. The signature's inputs are the graph's
+    inputs, named by their aliases and typed by the signature; a variable handle
+    (VarHandleOp) given a checkpoint key is that weight, so the function's ReadVariableOp
+    of the captured handle reads the weight (TensorFlow runs that op: its output is the
+    tensor the consumers take, as a frozen graph's Identity of the Const); its outputs
+    are the graph's outputs, named by their aliases."""
+    from ..cost import not_run
+    g = Graph(key)
+    g.metadata = [["signature", key]] + [e for e in full.metadata
+                                         if e[0].startswith(f"signature.{key}.")]
+    v = _View(g)
+    weights = {t.name: t for t in full.initializers}
+    fed = {name: alias for alias, name, _, _ in inputs}
+    skipped = set(not_run(full))
+    rename, outer = {}, []
+    for i, node in enumerate(full.nodes):
+        if i in skipped:
+            continue
+        out = node.outputs[0] if node.outputs else ""
+        weight = next((weights[x] for x in node.inputs if x in weights), None) \
+            if node.op == "VarHandleOp" else None
+        if node.op == "Placeholder" and out in fed:
+            alias = fed[out]
+            rename[out] = alias
+            dtype, dims = next((d, s) for a, _, d, s in inputs if a == alias)
+            if dims is not None:
+                dims = tuple(_free_dim(alias, k) if d is None else d
+                             for k, d in enumerate(dims))
+            g.inputs.append(alias)
+            g.types[alias] = ("tensor", dtype, dims, "")
+            v.values.add(alias)
+        elif weight is not None:
+            rename[out] = weight.name
+            if weight.name not in v.values:
+                g.initializers.append(weight)
+                g.types[weight.name] = full.types[weight.name]
+                v.values.add(weight.name)
+        else:
+            outer.append(node)
+    # (a value only a signature names, "call:1", is no output of its node yet)
+    named = {}
+    for _, name, _, _ in outputs:
+        named.setdefault(_producer(name), []).append(name)
+    outer = [n if all(x in n.outputs for x in named.get(n.name, ())) else
+             Node(n.op, n.domain, n.name, n.inputs, n.outputs + [
+                 x for x in named[n.name] if x not in n.outputs], n.attributes)
+             for n in outer]
+    for node in outer:
+        v.nodes.add(node.name)
+        v.values.update(node.outputs)
+    _emit(m, v, outer, full, rename, {}, 0)
+    for node in g.nodes:
+        node.inputs = [x for x in map(v.resolve, node.inputs) if x is not None]
+    # NoOps left with no inputs (the wrapper's, on its inlined call) order nothing
+    idle = {o for n in g.nodes if n.op == "NoOp" and not n.inputs for o in n.outputs}
+    g.nodes = [n for n in g.nodes if not (n.op == "NoOp" and not n.inputs)]
+    producer = _producers(g)
+    for node in g.nodes:
+        node.inputs = [x for x in node.inputs if x not in idle]
+    names = {}   # the outputs' values -> their aliases
+    for alias, name, dtype, dims in outputs:
+        value = v.resolve(rename.get(name, name))
+        if value in producer and value not in names and alias not in v.values:
+            names[value] = alias
+            v.values.add(alias)
+        g.outputs.append(names.get(value, value))
+        if g.outputs[-1] not in g.types and g.types.get(value) is None:
+            g.types[g.outputs[-1]] = ("tensor", dtype, dims, "")
+    if names:
+        for node in g.nodes:
+            node.inputs = [names.get(x, x) for x in node.inputs]
+            node.outputs = [names.get(x, x) for x in node.outputs]
+        for value, alias in names.items():
+            if value in g.types:
+                g.types[alias] = g.types.pop(value)
+    return g
+
+
+def _emit(m, v, nodes, source, rename, node_names, depth):
+    """Nodes of graph `source` into the view, their values and names renamed by `rename`
+    and `node_names` (source's -> the view's), each call of a function that can be
+    inlined replaced by its body."""
+    functions = {f.name: f for f in m.functions}
+    for node in nodes:
+        ins = [rename.get(x, x) for x in node.inputs]
+        fn = functions.get(_attr_string(node, "f")) if node.op in _CALLS else None
+        data = [x for x in ins if not x.startswith("^")]
+        outs = [rename.get(o, o) for o in node.outputs]
+        if fn is not None and _inlinable(v, fn, data, node.outputs, depth):
+            v.inlined.add(fn.name)
+            body = fn.graph
+            inner, inner_names = dict(zip(body.inputs, data)), {}
+            for t in body.initializers:
+                inner[t.name] = t.name
+                v.values.add(t.name)
+                v.g.initializers.append(t)
+                v.g.types[t.name] = body.types.get(t.name, ("tensor", t.dtype, tuple(t.dims), ""))
+            for n in body.nodes:
+                new, renamed = v.unique(n.name, n.outputs)
+                inner.update(zip(n.outputs, renamed))
+                inner_names[n.name] = new
+            for o, at in zip(outs, node.outputs):
+                v.alias[o] = None if o.startswith("^") else \
+                    inner.get(body.outputs[_port(at)], body.outputs[_port(at)])
+                if o in source.types and v.alias[o] is not None:
+                    v.g.types.setdefault(v.alias[o], source.types[o])
+            _emit(m, v, body.nodes, body, inner, inner_names, depth + 1)
+            continue
+        name = node_names.get(node.name, node.name)
+        copy = Node(node.op, node.domain, name, ins, outs, node.attributes)
+        copy.metadata, copy.doc = list(node.metadata), node.doc
+        v.g.nodes.append(copy)
+        for o, new in zip(node.outputs, outs):
+            if o in source.types and new not in v.g.inputs:
+                v.g.types.setdefault(new, source.types[o])
+
+
+def _inlinable(v, fn, data, outputs, depth):
+    """A call whose function's body can replace it: not inlined before (recursion, or a
+    second call: it stays a call), within MAX_DEPTH, its arguments and returns those of
+    the call, its weights' names free."""
+    body = fn.graph
+    return (fn.name not in v.inlined and depth < MAX_DEPTH and len(data) == len(body.inputs)
+            and all(o.startswith("^") or _port(o) < len(body.outputs) and body.outputs[_port(o)]
+                    for o in outputs)
+            and not any(t.name in v.values for t in body.initializers))
+
+
+def _port(value):
+    """The output index a value names: "x" 0, "x:2" 2, "x:output:1" 1."""
+    tail = value.rsplit(":", 1)[1] if ":" in value else "0"
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) < 8 else 0
 
 
 def _attr_string(node, name):
