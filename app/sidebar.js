@@ -349,7 +349,8 @@ export class Sidebar {
     }
     if ((doc.functions || []).length) {
       parts.push(this.section('Functions', ...doc.functions.map((f) =>
-        this.row(f.domain || 'ai.onnx', this.graphLink(doc, f.graph)))));
+        // (a TensorFlow function has no domain; an ONNX one always names its own)
+        this.row(f.domain || 'function', this.graphLink(doc, f.graph)))));
     }
     if (ops.size) {
       const sorted = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
