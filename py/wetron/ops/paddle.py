@@ -188,7 +188,7 @@ class Conv(PaddleRule):
     def box_lines(self, node):
         """"stride 2", "groups 32", "dilation 2×2" (the kernel is the filter's)."""
         return box.window_lines(box.Attrs(node, self.attr_types), None, "strides", "groups",
-                                "dilations") or super().box_lines(node)
+                                "dilations") or PaddleRule.box_lines(self, node)
 
     def shape(self, c):
         x = dims(c, "Input") if not c.node.op.startswith("pd_op.") else dims(c, "input")
