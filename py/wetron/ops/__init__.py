@@ -21,6 +21,8 @@ never asks about ops (weights-only files) does not pay for them.
 """
 import importlib
 
+from .base import Rule
+
 ONNX = "ai.onnx"
 
 # The modules that register rules, imported on the first lookup (in this order).
@@ -120,17 +122,11 @@ def all_rules():
             yield domain, op, since, rule
 
 
-_ANY = None   # the default rule of any op (ops.base.Rule), made on first use
+_ANY = Rule()   # what any op's box shows (its subgraphs, else its first small attributes)
 
 
 def box_lines(node, version=None):
     """The lines under the op's name on node's box (a list of short strings, maybe
     empty): its rule's at opset `version`, else its domain's, else any op's default."""
-    global _ANY
     rule = lookup(node.domain, node.op, version) or _domain_rules.get(domain_of(node.domain))
-    if rule is None:
-        if _ANY is None:
-            from .base import Rule
-            _ANY = Rule()
-        rule = _ANY
-    return rule.box_lines(node)
+    return (rule or _ANY).box_lines(node)
