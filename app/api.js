@@ -9,6 +9,17 @@ import { setViewport, shareUrl, viewportOf } from './share.js';
 import { edgeIndex, edgePolyline } from './edge-pick.js';
 import { edgeTensors } from './tensors.js';
 
+// Per box of a scene, the text runs drawn in it in drawing order (app/scene.js's
+// vector record: six numbers per run, the fifth the box).
+function boxTexts(scene) {
+  const runs = scene.vector.runs, texts = scene.vector.text.split('\0'), out = [];
+  texts.forEach((t, r) => {
+    const id = runs[6 * r + 4];
+    if (id < scene.boxes) (out[id] ||= []).push(t);
+  });
+  return out;
+}
+
 export function installApi(viewer, { openFiles, search, shareLink, exportSVG, exportPNG }) {
   const api = {
     version: 1,
@@ -140,14 +151,16 @@ export function installApi(viewer, { openFiles, search, shareLink, exportSVG, ex
       return { zoom: z, boxes, onScreen, labelled: legible ? onScreen : 0, width: x1 - x0, height: y1 - y0,
         crossings: s.stats.crossings, mode: viewer.mode, expanded: [...viewer.expanded], moduleTopLevel: top };
     },
-    // Every box drawn but ghosts: {name (as nodeNames() gives it), kind, title, category
-    // (its colour: app/graph-view.js CATEGORIES)}.
+    // Every box drawn but ghosts: {name (as nodeNames() gives it), kind, category (its
+    // colour: app/graph-view.js CATEGORIES), text (the runs drawn in it: its title, then
+    // its lines)}.
     boxes() {
       const s = viewer.scene, kinds = { [KIND_OP]: 'op', [KIND_INPUT]: 'input', [KIND_OUTPUT]: 'output', [KIND_MODULE]: 'module', [KIND_FRAME]: 'frame' };
+      const text = s ? boxTexts(s) : [];
       const out = [];
       for (let i = 0; s && i < s.boxes; i++) {
         if (s.kinds[i] === KIND_GHOST) continue;
-        out.push({ name: viewer.boxName(i), kind: kinds[s.kinds[i]], category: CATEGORIES[s.vector.category[i]] });
+        out.push({ name: viewer.boxName(i), kind: kinds[s.kinds[i]], category: CATEGORIES[s.vector.category[i]], text: text[i] || [] });
       }
       return out;
     },

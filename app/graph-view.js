@@ -80,7 +80,7 @@ export function outputName(doc, node, slot) {
   return name || (node.out.length > 1 ? `out${slot}` : 'output');
 }
 
-// ONNX TensorProto.DataType codes, for the Cast "to" attribute.
+// ONNX TensorProto.DataType codes, for the sidebar's Cast "to" attribute.
 const DTYPE_CODES = ['undefined', 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64',
   'string', 'bool', 'float16', 'float64', 'uint32', 'uint64', 'complex64', 'complex128',
   'bfloat16', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'uint4', 'int4',
@@ -140,138 +140,19 @@ export function shapeLabel(types, index) {
   return t.shape.length === 0 ? 'scalar' : clip(dimsText(t.shape), 32);
 }
 
-const ints = (v) => (Array.isArray(v) ? v : [v]);
-const allEqual = (v, x) => ints(v).every((e) => e === x);
-
-// A few attributes worth reading on the box itself; everything is in the sidebar.
-function attributeLines(node, doc) {
-  const a = Object.create(null);
-  for (const attr of node.attrs || []) a[attr.name] = attr;
-  const val = (name) => (a[name] ? a[name].value : undefined);
-  const lines = [];
-  const parts = [];
-  const kernel = val('kernel_shape');
-  if (kernel !== undefined) parts.push(`kernel ${ints(kernel).join('×')}`);
-  const strides = val('strides');
-  if (strides !== undefined && !allEqual(strides, 1)) {
-    const s = ints(strides);
-    parts.push(`stride ${s.every((x) => x === s[0]) ? s[0] : s.join('×')}`);
-  }
-  if (parts.length) lines.push(parts.join(', '));
-  const group = val('group');
-  if (group !== undefined && group !== 1) lines.push(`groups ${group}`);
-  const dil = val('dilations');
-  if (dil !== undefined && !allEqual(dil, 1)) lines.push(`dilation ${ints(dil).join('×')}`);
-  if (kernel !== undefined) return lines;
-  if (node.domain === 'tflite') {
-    const own = tfliteLines(val);
-    if (own.length) return own;
-  }
-  if (node.domain === 'darknet') return darknetLines(val);
-
-  switch (node.op) {
-    case 'Cast': if (val('to') !== undefined) lines.push(`to ${dtypeName(val('to'))}`); return lines;
-    case 'Transpose': if (val('perm') !== undefined) lines.push(`perm ${ints(val('perm')).join(',')}`); return lines;
-    case 'Gemm': {
-      const flags = [];
-      if (val('transA')) flags.push('transA');
-      if (val('transB')) flags.push('transB');
-      if (flags.length) lines.push(flags.join(', '));
-      return lines;
-    }
-    case 'Constant': {
-      const attr = node.attrs && node.attrs[0];
-      if (!attr) return lines;
-      if (attr.type === 'tensor' && doc.tensors[attr.value]) {
-        const t = doc.tensors[attr.value];
-        lines.push(`${t.dtype} ⟨${t.shape.length ? dimsText(t.shape) : 'scalar'}⟩`);
-      } else if (attr.value !== undefined) lines.push(clip(`${attr.name} ${JSON.stringify(attr.value)}`, 32));
-      return lines;
-    }
-  }
-  // Subgraphs by name (they open from the sidebar).
-  for (const attr of node.attrs || []) {
-    if (attr.type !== 'graph' || lines.length >= 3) continue;
-    const g = doc.graphs[attr.value];
-    lines.push(clip(`${attr.name} ▸ ${g && g.name ? g.name : `graph ${attr.value}`}`, 32));
-  }
-  if (lines.length) return lines;
-  // Otherwise: the first two small scalar or short list attributes.
-  const quiet = node.domain === 'tflite' ? TFLITE_QUIET : null;
-  for (const attr of node.attrs || []) {
-    if (lines.length >= 2) break;
-    if (quiet && quiet.has(attr.name)) continue;
-    const v = attr.value;
-    if (typeof v === 'number') lines.push(`${attr.name} ${Number.isInteger(v) ? v : +v.toPrecision(4)}`);
-    else if (typeof v === 'string' && attr.type === 'string') lines.push(clip(`${attr.name} ${v}`, 32));
-    else if (Array.isArray(v) && v.length <= 6 && attr.type === 'ints') lines.push(`${attr.name} ${v.join(',')}`);
-  }
-  return lines;
-}
-
-// TFLite's builtin options worth reading on the box (the ops' defaults left out): the
-// fused activation after the op's name ("Conv2D" then "+ Relu6"), the window, the depth
-// multiplier, the matmul flags. Options that say nothing on a box are never shown.
-const TFLITE_ACTIVATIONS = { RELU: 'Relu', RELU6: 'Relu6', RELU_N1_TO_1: 'ReluN1To1', TANH: 'Tanh', SIGN_BIT: 'SignBit' };
-const TFLITE_QUIET = new Set(['fused_activation_function', 'pot_scale_int16', 'quantized_bias_type',
-  'asymmetric_quantize_inputs', 'weights_format', 'keep_num_dims', 'quant_spec', 'padding',
-  'stride_d', 'stride_h', 'stride_w', 'dilation_d_factor', 'dilation_h_factor', 'dilation_w_factor',
-  'depth_multiplier', 'filter_height', 'filter_width', 'adj_x', 'adj_y']);
-// "2" when every axis has the same value, "1×2×2" otherwise; null when all are 1 or absent.
-function perAxis(values) {
-  const v = values.filter((x) => x !== undefined);
-  if (!v.length || v.every((x) => x === 1)) return null;
-  return v.every((x) => x === v[0]) ? String(v[0]) : v.join('×');
-}
-function tfliteLines(val) {
-  const lines = [];
-  const act = TFLITE_ACTIVATIONS[val('fused_activation_function')];
-  if (act) lines.push(`+ ${act}`);
-  const parts = [];
-  const fh = val('filter_height'), fw = val('filter_width');
-  if (fh !== undefined && fw !== undefined) parts.push(`kernel ${fh}×${fw}`);
-  const stride = perAxis([val('stride_d'), val('stride_h'), val('stride_w')]);
-  if (stride) parts.push(`stride ${stride}`);
-  if (val('padding') === 'VALID') parts.push('VALID');
-  if (parts.length) lines.push(parts.join(', '));
-  const dilation = perAxis([val('dilation_d_factor'), val('dilation_h_factor'), val('dilation_w_factor')]);
-  if (dilation) lines.push(`dilation ${dilation}`);
-  const mult = val('depth_multiplier');
-  if (mult !== undefined && mult !== 1) lines.push(`multiplier ${mult}`);
-  const flags = ['adj_x', 'adj_y', 'keep_num_dims'].filter((f) => val(f) === 'true');
-  if (flags.length) lines.push(flags.join(', '));
-  return lines;
-}
-
-// Darknet's layer options on the box (formats/darknet.py states the activation even where
-// the .cfg leaves it at Darknet's default): the fused activation ("+ leaky"), the filters
-// and window ("16 filters, 3×3/2"), what a route or shortcut reads.
-function darknetLines(val) {
-  const lines = [];
-  const act = val('activation');
-  if (act !== undefined && act !== 'linear') lines.push(`+ ${act}`);
-  const parts = [];
-  const filters = val('filters'), output = val('output'), size = val('size'), stride = val('stride');
-  if (filters !== undefined) parts.push(`${filters} filters`);
-  if (output !== undefined) parts.push(`output ${output}`);
-  if (size !== undefined) parts.push(`${size}×${size}${stride !== undefined ? `/${stride}` : ''}`);
-  else if (stride !== undefined) parts.push(`stride ${stride}`);
-  if (val('batch_normalize') === 1) parts.push('batch norm');
-  if (parts.length) lines.push(parts.join(', '));
-  for (const name of ['layers', 'from', 'classes']) {
-    const v = val(name);
-    if (v !== undefined) lines.push(`${name} ${ints(v).join(',')}`);
-  }
-  return lines;
-}
+// The lines under a node's op name: the document gives them (docs/graph-schema.md, a
+// node's "box": wetron.ops, each op's rule from its framework's attributes), the page
+// cuts them to its boxes' width.
+const BOX_LINE = 32;
+const boxLines = (node) => (Array.isArray(node.box) ? node.box.map((line) => clip(line, BOX_LINE)) : []);
 
 const MAX_WEIGHT_LINES = 4;
 
-// The box of node i: op type, key attributes, one line per weight input. `produced(v)`:
+// The box of node i: op type, the document's box lines, one line per weight input. `produced(v)`:
 // whether value v comes from a box (then it is an edge, not a weight line).
 export function opBox(doc, graphIndex, i, produced) {
   const g = doc.graphs[graphIndex], values = g.values, tensors = doc.tensors, node = g.nodes[i];
-  const lines = attributeLines(node, doc);
+  const lines = boxLines(node);
   let weights = 0;
   node.in.forEach((v, slot) => {
     if (v < 0 || !values[v] || values[v][2] == null || produced(v)) return;

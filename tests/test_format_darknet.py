@@ -428,12 +428,27 @@ def test_mutated_cfg_and_weights(files):
     run()
 
 
-BOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tflite_box_check.mjs")
+BOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "box_check.mjs")
+
+
+def test_box_lines_show_the_fused_activation_and_the_window(files):
+    """The darknet rules' box lines of yolov3-tiny (DarknetRule.box_lines, in the
+    document): the activation, filters and window as the .cfg writes them, what a
+    route or yolo layer reads."""
+    folder, models = files
+    doc = _open(folder, models["debian/yolov3-tiny"]).to_dict(detail=False)
+    lines = [n.get("box", []) for n in doc["graphs"][0]["nodes"]]
+    assert lines[0] == ["+ leaky", "16 filters, 3×3/1, batch norm"]
+    assert lines[1] == ["2×2/2"]
+    assert lines[15] == ["255 filters, 1×1/1"]
+    assert lines[16] == ["classes 80"]
+    assert lines[20] == ["layers -1,8"]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-def test_boxes_show_the_fused_activation_and_the_window(files, tmp_path):
-    """app/graph-view.js's op boxes (tests/tflite_box_check.mjs in node) of yolov3-tiny."""
+def test_boxes_draw_the_box_lines_then_the_weights(files, tmp_path):
+    """app/graph-view.js's op boxes (tests/box_check.mjs in node) of yolov3-tiny: the
+    document's box lines, then the weights it reads, four at most."""
     folder, models = files
     path = tmp_path / "yolo.json"
     path.write_text(_open(folder, models["debian/yolov3-tiny"]).dumps())
@@ -447,5 +462,3 @@ def test_boxes_show_the_fused_activation_and_the_window(files, tmp_path):
                                   "rolling_mean ⟨16⟩", "+1 more"]}
     assert boxes[1]["lines"] == ["2×2/2"]
     assert boxes[15]["lines"][:2] == ["255 filters, 1×1/1"] + ["weights ⟨255×512×1×1⟩"]
-    assert boxes[16]["lines"] == ["classes 80"]
-    assert boxes[20]["lines"] == ["layers -1,8"]

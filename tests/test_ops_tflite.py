@@ -314,40 +314,59 @@ def test_rules_read_attributes_of_the_types_tflite_writes():
 
 
 SHOWN = {"RELU": "Relu", "RELU6": "Relu6", "RELU_N1_TO_1": "ReluN1To1", "TANH": "Tanh"}
-BOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tflite_box_check.mjs")
+BOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "box_check.mjs")
+
+
+def _box_lines(path):
+    """(nodes, box lines per node) of graph 0, the lines as the document carries them."""
+    model = wetron.open(path)
+    doc = model.to_dict(detail=False)
+    return model.graphs[0].nodes, [n.get("box", []) for n in doc["graphs"][0]["nodes"]]
+
+
+def test_box_lines_read_the_fused_activation_and_the_window(all_files):
+    """The tflite rules' box lines (TFLiteRule.box_lines, in the document): "+ Relu6" for
+    a fused activation, the window options that differ from the defaults, the matmul
+    flags; the options' plumbing never."""
+    cnn_nodes, cnn = _box_lines(all_files["cnn"])
+    op_nodes, op_boxes = _box_lines(all_files["ops"])
+    assert cnn[0] == ["+ Relu"]
+    assert [b for b in cnn if b[:1] == ["+ Relu6"]] == [["+ Relu6", "stride 2, VALID"]]
+    assert any(n.op == "MAX_POOL_2D" and b == ["kernel 2×2, stride 2, VALID"]
+               for n, b in zip(cnn_nodes, cnn))
+    by_op = {n.op: b for n, b in zip(op_nodes, op_boxes)}
+    assert by_op["DEPTHWISE_CONV_2D"] == ["+ Relu", "stride 2", "multiplier 2"]
+    assert by_op["BATCH_MATMUL"] == ["adj_y"]
+    # Every fused activation is on its box, and the options' plumbing never is.
+    for nodes, boxes in ((cnn_nodes, cnn), (op_nodes, op_boxes)):
+        for node, lines in zip(nodes, boxes):
+            act = _attrs(node).get("fused_activation_function", "NONE")
+            assert (lines[:1] == [f"+ {SHOWN.get(act)}"]) == (act != "NONE"), lines
+            assert not any(line.split()[0] in ("fused_activation_function", "padding",
+                                               "stride_w", "quantized_bias_type")
+                           for line in lines), lines
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-def test_boxes_read_the_op_name_and_its_fused_activation(all_files, tmp_path):
-    """app/graph-view.js's op boxes for TFLite nodes (tests/tflite_box_check.mjs in node,
-    on the parser's documents): the display name, then "+ Relu6" for a fused activation,
-    the window options that differ from the defaults, and slot names for the weights."""
-    paths = []
+def test_boxes_draw_the_display_name_the_box_lines_and_the_weights(all_files, tmp_path):
+    """app/graph-view.js's op boxes for TFLite nodes (tests/box_check.mjs in node, on the
+    parser's documents): the display name, the document's box lines, then slot names for
+    the weights."""
+    paths, lines = [], []
     for which in ("cnn", "ops"):
         path = tmp_path / f"{which}.json"
         path.write_text(wetron.open(all_files[which]).dumps())
         paths.append(str(path))
+        lines.append(_box_lines(all_files[which])[1])
     run = subprocess.run(["node", "--no-warnings", BOX_SCRIPT, *paths], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     cnn, op_boxes = (json.loads(line) for line in run.stdout.splitlines())
     assert cnn[0] == {"op": "CONV_2D", "title": "Conv2D",
                       "lines": ["+ Relu", "filter ⟨8×3×3×3⟩", "bias ⟨8⟩"]}
-    down = [b for b in cnn if b["lines"][:1] == ["+ Relu6"]]
-    assert [b["lines"][:2] for b in down] == [["+ Relu6", "stride 2, VALID"]]
-    assert any(b["title"] == "MaxPool2D" and b["lines"] == ["kernel 2×2, stride 2, VALID"]
-               for b in cnn)
     dw = next(b for b in op_boxes if b["op"] == "DEPTHWISE_CONV_2D")
     assert dw["title"] == "DepthwiseConv2D"
-    assert dw["lines"][:3] == ["+ Relu", "stride 2", "multiplier 2"]
     assert dw["lines"][3].startswith("filter ⟨1×3×3×32⟩")
-    assert next(b for b in op_boxes if b["op"] == "BATCH_MATMUL")["lines"][0] == "adj_y"
-    # Every fused activation is on its box, and the options' plumbing never is.
-    for which, boxes in (("cnn", cnn), ("ops", op_boxes)):
-        nodes = wetron.open(all_files[which]).graphs[0].nodes
-        for node, box in zip(nodes, boxes):
-            act = _attrs(node).get("fused_activation_function", "NONE")
-            assert (box["lines"][:1] == [f"+ {SHOWN.get(act)}"]) == (act != "NONE"), box
-            assert not any(line.split()[0] in ("fused_activation_function", "padding",
-                                               "stride_w", "quantized_bias_type")
-                           for line in box["lines"]), box
+    for boxes, given in zip((cnn, op_boxes), lines):
+        for box, want in zip(boxes, given):
+            assert box["lines"][:len(want)] == want, box

@@ -12,7 +12,7 @@ import math
 from .dtypes import json_number, storage_bytes
 from .errors import ModelError
 from . import cost, hierarchy
-from .ops import metadata
+from .ops import box_lines, metadata
 from .util import MAX_ELEMENTS, MAX_TENSORS, paused_gc
 
 SCHEMA = "wetron-graph"
@@ -448,6 +448,9 @@ def _graph_dict(g, type_ref, detail=True, bindings=None, opsets=None, functions=
             d["overload"] = node.overload
         if node.metadata:
             d["metadata"] = node.metadata
+        lines = box_lines(node, opsets.get(node.domain) if opsets else None)
+        if lines:
+            d["box"] = lines
         nodes.append(d)
     d = {"name": g.name, "doc": g.doc,
          "parent": None if g.parent is None else [g.parent[0].index, g.parent[1], g.parent[2]],

@@ -10,11 +10,18 @@ A rule of one domain never applies to another's ops: where two frameworks mean e
 the same thing, the other framework's module registers the family for its own op names
 (say so in its docstring), with its own attribute names and layouts.
 
+A rule also gives the short lines its op's box shows (Rule.box_lines, ops/box.py):
+`box_lines(node, version)` asks the node's rule, else the rule its domain registered
+for ops without one of their own (`register_domain`: its family base, which knows the
+framework's attribute names), else the default of any op.
+
 Families live in small modules beside this one (ops/onnx/*.py for ONNX's operators, one
 module per other framework); they are imported on the first lookup, so a parser that
 never asks about ops (weights-only files) does not pay for them.
 """
 import importlib
+
+from .base import Rule
 
 ONNX = "ai.onnx"
 
@@ -42,6 +49,7 @@ FAMILIES = (
 )
 
 _rules = {}      # (domain, op) -> [(since, rule)], since ascending
+_domain_rules = {}   # domain -> the rule its ops without one of their own are shown by
 _loaded = False
 
 
@@ -78,6 +86,13 @@ def register(rule):
     return rule
 
 
+def register_domain(rule):
+    """Make a Rule (subclass) the one whose box_lines give the box of `rule.domain`'s ops
+    that have no rule of their own; returns it (usable as a decorator)."""
+    _domain_rules[rule.domain] = rule() if isinstance(rule, type) else rule
+    return rule
+
+
 def _load():
     global _loaded
     if not _loaded:
@@ -109,3 +124,13 @@ def all_rules():
     for (domain, op), entries in sorted(_rules.items()):
         for since, rule in entries:
             yield domain, op, since, rule
+
+
+_ANY = Rule()   # what any op's box shows (its subgraphs, else its first small attributes)
+
+
+def box_lines(node, version=None):
+    """The lines under the op's name on node's box (a list of short strings, maybe
+    empty): its rule's at opset `version`, else its domain's, else any op's default."""
+    rule = lookup(node.domain, node.op, version) or _domain_rules.get(domain_of(node.domain))
+    return (rule or _ANY).box_lines(node)

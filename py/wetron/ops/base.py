@@ -13,6 +13,9 @@ node's inputs as its arguments, c.call() in a cost rule the function's cost at t
 site (wetron.shapes, wetron.cost; bounded there).
 A rule without `shape` leaves the node's outputs as the file declares them; one without
 `cost` leaves the node "not counted", listed as such in the cost summary.
+  box_lines(node) -> the short lines its box shows under the op's name (ops/box.py):
+               by default its subgraphs by name, else its first small attributes (those
+               named in `box_quiet` left out); Window's for sliding-window ops.
 Attributes are read with c.attr(name, default): an attribute whose type is not the one
 the rule's `attr_types` gives makes the node unknown / not counted (a broken or hostile
 file), never a crash.
@@ -20,6 +23,7 @@ file), never a crash.
 import math
 
 from ..symbolic import MAX_DIM, dim_div, dim_prod
+from . import box
 
 MAX_FOLD = 1024        # elements of a tensor computed with as a value
 MAX_READ = 1024        # elements of an initializer read from the file to fold it
@@ -35,9 +39,26 @@ class Rule:
                                    # (a domain's rules declare theirs: ops/onnx ATTR_TYPES)
     shape = None                   # (methods; None: no shape rule / no cost rule)
     cost = None
+    box_quiet = frozenset()        # attributes the default box lines never show
+
+    def box_lines(self, node):
+        return box.default_lines(node, self.box_quiet)
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.domain}:{','.join(self.ops)} since {self.since}>"
+
+
+class Window:
+    """A sliding-window op (convolution, pooling) for its box: kernel and stride, groups,
+    dilation (ops/box.py window_lines), from the attributes these name in the rule's
+    framework (None: it has none); the default lines where the node has none of them.
+    Mixed into a Rule subclass before it."""
+    kernel_attr = stride_attr = group_attr = dilation_attr = None
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        return (box.window_lines(a, self.kernel_attr, self.stride_attr, self.group_attr,
+                                 self.dilation_attr) or super().box_lines(node))
 
 
 class WrongType(Exception):

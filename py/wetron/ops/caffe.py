@@ -38,16 +38,23 @@ Cost follows cost.py's conventions (docs/graph-schema.md, "cost"):
   multiply per bottom); Pooling kernel elements per output (global: one per input);
   Reduction one per input element. Dropout at inference, Concat, Slice, Split, Flatten,
   Reshape, Crop, Tile, Input, Silence: 0.
+
+Box: Convolution and Deconvolution their window as the layer states it ("kernel 3,
+stride 2": kernel_size and stride one for all spatial axes or one each, kernel_h ×
+kernel_w where given; "groups 4", "dilation 2"), then num_output; Pooling its method
+(MAX, caffe.proto's default, AVE, STOCHASTIC) and window, or "global"; any other layer
+its first small fields as any op (ops/box.py).
 """
 import math
 
-from . import register
+from . import box, register, register_domain
 from .base import Rule, Unknown, prod
 from ..formats.caffe import attribute_types, default
 
 DOMAIN = "caffe"
 
 
+@register_domain
 class CaffeRule(Rule):
     domain = DOMAIN
     param = None          # the *_param message whose fields are the attributes
@@ -82,6 +89,12 @@ def _per_dim(c, name, n, fallback):
     if len(v) != n:
         raise ValueError(f"{name} has {len(v)} values for {n} spatial axes")
     return list(v)
+
+
+def _box_pair(a, name, h, w):
+    """[h, w] where the layer gives the 2-D fields, else the repeated or single field."""
+    pair = [a.int(h), a.int(w)]
+    return pair if None not in pair else a.ints(name)
 
 
 def conv_geometry(c, rank):
@@ -120,6 +133,14 @@ def _axis(a, rank):
 class Convolution(CaffeRule):
     ops = ("Convolution",)
     param = "ConvolutionParameter"
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        lines = box.window(_box_pair(a, "kernel_size", "kernel_h", "kernel_w"),
+                           _box_pair(a, "stride", "stride_h", "stride_w"), a.int("group"),
+                           a.ints("dilation"))
+        outputs = a.int("num_output")
+        return lines + ([] if outputs is None else [f"num_output {outputs}"])
 
     def _setup(self, c):
         x = c.dims(0)
@@ -192,6 +213,21 @@ register(Deconvolution)
 class Pooling(CaffeRule):
     ops = ("Pooling",)
     param = "PoolingParameter"
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        method = a.attr("pool", default(self.param, "pool"))
+        first = [str(method)] if method is not None else []
+        if a.attr("global_pooling") == "true":
+            return [box.line(", ".join(first + ["global"]))]
+        kernel = a.int("kernel_size")
+        kernel = [kernel, kernel] if kernel is not None else \
+            [a.int("kernel_h"), a.int("kernel_w")]
+        stride = a.int("stride")
+        stride = [stride, stride] if stride is not None else \
+            [a.int("stride_h"), a.int("stride_w")]
+        return box.window(None if None in kernel else kernel,
+                          None if None in stride else stride, first=first)
 
     def _geometry(self, c, x):
         if x is None or len(x) != 4:

@@ -46,10 +46,16 @@ output element for a bias):
   out_elems * C_in; matmul: out_elems * K (K: the axis of x that is not the output's M).
 Other layers and operations are "not counted" (MIL pooling too: its window is an input
 value, which the cost context does not see).
+
+Box (NeuralNetwork): convolution its window ("kernel 3×3, stride 2": kernelSize and
+stride, [3, 3] and [1, 1] when not set, as NeuralNetwork.proto has them; "groups 2":
+nGroups; "dilation 2×2": dilationFactor), its padding kind and outputChannels; pooling
+its type (MAX, AVERAGE, L2) and window, or "global"; any other layer its first small
+fields (ops/box.py). MIL operations pass their parameters as inputs: no box lines.
 """
 import math
 
-from . import register
+from . import box, register
 from .base import Rule, Unknown, prod
 from ..symbolic import MAX_DIM, broadcast, dim_prod
 
@@ -121,9 +127,28 @@ def _windowed(c, channels, padding_attr):
     return [(c.dtype(0), tuple(x[:-3]) + (channels, h, w))]
 
 
+def _box_window(a, dilated):
+    """(kernel, stride, dilation) as the layer gives them, defaults filled in; Nones for
+    a broken field."""
+    try:
+        return (_pair(a, "kernelSize", [3, 3]), _pair(a, "stride", [1, 1]),
+                _pair(a, "dilationFactor", [1, 1]) if dilated else None)
+    except Unknown:
+        return None, None, None
+
+
 @register
 class Convolution(CoreMLRule):
     ops = ("convolution",)
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        kernel, stride, dilation = _box_window(a, True)
+        padding = a.attr("ConvolutionPaddingType")
+        lines = box.window(kernel, stride, a.int("nGroups"), dilation,
+                           first=[padding] if isinstance(padding, str) and padding else [])
+        channels = a.int("outputChannels")
+        return lines + ([] if channels is None else [f"outputChannels {channels}"])
 
     def shape(self, c):
         cout = c.attr("outputChannels", 0)
@@ -166,6 +191,15 @@ class Convolution(CoreMLRule):
 @register
 class Pooling(CoreMLRule):
     ops = ("pooling",)
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        kind = a.attr("type", "MAX")   # (proto3 leaves out PoolingType's first value, MAX)
+        first = [kind] if isinstance(kind, str) and kind else []
+        if a.attr("globalPooling"):
+            return [box.line(", ".join(first + ["global"]))]
+        kernel, stride, _ = _box_window(a, False)
+        return box.window(kernel, stride, first=first)
 
     def shape(self, c):
         x = c.dims(0)

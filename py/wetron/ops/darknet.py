@@ -46,6 +46,12 @@ rolling_mean, rolling_variance; local biases (filters x out_h x out_w), weights
 output_layer, gru wz wr wh uz ur uh, lstm wi wf wo wg ui uf uo ug (each a connected
 layer), crnn input_layer, self_layer, output_layer (3x3 convolutions).
 
+Box (DarknetRule.box_lines): the activation fused after the layer ("+ leaky"; linear
+not shown; formats/darknet.py states it even where the .cfg leaves it at Darknet's
+default), the filters and window as written ("16 filters, 3×3/2, batch norm",
+"output 10", "2×2/2"), what a route, shortcut or yolo layer reads ("layers -1,8",
+"from -3", "classes 80").
+
 Cost follows cost.py's conventions:
 - MACs: convolutional out_elems * C/groups * size^2, deconvolutional in_elems * filters *
   size^2, local out_elems * C * size^2, connected N * output * inputs, rnn / gru / lstm
@@ -62,7 +68,7 @@ Cost follows cost.py's conventions:
 """
 import math
 
-from . import register
+from . import box, register, register_domain
 from .base import Rule, Unknown, prod
 
 DOMAIN = "darknet"
@@ -199,9 +205,44 @@ def activation_flops(c, default, elems):
     return 0 if _str(c, "activation", default) in LINEAR else elems
 
 
+def _written(v):
+    """An option's value as the .cfg wrote it ("16", "-1,8")."""
+    return box.joined(v, ",") if isinstance(v, list) else box.js_number(v) \
+        if type(v) in (int, float) else str(v)
+
+
+@register_domain
 class DarknetRule(Rule):
     domain = DOMAIN
     activation = None     # the default activation=, for layers that have one
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        lines = []
+        act = a.attr("activation")
+        if act is not None and act != "linear":
+            lines.append(box.line(f"+ {_written(act)}"))
+        parts = []
+        filters, output = a.attr("filters"), a.attr("output")
+        size, stride = a.attr("size"), a.attr("stride")
+        if filters is not None:
+            parts.append(f"{_written(filters)} filters")
+        if output is not None:
+            parts.append(f"output {_written(output)}")
+        if size is not None:
+            size = _written(size)
+            parts.append(f"{size}×{size}" + ("" if stride is None else f"/{_written(stride)}"))
+        elif stride is not None:
+            parts.append(f"stride {_written(stride)}")
+        if a.attr("batch_normalize") == 1:
+            parts.append("batch norm")
+        if parts:
+            lines.append(box.line(", ".join(parts)))
+        for name in ("layers", "from", "classes"):
+            v = a.attr(name)
+            if v is not None:
+                lines.append(box.line(f"{name} {_written(v)}"))
+        return lines
 
     def params(self, c):
         """[(sub-layer, array, dims, in the file)] of what Darknet stores, in the order of

@@ -22,6 +22,13 @@ GroupNormalization 7, Softmax 5, pooling prod(pool_size) per output element, glo
 pooling one per input element, merges (n-1) per element (Average one more), UpSampling
 bilinear 2^k per output element, data movement (Reshape, Flatten, Dropout, padding,
 Embedding lookups, ...) 0.
+
+Box: a layer's fused activation ("+ relu"; linear not shown), then for convolutions and
+pooling the window as the config gives it ("kernel 3×3, stride 2": kernel_size or
+pool_size, strides, which pooling takes from pool_size when the config leaves them
+None, as Keras does; "groups 2", "dilation 2×2"), the filters, a depth_multiplier
+other than 1, a Dense layer's units; any other layer its first small options as any op
+(ops/box.py), dtype left out (every layer states it).
 """
 import json
 import math
@@ -29,7 +36,7 @@ import re
 
 from ..symbolic import _ceil_div, _floor_div, _same, broadcast, dim_add, dim_div, dim_mul, \
     dim_prod, dim_sub
-from . import register
+from . import box, register, register_domain
 from .base import MAX_RANK, Rule, Unknown, axis as _axis, flag, prod
 
 DOMAIN = "keras"
@@ -58,9 +65,42 @@ ACTIVATION_FLOPS = {
 }
 
 
+@register_domain
 class KerasRule(Rule):
     domain = DOMAIN
     attr_types = ATTR_TYPES
+    box_quiet = frozenset(["dtype"])
+
+
+def _fused_activation(a):
+    """["+ relu"] for a layer's activation other than linear."""
+    act = a.attr("activation")
+    return [box.line(f"+ {act}")] if isinstance(act, str) and act not in ("", "linear") else []
+
+
+class Windowed(KerasRule):
+    """Convolutions and pooling, for their box (see the module docstring)."""
+    kernel_attr = "kernel_size"
+
+    def window(self, a, rank):
+        """(kernel, strides) as the config gives them, None where it does not."""
+        return a.ints(self.kernel_attr), a.ints("strides")
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        rank = _rank_of(node.op)
+        try:
+            kernel, strides = self.window(a, rank)
+        except Unknown:
+            kernel = strides = None
+        lines = _fused_activation(a) + box.window(kernel, strides, a.int("groups"),
+                                                  a.ints("dilation_rate"))
+        filters, mult = a.int("filters"), a.int("depth_multiplier")
+        if filters is not None:
+            lines.append(f"filters {filters}")
+        if mult is not None and mult != 1:
+            lines.append(f"multiplier {mult}")
+        return lines or super().box_lines(node)
 
 
 def _dtype(c, i=0):
@@ -166,7 +206,7 @@ def _spatial_input(c, op):
 
 
 @register
-class Conv(KerasRule):
+class Conv(Windowed):
     ops = ("Conv1D", "Conv2D", "Conv3D")
 
     def shape(self, c):
@@ -188,7 +228,7 @@ class Conv(KerasRule):
 
 
 @register
-class DepthwiseConv(KerasRule):
+class DepthwiseConv(Windowed):
     ops = ("DepthwiseConv1D", "DepthwiseConv2D")
 
     def shape(self, c):
@@ -206,7 +246,7 @@ class DepthwiseConv(KerasRule):
 
 
 @register
-class SeparableConv(KerasRule):
+class SeparableConv(Windowed):
     """A depthwise convolution (depth_multiplier) then a 1x1 one to `filters`."""
     ops = ("SeparableConv1D", "SeparableConv2D")
 
@@ -230,7 +270,7 @@ class SeparableConv(KerasRule):
 
 
 @register
-class ConvTranspose(KerasRule):
+class ConvTranspose(Windowed):
     ops = ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 
     def shape(self, c):
@@ -273,6 +313,12 @@ class ConvTranspose(KerasRule):
 class Dense(KerasRule):
     """Dense on the last axis of an input of any rank."""
     ops = ("Dense",)
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        units = a.int("units")
+        return (_fused_activation(a) + ([] if units is None else [f"units {units}"])
+                or super().box_lines(node))
 
     def shape(self, c):
         x = c.dims(0)
@@ -443,9 +489,12 @@ class Concatenate(KerasRule):
 # --- pooling ---------------------------------------------------------------------------
 
 @register
-class Pool(KerasRule):
+class Pool(Windowed):
     ops = ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
            "AveragePooling2D", "AveragePooling3D")
+
+    def window(self, a, rank):
+        return self._sizes(a, rank) if rank is not None else (None, None)
 
     def _sizes(self, c, rank):
         pool = _ints(c, "pool_size", rank, 2)

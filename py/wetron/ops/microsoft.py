@@ -20,8 +20,9 @@ Figures per element as ops/onnx/ counts them (Gelu 8, LayerNormalization 7, RMS 
 activations as their standalone ops).
 """
 from ..symbolic import broadcast
+from . import box, register_domain
 from .base import prod
-from .onnx import ATTR_TYPES, Op, register
+from .onnx import ATTR_TYPES, Op, Windowed, register
 from .onnx.conv import Conv
 from .onnx.matmul import Gemm, matmul_dims
 
@@ -37,6 +38,21 @@ class Contrib(Op):
     attr_types = ATTRS
 
 
+@register_domain
+class ContribWindowed(Windowed):
+    """The box of a contrib op without a rule here (NhwcConv, QLinearAveragePool, ...):
+    ONNX's window attributes, which they keep."""
+    domain = DOMAIN
+    attr_types = ATTRS
+
+
+def _activation_line(node):
+    """"+ Relu": the activation the op fuses after its own step, as the file names it."""
+    name = box.Attrs(node, ATTRS).attr("activation")
+    name = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+    return [box.line(f"+ {name}")] if isinstance(name, str) and name else []
+
+
 def _activation(c, out_n):
     name = c.attr("activation", "")
     name = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
@@ -49,6 +65,9 @@ def _activation(c, out_n):
 @register
 class FusedConv(Contrib, Conv):
     ops = ("FusedConv",)
+
+    def box_lines(self, node):
+        return _activation_line(node) + Conv.box_lines(self, node)
 
     def cost(self, c):
         flops, macs = Conv.cost(self, c)
@@ -64,6 +83,9 @@ class FusedConv(Contrib, Conv):
 @register
 class FusedGemm(Contrib, Gemm):
     ops = ("FusedGemm",)
+
+    def box_lines(self, node):
+        return _activation_line(node) + Gemm.box_lines(self, node)
 
     def cost(self, c):
         flops, macs = Gemm.cost(self, c)

@@ -32,11 +32,15 @@ Cost (cost.py's conventions, docs/graph-schema.md "cost"):
   BatchNorm 2; softmax, log_softmax, SoftmaxOutput, SoftmaxActivation 5; element-wise
   arithmetic 1 (add_n: inputs - 1); Pooling prod(kernel) per output (global: one per
   input element). Dropout at inference, Flatten, Reshape, Concat: 0.
+
+Box: Convolution and Deconvolution their window ("kernel 3×3, stride 2": kernel, stride;
+"groups 32": num_group; "dilation 2×2": dilate) and num_filter; Pooling its pool_type
+and window, or "global"; any other op its first small attributes (ops/box.py).
 """
 import math
 
-from . import register
-from .base import Rule, Unknown, prod
+from . import box, register
+from .base import Rule, Unknown, Window, prod
 from ..symbolic import broadcast
 
 DOMAIN = "mxnet"
@@ -80,8 +84,13 @@ def _spatial(c, rank):
     return kernel, stride, pad, dilate
 
 
-class Convolution(MXNetRule):
+class Convolution(Window, MXNetRule):
     ops = ("Convolution",)
+    kernel_attr, stride_attr, group_attr, dilation_attr = "kernel", "stride", "num_group", "dilate"
+
+    def box_lines(self, node):
+        filters = box.Attrs(node, self.attr_types).int("num_filter")
+        return super().box_lines(node) + ([] if filters is None else [f"num_filter {filters}"])
 
     def out_size(self, c, i, size, k, s, p, d):
         return (size + 2 * p - (d * (k - 1) + 1)) // s + 1
@@ -143,6 +152,15 @@ register(Deconvolution)
 @register
 class Pooling(MXNetRule):
     ops = ("Pooling",)
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        kind = a.attr("pool_type")
+        first = [kind] if isinstance(kind, str) and kind else []
+        if a.attr("global_pool") == "true":
+            return [box.line(", ".join(first + ["global"]))]
+        return box.window(a.ints("kernel"), a.ints("stride"), first=first) or \
+            super().box_lines(node)
 
     def shape(self, c):
         x = c.dims(0)

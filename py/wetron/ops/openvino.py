@@ -18,9 +18,14 @@ counted as element-wise). Element-wise ops and activations one FLOP per output e
 (or the composite figures of ELEMENTWISE_FLOPS), normalisations NORM_FLOPS per element,
 reductions one per input element, pooling one per window element per output, data
 movement 0. Ops not listed are "not counted".
+
+Box: convolutions and pooling their window as the layer's <data> states it ("kernel
+3×3, stride 2": kernel, which pooling states and a convolution's filters give,
+strides; "dilation 2×2": dilations); any other op its first small attributes
+(ops/box.py).
 """
 from . import register
-from .base import Rule, prod
+from .base import Rule, Window, prod
 
 DOMAIN = "openvino"
 ATTR_TYPES = {"kernel": "ints", "transpose_a": "string", "transpose_b": "string"}
@@ -47,12 +52,16 @@ class OpenVINORule(Rule):
     attr_types = ATTR_TYPES
 
 
+class Windowed(Window, OpenVINORule):
+    kernel_attr, stride_attr, dilation_attr = "kernel", "strides", "dilations"
+
+
 def _on(value):
     return str(value).strip().lower() == "true"
 
 
 @register
-class Convolution(OpenVINORule):
+class Convolution(Windowed):
     ops = ("Convolution", "GroupConvolution", "BinaryConvolution", "DeformableConvolution")
 
     def cost(self, c):
@@ -66,7 +75,7 @@ class Convolution(OpenVINORule):
 
 
 @register
-class ConvolutionBackpropData(OpenVINORule):
+class ConvolutionBackpropData(Windowed):
     ops = ("ConvolutionBackpropData", "GroupConvolutionBackpropData")
 
     def cost(self, c):
@@ -144,7 +153,7 @@ class Reduce(_PerInput):
 
 
 @register
-class Pool(OpenVINORule):
+class Pool(Windowed):
     ops = ("MaxPool", "AvgPool")
 
     def cost(self, c):

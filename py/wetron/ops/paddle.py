@@ -51,10 +51,15 @@ Cost (cost.py's conventions, docs/graph-schema.md "cost"):
   output's window, exactly); reduce_mean in_elems; data movement 0.
 - Not counted: NOT_COUNTED (while, conditional_block, pd_op.if, pd_op.while: their work
   is their blocks', run a number of times known only at run time).
+
+Box: convolutions their strides, groups and dilations (the kernel is the filter's);
+pooling its pooling_type and window, "global", or the adaptive output size; any other
+op its first small attributes (ops/box.py), the bookkeeping every op carries
+(op_device, op_namescope, ...) left out.
 """
 import math
 
-from . import register
+from . import box, register, register_domain
 from .base import Rule, Unknown, prod
 from ..symbolic import broadcast
 
@@ -129,8 +134,13 @@ def true(v):
     return v == "true"
 
 
+@register_domain
 class PaddleRule(Rule):
     domain = DOMAIN
+    # The framework's bookkeeping on every op (device placement, name scope, role in
+    # training, where it was built), not the op's: never on a box.
+    box_quiet = frozenset(["op_device", "op_namescope", "op_role", "op_role_var",
+                           "op_callstack", "with_quant_attr"])
 
 
 # --- convolution -----------------------------------------------------------------------------
@@ -175,6 +185,11 @@ class Conv(PaddleRule):
     attr_types = {"strides": "ints", "paddings": "ints", "dilations": "ints", "groups": "int",
                   "data_format": "string", "padding_algorithm": "string"}
 
+    def box_lines(self, node):
+        """"stride 2", "groups 32", "dilation 2×2" (the kernel is the filter's)."""
+        return box.window_lines(box.Attrs(node, self.attr_types), None, "strides", "groups",
+                                "dilations") or PaddleRule.box_lines(self, node)
+
     def shape(self, c):
         x = dims(c, "Input") if not c.node.op.startswith("pd_op.") else dims(c, "input")
         w = dims(c, "Filter") if not c.node.op.startswith("pd_op.") else dims(c, "filter")
@@ -212,6 +227,7 @@ class ConvTranspose(PaddleRule):
     ops = ("conv2d_transpose", "depthwise_conv2d_transpose", "conv3d_transpose") + \
         pir("conv2d_transpose", "depthwise_conv2d_transpose", "conv3d_transpose")
     attr_types = dict(Conv.attr_types, output_size="ints", output_padding="ints")
+    box_lines = Conv.box_lines
 
     def shape(self, c):
         pir_op = c.node.op.startswith("pd_op.")
@@ -267,6 +283,20 @@ class Pool(PaddleRule):
     attr_types = {"ksize": "ints", "kernel_size": "ints", "strides": "ints", "paddings": "ints", "pooling_type": "string",
                   "global_pooling": "string", "adaptive": "string", "ceil_mode": "string",
                   "exclusive": "string", "padding_algorithm": "string", "data_format": "string"}
+
+    def box_lines(self, node):
+        """"max, kernel 3×3, stride 2" (pooling_type, ksize, strides), "avg, global", or
+        "avg, adaptive 1×1" (ksize is then the output's size)."""
+        a = box.Attrs(node, self.attr_types)
+        kind = a.attr("pooling_type")
+        first = [kind] if isinstance(kind, str) and kind else []
+        if a.attr("global_pooling") == "true":
+            return [box.line(", ".join(first + ["global"]))]
+        k = a.ints("kernel_size" if node.op.startswith("pd_op.") else "ksize")
+        if a.attr("adaptive") == "true":
+            return [box.line(", ".join(first + ([] if k is None else
+                                                 ["adaptive " + box.joined(k, "×")])))]
+        return box.window(k, a.ints("strides"), first=first) or super().box_lines(node)
 
     def kernel(self, c, rank):
         k = c.attr("kernel_size" if c.node.op.startswith("pd_op.") else "ksize")

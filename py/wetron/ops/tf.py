@@ -23,12 +23,17 @@ per output element when bilinear (k = resized axes), data movement 0.
 PartitionedCall/StatefulPartitionedCall of the function its attribute f names: its
 outputs are the function's, inferred with the call's inputs as its arguments, and its
 cost the function's at that call site (wetron.shapes and wetron.cost descend into it).
+
+Box: convolutions and pooling show their window on the spatial axes of their
+data_format ("kernel 3×3, stride 2, SAME": ksize, strides, padding; "dilation 2×2");
+any other op its first small attributes as any op (ops/box.py), the runtime's internal
+ones ("_output_shapes", "_has_manual_control_dependencies") left out.
 """
 import math
 
 from ..symbolic import (_ceil_div, _floor_div, _same, broadcast, dim_add, dim_div, dim_mul,
                         dim_sub)
-from . import register
+from . import box, register, register_domain
 from .base import MAX_FOLD, MAX_RANK, Rule, Unknown, axis as _axis, flag, prod, reshape_dims
 
 DOMAIN = "tf"
@@ -45,9 +50,18 @@ ATTR_TYPES = {
 }
 
 
+class _Internal:
+    """TensorFlow's internal attributes (names starting with "_"): the runtime's
+    bookkeeping, not the op's."""
+    def __contains__(self, name):
+        return name.startswith("_")
+
+
+@register_domain
 class TfRule(Rule):
     domain = DOMAIN
     attr_types = ATTR_TYPES
+    box_quiet = _Internal()
 
 
 def _n_out(c):
@@ -132,10 +146,40 @@ def _spatial_out(c, x, kernel, channels):
     return tuple(out)
 
 
+class Windowed(TfRule):
+    """Convolutions and pooling, for their box (see the module docstring)."""
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        strides, ksize, dilations = a.ints("strides"), a.ints("ksize"), a.ints("dilations")
+        rank = len(strides or ksize or ())
+        try:
+            spatial = _layout(a, rank)[1] if rank else None
+        except Unknown:
+            spatial = None
+
+        def on_spatial(v):   # the values of the spatial axes, else all as written
+            return [v[i] for i in spatial] if v and spatial and len(v) == rank else v
+        parts = []
+        if ksize:
+            parts.append("kernel " + box.joined(on_spatial(ksize), "×"))
+        stride = box.per_axis(on_spatial(strides))
+        if stride:
+            parts.append(f"stride {stride}")
+        padding = a.attr("padding")
+        if isinstance(padding, str) and padding:
+            parts.append(padding)
+        lines = [box.line(", ".join(parts))] if parts else []
+        dilations = on_spatial(dilations)
+        if dilations and not all(d == 1 for d in dilations):
+            lines.append("dilation " + box.joined(dilations, "×"))
+        return lines or super().box_lines(node)
+
+
 # --- convolutions and matrix products -----------------------------------------------
 
 @register
-class Conv(TfRule):
+class Conv(Windowed):
     """Conv2D / Conv3D: filter [k..., in/groups, out]."""
     ops = ("Conv2D", "Conv3D")
 
@@ -156,7 +200,7 @@ class Conv(TfRule):
 
 
 @register
-class DepthwiseConv(TfRule):
+class DepthwiseConv(Windowed):
     """DepthwiseConv2dNative: filter [kh, kw, in, multiplier], out channels in * mult."""
     ops = ("DepthwiseConv2dNative",)
 
@@ -177,7 +221,7 @@ class DepthwiseConv(TfRule):
 
 
 @register
-class ConvBackpropInput(TfRule):
+class ConvBackpropInput(Windowed):
     """Conv2DBackpropInput (a transposed convolution): input_sizes, filter [kh, kw,
     out, in], out_backprop; the output's dims are input_sizes."""
     ops = ("Conv2DBackpropInput", "Conv3DBackpropInputV2")
@@ -377,7 +421,7 @@ class FusedBatchNorm(TfRule):
 # --- pooling and reductions ---------------------------------------------------------
 
 @register
-class Pool(TfRule):
+class Pool(Windowed):
     ops = ("MaxPool", "AvgPool", "MaxPool3D", "AvgPool3D")
 
     def shape(self, c):
@@ -498,6 +542,11 @@ class NoShape(Movement):
 class Cast(Movement):
     ops = ("Cast",)
 
+    def box_lines(self, node):
+        """"to int64": DstT, the type it casts to."""
+        to = box.Attrs(node, self.attr_types).attr("DstT")
+        return [box.line(f"to {to}")] if isinstance(to, str) and to else []
+
     def shape(self, c):
         return [(c.attr("DstT", None), c.dims(0))]
 
@@ -537,6 +586,9 @@ class Reshape(Movement):
 class Transpose(Movement):
     """Transpose by the permutation of input 1 (TensorFlow's perm is an input)."""
     ops = ("Transpose", "ConjugateTranspose")
+
+    def box_lines(self, node):
+        return []   # its perm is an input, on the box as such; its attributes are types
 
     def shape(self, c):
         x, perm = c.dims(0), _int_list(c, 1)

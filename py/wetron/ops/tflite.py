@@ -44,12 +44,19 @@ Counting follows cost.py's conventions for ONNX (docs/graph-schema.md, "cost"):
   RESIZE_BILINEAR 2^k per output element (k resized axes), data movement 0.
 - NOT_COUNTED lists the ops left "not counted", each with the reason.
 
+Box (TFLiteRule.box_lines): the fused activation after the op's name ("Conv2D" then
+"+ Relu6"), then the window options that differ from TFLite's defaults ("kernel 2×2,
+stride 2, VALID", "dilation 2", "multiplier 2") and the matmul flags set ("adj_x");
+an op with none of them shows its other options as any op does (ops/box.py), those
+that say nothing on a box (BOX_QUIET: the window's defaults, quantization plumbing)
+left out.
+
 The op facts the viewer shows (display name, category, slot names as TFLite's kernels
 name their tensors) are ops/metadata/tflite.json's (tools/gen_op_metadata.py).
 """
 import math
 
-from . import register
+from . import box, register, register_domain
 from .base import Rule, Unknown, WrongType, axis, prod
 from ..symbolic import broadcast, dim_add, dim_div, dim_mul, dim_prod
 
@@ -72,9 +79,57 @@ ACTIVATION_FLOPS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 2, "TANH":
                     "SIGN_BIT": 1}
 
 
+# The fused activations as the box names them ("+ Relu6"); NONE is not shown.
+ACTIVATION_NAMES = {"RELU": "Relu", "RELU6": "Relu6", "RELU_N1_TO_1": "ReluN1To1",
+                    "TANH": "Tanh", "SIGN_BIT": "SignBit"}
+# Options that say nothing on a box by themselves (shown by box_lines where they differ
+# from TFLite's defaults, or plumbing of quantized kernels).
+BOX_QUIET = frozenset([
+    "fused_activation_function", "pot_scale_int16", "quantized_bias_type",
+    "asymmetric_quantize_inputs", "weights_format", "keep_num_dims", "quant_spec", "padding",
+    "stride_d", "stride_h", "stride_w", "dilation_d_factor", "dilation_h_factor",
+    "dilation_w_factor", "depth_multiplier", "filter_height", "filter_width", "adj_x", "adj_y"])
+
+
+@register_domain
 class TFLiteRule(Rule):
     domain = DOMAIN
     attr_types = ATTR_TYPES
+    box_quiet = BOX_QUIET
+
+    def box_lines(self, node):
+        a = box.Attrs(node, self.attr_types)
+        lines = []
+        act = ACTIVATION_NAMES.get(a.attr("fused_activation_function"))
+        if act:
+            lines.append(f"+ {act}")
+        parts = []
+        fh, fw = a.int("filter_height"), a.int("filter_width")
+        if fh is not None and fw is not None:
+            parts.append(f"kernel {fh}×{fw}")
+        stride = box.per_axis(_given(a, "stride_d", "stride_h", "stride_w"))
+        if stride:
+            parts.append(f"stride {stride}")
+        if a.attr("padding") == "VALID":
+            parts.append("VALID")
+        if parts:
+            lines.append(", ".join(parts))
+        dilation = box.per_axis(_given(a, "dilation_d_factor", "dilation_h_factor",
+                                       "dilation_w_factor"))
+        if dilation:
+            lines.append(f"dilation {dilation}")
+        mult = a.int("depth_multiplier")
+        if mult is not None and mult != 1:
+            lines.append(f"multiplier {mult}")
+        flags = [f for f in ("adj_x", "adj_y", "keep_num_dims") if a.attr(f) == "true"]
+        if flags:
+            lines.append(", ".join(flags))
+        return lines or super().box_lines(node)
+
+
+def _given(a, *names):
+    """The int options of those names that the node has."""
+    return [v for v in map(a.int, names) if v is not None]
 
 
 def _activation(c, out_n):

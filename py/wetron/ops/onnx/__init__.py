@@ -25,8 +25,8 @@ first form of an op is registered since 1: a node of an op its declared opset di
 have yet still gets that form rather than nothing. fold.py holds the value folding of
 small integer tensors the families share.
 """
-from .. import register as _register
-from ..base import Rule
+from .. import register as _register, register_domain
+from ..base import Rule, Window
 
 # The type each attribute the rules read must have (ONNX AttributeProto types, as
 # model.Attribute.type). An attribute of another type (an INT equation, a TENSOR
@@ -67,6 +67,15 @@ class Op(Rule):
     """An ai.onnx rule: ONNX's attribute types."""
     domain = "ai.onnx"
     attr_types = ATTR_TYPES
+
+
+@register_domain
+class Windowed(Window, Op):
+    """ONNX's sliding-window ops (Conv, ConvTranspose, the pools), for their box: the
+    kernel_shape, strides, group and dilations attributes. Also the box of an ONNX op
+    without a rule of its own (MaxUnpool, Col2Im name their windows alike)."""
+    kernel_attr, stride_attr, group_attr, dilation_attr = (
+        "kernel_shape", "strides", "group", "dilations")
 
 
 def text(v):

@@ -1,15 +1,39 @@
 """Constant and ConstantOfShape: typed from their attribute; small ones folded.
 Cost 0. (shapes.infer types the common Constant form, one `value` tensor, itself.)"""
+import json
 import math
 
+from .. import box
 from ..base import MAX_FOLD, MAX_RANK, Unknown, read_small
-from . import Movement, register
+from . import Movement, register, text
 
 
 @register
 class Constant(Movement):
     """value (1), sparse_value (11), value_int/ints/float/floats/string/strings (12)."""
     ops = ("Constant",)
+
+    def box_lines(self, node):
+        """Its value: a tensor's dtype and dims ("float32 ⟨1×3⟩"), else the number,
+        string or list of its attribute ("value_ints [0,1]")."""
+        a = node.attributes[0] if node.attributes else None
+        if a is None or a.ref is not None or a.type != self.attr_types.get(a.name, a.type):
+            return []
+        v = a.value
+        if a.type in ("tensor", "sparse_tensor"):
+            dims = "×".join(str(d) for d in v.dims[:box.MAX_LIST]) if v.dims else "scalar"
+            sparse = "sparse " if a.type == "sparse_tensor" else ""
+            return [box.line(f"{sparse}{v.dtype} ⟨{dims}⟩")]
+        if isinstance(v, list):
+            shown = v[:box.MAX_LINE]
+            items = (json.dumps(shown, ensure_ascii=False, separators=(",", ":"))[1:-1]
+                     if a.type == "strings" else box.joined(shown, ",", box.MAX_LINE))
+            return [box.line(f"{a.name} [{items}{'' if len(v) == len(shown) else ',…'}]")]
+        if type(v) in (int, float):
+            return [box.line(f"{a.name} {box.js_number(v)}")]
+        if isinstance(v, (str, bytes)):
+            return [box.line(f"{a.name} {json.dumps(text(v)[:box.MAX_LINE], ensure_ascii=False)}")]
+        return []
 
     def shape(self, c):
         n = c.node

@@ -3,12 +3,13 @@ sliding-window arithmetic pool.py shares.
 
 Cost: MACs out_elems * (Cin/group) * prod(kernel) (the weight's dims past the first);
 ConvTranspose in_elems * (Cout/group) * prod(kernel); FLOPs 2 * MACs, plus one per
-output element for a bias."""
+output element for a bias.
+Box: the window (Windowed: kernel, stride, groups, dilation)."""
 import math
 
 from ...symbolic import _ceil_div, _floor_div, dim_add, dim_div, dim_mul, dim_sub
 from ..base import prod
-from . import Op, register, text
+from . import Windowed, register, text
 
 
 def spatial_attrs(c, rank):
@@ -51,7 +52,7 @@ def kernel_of(c, w):
     return None if w is None else list(w[2:])
 
 
-class Conv(Op):
+class Conv(Windowed):
     ops = ("Conv",)
     x_at, w_at, bias_at = 0, 1, 2     # input positions
     dtype = None                      # the output's dtype (None: the input's)
@@ -108,7 +109,7 @@ class QLinearConv(Conv):
 
 
 @register
-class ConvTranspose(Op):
+class ConvTranspose(Windowed):
     ops = ("ConvTranspose",)
 
     def shape(self, c):

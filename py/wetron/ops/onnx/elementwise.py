@@ -9,8 +9,9 @@ import math
 
 from ...dtypes import dtype_name
 from ...symbolic import broadcast, dim_sub
+from .. import box
 from ..base import FLOATS, NUMERIC_BITS, prod
-from . import ATTR_TYPES, Movement, Op, register
+from . import ATTR_TYPES, Movement, Op, register, text
 from .fold import FOLD_BINARY, fold_elementwise, num
 
 
@@ -173,6 +174,11 @@ class Cast(Movement):
     def target(self, c):
         return dtype_name(c.attr("to", 0))
 
+    def box_lines(self, node):
+        """"to float16": the type it casts to."""
+        to = box.Attrs(node, self.attr_types).int("to")
+        return [] if to is None else [f"to {dtype_name(to)}"]
+
     def shape(self, c):
         to = self.target(c)
         d = c.dims(0)
@@ -207,6 +213,13 @@ class Cast1(Cast):
         to = c.attr("to", "")
         to = to.decode("ascii", "replace") if isinstance(to, bytes) else to
         return _CAST1_NAMES.get(to.upper())
+
+    def box_lines(self, node):
+        to = box.Attrs(node, self.attr_types).attr("to")
+        if not isinstance(to, (str, bytes)):
+            return []
+        to = text(to)
+        return [box.line(f"to {_CAST1_NAMES.get(to.upper(), to)}")]
 
 
 @register

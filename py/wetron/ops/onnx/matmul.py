@@ -6,6 +6,7 @@ sum or a transpose, in_elems FLOPs); FLOPs 2 * MACs."""
 import math
 
 from ...symbolic import _bdim, broadcast
+from .. import box
 from ..base import prod
 from . import Op, register
 
@@ -62,6 +63,12 @@ class QLinearMatMul(MatMul):
 @register
 class Gemm(Op):
     ops = ("Gemm",)
+
+    def box_lines(self, node):
+        """"transA, transB": the operands it transposes."""
+        a = box.Attrs(node, self.attr_types)
+        flags = [name for name in ("transA", "transB") if a.int(name)]
+        return [", ".join(flags)] if flags else []
 
     def shape(self, c):
         a, b = c.dims(0), c.dims(1)

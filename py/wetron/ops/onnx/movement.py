@@ -11,6 +11,7 @@ import math
 
 from ...symbolic import (_nonneg, _same, broadcast, dim_add, dim_div, dim_min,
                          dim_mul, dim_prod, dim_sub)
+from .. import box
 from ..base import BIG, MAX_FOLD, MAX_RANK, axis, reshape_dims
 from . import Movement, register
 from .fold import bcast_index, fold_through, num, pick, scalar, strides
@@ -83,6 +84,11 @@ class Flatten(Movement):
 @register
 class Transpose(Movement):
     ops = ("Transpose",)
+
+    def box_lines(self, node):
+        """"perm 0,2,1,3": the order of the axes."""
+        perm = box.Attrs(node, self.attr_types).ints("perm")
+        return [] if perm is None else [box.line("perm " + box.joined(perm, ","))]
 
     def shape(self, c):
         x = c.dims(0)

@@ -2,16 +2,16 @@
 
 Cost: no MACs; FLOPs one per window element per output (out_elems * prod(kernel));
 Global*Pool one per input element. RoI pooling has no cost rule: the windows' sizes
-depend on the boxes' values."""
+depend on the boxes' values. Box: MaxPool, AveragePool, LpPool their window (Windowed)."""
 import math
 
 from ..base import prod
-from . import Op, register
+from . import Op, Windowed, register
 from .conv import auto_pad, spatial_attrs, window_out
 
 
 @register
-class Pool(Op):
+class Pool(Windowed):
     ops = ("MaxPool", "AveragePool", "LpPool")
 
     def shape(self, c):

@@ -1,7 +1,8 @@
-// The op boxes app/graph-view.js builds for graph documents (pure data, no DOM), for
-// tests/test_ops_tflite.py:
+// The op boxes app/graph-view.js builds for graph documents (pure data, no DOM), for the
+// tests that check what a box reads (tests/test_ops_box.py, test_ops_tflite.py,
+// test_format_darknet.py):
 //
-//   node tests/tflite_box_check.mjs graph-document.json ...
+//   node tests/box_check.mjs graph-document.json ...
 //
 // Prints one JSON line per document: [{op, title, lines}] of graph 0's op boxes.
 import fs from 'node:fs';
