@@ -145,9 +145,11 @@ function moduleBox(g, tree, category, k) {
   const cost = g.cost && g.cost.groups ? g.cost.groups : null;
   const figure = (key) => (cost && Array.isArray(cost[key]) && typeof cost[key][k] === 'number' ? cost[key][k] : 0);
   const n = tree.nodes[k];
-  const params = figure('params'), flops = figure('flops');
+  const params = figure('params'), flops = figure('flops'), unknown = figure('unknown');
   const lines = [`${n} node${n === 1 ? '' : 's'}${params ? ` · ${humanCount(params)} params` : ''}`];
-  if (flops) lines.push(`${humanCount(flops)} FLOPs`);
+  // nodes not counted (sizes not set, no rule): the sum is only a lower bound, never the figure
+  if (unknown) lines.push(flops ? `≥ ${humanCount(flops)} FLOPs` : 'FLOPs not counted');
+  else if (flops) lines.push(`${humanCount(flops)} FLOPs`);
   const r = group.repeat;
   if (r && Number.isInteger(r.count) && Number.isInteger(r.index)) lines.push(clip(`repeat ${r.index + 1} of ${r.count} (${r.of})`, 32));
   return { kind: KIND_MODULE, ref: k, title: clip(String(group.name ?? `#${k}`), 32), lines, category: category[k],

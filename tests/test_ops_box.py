@@ -202,6 +202,14 @@ def test_other_frameworks_show_their_windows():
         assert want in lines, (path, op, lines[:5])
 
 
+def test_tensorflow_boxes_leave_out_kernel_type_parameters():
+    """An Identity, a Relu6 or an AddV2 of a TF-written graph has nothing to say on its box
+    (its T float32 is on the edges), a Cast its target type."""
+    boxes = _boxes(formats_crossformat_models.files()["pb"])
+    for op in ("Identity", "Relu6", "AddV2"):
+        assert _of(boxes, op) and all(lines == [] for lines in _of(boxes, op)), op
+
+
 def test_hostile_attributes_give_bounded_lines_never_a_crash():
     """Attributes of other types than the rules read, huge lists and long strings: the
     lines stay within box.MAX_LINE characters and a few in number."""

@@ -89,6 +89,28 @@ def test_sizes_panel_sets_sizes_and_figures_follow(page, site):
     assert sorted(query["size"]) == ["batch=2", "height=64", "width=96"]
 
 
+def test_module_boxes_never_show_a_partial_sum_as_the_figure(page, site):
+    """A collapsed module whose nodes are not all counted (sizes not set) shows its FLOPs
+    as a lower bound ("≥ ...") or "FLOPs not counted"; with the sizes set, the figure."""
+    open_in_page(page, site, shape_models.detector("detector_sym"))
+    page.evaluate("wetron.setMode('modules')")
+    page.evaluate("wetron.collapse('stem')")
+
+    def module_flops():
+        return {b["name"]: [t for t in b["text"] if "FLOPs" in t]
+                for b in page.evaluate("wetron.boxes()") if b["kind"] == "module"}
+    unset = module_flops()
+    assert unset and all(lines and (lines[0].startswith("≥ ") or lines[0] == "FLOPs not counted")
+                         for lines in unset.values()), unset
+    page.evaluate("(s) => wetron.setSizes(s)", SIZES)
+    page.wait_for_function("!(wetron.boxes().find((b) => b.kind === 'module').text.join(' ').includes('≥'))")
+    sized = module_flops()
+    assert sized.keys() == unset.keys()
+    assert all(not lines or (lines[0].endswith(" FLOPs") and not lines[0].startswith("≥"))
+               for lines in sized.values()), sized   # (a module of 0 FLOPs says nothing)
+    assert sum(1 for lines in sized.values() if lines) >= len(sized) // 2
+
+
 def test_a_bad_size_is_refused_and_nothing_changes(page, site):
     path = shape_models.detector("detector")
     open_in_page(page, site, path)

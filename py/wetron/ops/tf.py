@@ -51,10 +51,12 @@ ATTR_TYPES = {
 
 
 class _Internal:
-    """TensorFlow's internal attributes (names starting with "_"): the runtime's
-    bookkeeping, not the op's."""
+    """Attributes a TensorFlow box never shows: the internal ones (names starting with
+    "_", the runtime's bookkeeping) and the type parameters of the op's kernel (T, Tidx,
+    TI, Tshape, dtype, SrcT/DstT, out_type: the outputs' dtypes say it on the edges)."""
     def __contains__(self, name):
-        return name.startswith("_")
+        return name.startswith("_") or name in ("dtype", "SrcT", "DstT") or \
+            name.endswith("_type") or (name[:1] == "T" and (len(name) == 1 or name[1].isupper() or name[1:].islower()))
 
 
 @register_domain
