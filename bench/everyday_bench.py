@@ -16,7 +16,9 @@ phases of Wetron's time (app/viewer.js openPhases):
     python bench/everyday_bench.py [--runs 3] [--no-netron] [--baseline DIST] [MODEL ...]
 --baseline: a site built from an earlier commit (git worktree add /tmp/before REV &&
 python /tmp/before/build.py --out /tmp/dist-before), run interleaved with this one, to
-show that nothing got slower.
+show that nothing got slower (its wall times, and its phases' total as the page
+measures it: steadier than the wall time, which includes the browser automation's own
+file transfer).
 Models: names of bench/make_models.py (default: one_node resnet50 vit_b16 bert_base gpt2)
 or paths. Netron: ../shared/bench/netron_timing.py run by NETRON_PYTHON (default
 ../peer-venv/bin/python: python -m venv ../peer-venv && ../peer-venv/bin/pip install netron playwright).
@@ -94,14 +96,16 @@ def main():
     phases = {k: [] for k in paths}
     peer = {k: [] for k in paths}
     before = {k: [] for k in paths}
+    before_phases = {k: [] for k in paths}
     for run in range(args.runs):
         for name, path in paths.items():
             w, ph = wetron_once(dist, path, args.think)
             wall[name].append(w)
             phases[name].append(ph)
-            b = wetron_once(args.baseline, path, args.think)[0] if args.baseline else None
+            b, bph = wetron_once(args.baseline, path, args.think) if args.baseline else (None, None)
             if b is not None:
                 before[name].append(b)
+                before_phases[name].append(bph)
             n = netron_once(path) if netron else None
             if n is not None:
                 peer[name].append(n)
@@ -121,10 +125,12 @@ def main():
                  f"{target:8.2f}" if target else f"{'-':>8}"]
         print("".join(cells))
     print("\nWetron's phases, ms (medians)")
-    print(f"{'model':12}" + "".join(f"{p:>12}" for p in PHASES) + f"{'total':>8}")
+    print(f"{'model':12}" + "".join(f"{p:>12}" for p in PHASES) + f"{'total':>8}"
+          + (f"{'before':>8}" if args.baseline else ""))
     for name in paths:
         row = [med([ph.get(p, 0) for ph in phases[name]]) for p in PHASES]
-        print(f"{name:12}" + "".join(f"{v:12.0f}" for v in row) + f"{med([ph['total'] for ph in phases[name]]):8.0f}")
+        print(f"{name:12}" + "".join(f"{v:12.0f}" for v in row) + f"{med([ph['total'] for ph in phases[name]]):8.0f}"
+              + (f"{med([ph['total'] for ph in before_phases[name]]):8.0f}" if before_phases[name] else ""))
 
 
 if __name__ == "__main__":
